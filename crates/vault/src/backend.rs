@@ -1,0 +1,48 @@
+//! Choosing between the native reader and the `sops` binary.
+
+use crate::document::Document;
+use crate::error::Error;
+use crate::identity::{Identities, KeyringLookup};
+use crate::plaintext::Plaintext;
+use crate::sops;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// Native when every key is age X25519, else the `sops` binary.
+    #[default]
+    Auto,
+    Native,
+    Sops,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "native" => Ok(Backend::Native),
+            "sops" => Ok(Backend::Sops),
+            _ => Err(format!("unknown backend {s:?} (auto, native, sops)")),
+        }
+    }
+}
+
+/// Reads and decrypts a file, MAC verified, with the chosen backend.
+pub fn decrypt_file(path: &Path, backend: Backend, keyring: Option<&dyn KeyringLookup>) -> Result<Plaintext, Error> {
+    if backend == Backend::Sops {
+        return sops::decrypt(path);
+    }
+    let doc = Document::read(path)?;
+    if !doc.metadata.is_native() {
+        if backend == Backend::Auto {
+            return sops::decrypt(path);
+        }
+        if doc.metadata.age.is_empty() {
+            return Err(Error::NotNative { path: path.to_path_buf(), kinds: doc.metadata.foreign.join(", ") });
+        }
+    }
+    let identities = Identities::discover(keyring);
+    let key = doc.data_key(&identities)?;
+    doc.decrypt(&key)
+}

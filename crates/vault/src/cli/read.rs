@@ -1,0 +1,131 @@
+//! The read path: decrypt, get, export, check.
+
+use super::args::{Args, ExportFormat};
+use super::exit::{self, Failure};
+use std::path::PathBuf;
+use vault::{Backend, Document, Plaintext, Secret};
+
+pub fn source(args: &Args) -> Result<PathBuf, Failure> {
+    vault::locate::source_file(args.file.as_deref()).map_err(|m| Failure::new(exit::GENERIC, m))
+}
+
+pub fn open(args: &Args) -> Result<(PathBuf, Plaintext), Failure> {
+    let path = source(args)?;
+    let plain = vault::decrypt_file(&path, args.backend, None)?;
+    Ok((path, plain))
+}
+
+pub fn decrypt(args: &Args) -> Result<Vec<u8>, Failure> {
+    let (_, plain) = open(args)?;
+    Ok(plain.to_dotenv().to_vec())
+}
+
+pub fn get(args: &Args, key: &str) -> Result<Vec<u8>, Failure> {
+    let (path, plain) = open(args)?;
+    match plain.get(key) {
+        Some((value, true)) => Ok(value.expose().to_vec()),
+        Some((_, false)) => Err(Failure::new(
+            exit::GENERIC,
+            format!("{}: {key} is not a string value", path.display()),
+        )),
+        None => Err(Failure::new(exit::GENERIC, format!("{}: no key {key}", path.display()))),
+    }
+}
+
+/// Values selected by `--only` (all when absent), refusing unknown names.
+pub fn select<'a>(
+    path: &std::path::Path,
+    plain: &'a Plaintext,
+    only: Option<&[String]>,
+) -> Result<Vec<(&'a str, &'a Secret, usize)>, Failure> {
+    let all: Vec<_> = plain.values().collect();
+    let Some(only) = only else { return Ok(all) };
+    if let Some(missing) = only.iter().find(|k| !all.iter().any(|(name, _, _)| name == k)) {
+        return Err(Failure::new(exit::GENERIC, format!("{}: no key {missing}", path.display())));
+    }
+    Ok(all.into_iter().filter(|(name, _, _)| only.iter().any(|k| k == name)).collect())
+}
+
+/// A name a POSIX shell and `execve` environment both take.
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+pub fn export(args: &Args, format: ExportFormat, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+    let (path, plain) = open(args)?;
+    let values = select(&path, &plain, only)?;
+    let mut out = Vec::new();
+    match format {
+        ExportFormat::Dotenv => {
+            for (key, value, _) in values {
+                vault::format::push_pair(&mut out, key, value.expose());
+            }
+        }
+        ExportFormat::Json => {
+            let mut map = serde_json::Map::new();
+            for (key, value, line) in values {
+                let text = value.as_str().ok_or_else(|| {
+                    Failure::new(exit::GENERIC, format!("{}:{line}: {key} is not UTF-8; JSON cannot hold it", path.display()))
+                })?;
+                map.insert(key.to_string(), serde_json::Value::String(text.to_string()));
+            }
+            out = serde_json::to_vec_pretty(&serde_json::Value::Object(map)).expect("JSON of strings");
+            out.push(b'\n');
+        }
+        ExportFormat::Shell => {
+            for (key, value, line) in values {
+                if !is_env_name(key) {
+                    return Err(Failure::new(
+                        exit::GENERIC,
+                        format!("{}:{line}: {key:?} is not a valid shell variable name; use --only to skip it", path.display()),
+                    ));
+                }
+                out.extend_from_slice(b"export ");
+                out.extend_from_slice(key.as_bytes());
+                out.push(b'=');
+                push_single_quoted(&mut out, value.expose());
+                out.push(b'\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `'…'` with each `'` written `'\''`: nothing inside is expanded.
+pub fn push_single_quoted(out: &mut Vec<u8>, value: &[u8]) {
+    out.push(b'\'');
+    for &b in value {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+}
+
+pub fn check(args: &Args) -> Result<Vec<u8>, Failure> {
+    let path = source(args)?;
+    let doc = Document::read(&path)?;
+    let native = args.backend == Backend::Native || (args.backend == Backend::Auto && doc.metadata.is_native());
+    let plain = vault::decrypt_file(&path, args.backend, None)?;
+    let mut out = String::new();
+    let md = &doc.metadata;
+    out.push_str(&format!("file:         {}\n", path.display()));
+    out.push_str("mac:          ok\n");
+    out.push_str(&format!("backend:      {}\n", if native { "native" } else { "sops" }));
+    out.push_str(&format!("lastmodified: {}\n", md.lastmodified_raw));
+    out.push_str(&format!("values:       {}\n", plain.len()));
+    let (rule, pattern) = md.rule.metadata_field();
+    out.push_str(&format!("rule:         {rule} {pattern}{}\n", if md.mac_only_encrypted { ", mac_only_encrypted" } else { "" }));
+    out.push_str(&format!("recipients:   {}\n", md.age.len() + md.foreign.len()));
+    for stanza in &md.age {
+        out.push_str(&format!("  age  {}\n", stanza.recipient));
+    }
+    for kind in &md.foreign {
+        out.push_str(&format!("  {kind}\n"));
+    }
+    Ok(out.into_bytes())
+}

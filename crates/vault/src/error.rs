@@ -1,0 +1,76 @@
+//! Typed errors of the vault library. Messages name the file (and line) and
+//! say what to do next; they never contain a secret value.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A line the dotenv layout cannot hold.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum FormatError {
+    #[error("line {line}: not KEY=value (no '=') and not a #comment")]
+    NoEquals { line: usize },
+    #[error("line {line}: not valid UTF-8")]
+    NotUtf8 { line: usize },
+}
+
+/// `sops_*` metadata that does not describe an encrypted file.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MetadataError {
+    #[error("no sops metadata (sops_lastmodified): this is not a sops-encrypted file; encrypt it with `litekeys encrypt`")]
+    Missing,
+    #[error("malformed sops metadata key {0}")]
+    BadKey(String),
+    #[error("sops_lastmodified {0:?} is not an RFC 3339 time")]
+    BadLastModified(String),
+    #[error("sops_age__list_{0} lacks its recipient or its enc")]
+    IncompleteAge(usize),
+    #[error("the sops metadata lists no key that can open the file")]
+    NoKeys,
+    #[error(
+        "the sops metadata sets more than one of unencrypted_suffix, encrypted_suffix, unencrypted_regex, \
+         encrypted_regex, unencrypted_comment_regex, encrypted_comment_regex"
+    )]
+    SeveralRules,
+}
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+
+    #[error("{}:{source}", path.display())]
+    Format { path: PathBuf, source: FormatError },
+
+    #[error("{}: {source}", path.display())]
+    Metadata { path: PathBuf, source: MetadataError },
+
+    #[error("{}: {detail}", path.display())]
+    NoIdentity { path: PathBuf, detail: String },
+
+    #[error(
+        "{}:{line}: the value of {key} does not decrypt with this file's data key (tampered, or moved from another line or file)",
+        path.display()
+    )]
+    Value { path: PathBuf, line: usize, key: String },
+
+    #[error("{}:{line}: the value of {key} is not a valid {kind}", path.display())]
+    ValueType { path: PathBuf, line: usize, key: String, kind: String },
+
+    #[error("{}: MAC mismatch: the file was changed outside sops/litekeys; restore it from git or re-create it", path.display())]
+    MacMismatch { path: PathBuf },
+
+    #[error("{}: {kinds} keys cannot be opened natively; use --backend sops (or auto)", path.display())]
+    NotNative { path: PathBuf, kinds: String },
+
+    #[error("{}: sops exited with {code}: {message}", path.display())]
+    Sops { path: PathBuf, code: i32, message: String },
+
+    #[error("cannot run sops ({program}): {source}; install sops 3.11 or set LITEKEYS_SOPS")]
+    SopsMissing { program: String, source: std::io::Error },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

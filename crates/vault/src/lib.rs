@@ -1,0 +1,27 @@
+//! litekeys' vault: sops dotenv files (age) read and written natively,
+//! byte-compatible with sops 3.11, with the `sops` binary as a fallback.
+//!
+//! Internal crate of the litekeys workspace; not a public API.
+
+pub mod backend;
+pub mod cipher;
+pub mod datakey;
+pub mod document;
+pub mod error;
+pub mod format;
+pub mod identity;
+pub mod locate;
+pub mod mac;
+pub mod metadata;
+pub mod plaintext;
+pub mod rfc3339;
+pub mod rule;
+pub mod secret;
+pub mod sops;
+pub mod value;
+
+pub use backend::{Backend, decrypt_file};
+pub use document::Document;
+pub use error::Error;
+pub use plaintext::{Entry, Plaintext};
+pub use secret::{Secret, fingerprint};

@@ -1,0 +1,29 @@
+//! Which encrypted file a command works on: `-f FILE`, else
+//! `$LITEKEYS_FILE`, else the nearest `secrets/global.enc.env` walking up
+//! from the current directory.
+
+use std::path::{Path, PathBuf};
+
+pub const ENV_FILE: &str = "LITEKEYS_FILE";
+pub const DEFAULT_RELATIVE: &str = "secrets/global.enc.env";
+
+pub fn source_file(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os(ENV_FILE).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    nearest(&cwd, DEFAULT_RELATIVE).ok_or_else(|| {
+        format!(
+            "no {DEFAULT_RELATIVE} in {} or any parent; pass -f FILE or set {ENV_FILE}",
+            cwd.display()
+        )
+    })
+}
+
+/// The first `dir/relative` that exists, from `start` up to the root.
+pub fn nearest(start: &Path, relative: &str) -> Option<PathBuf> {
+    start.ancestors().map(|dir| dir.join(relative)).find(|p| p.exists())
+}

@@ -1,0 +1,9 @@
+//! `litekeys`: the sops dotenv vault on the command line.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::run()
+}

@@ -1,0 +1,78 @@
+//! A decrypted file: comments and values in file order, and the ways
+//! litekeys prints them.
+
+use crate::format;
+use crate::secret::Secret;
+use zeroize::Zeroizing;
+
+#[derive(Clone, Debug)]
+pub enum Entry {
+    Comment(Secret),
+    Value {
+        key: String,
+        value: Secret,
+        /// Tagged `str` (anything sops' dotenv store writes).
+        is_str: bool,
+        /// 1-based line in the encrypted file (0 when unknown).
+        line: usize,
+    },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Plaintext {
+    pub entries: Vec<Entry>,
+}
+
+impl Plaintext {
+    /// Parses the plaintext dotenv that `sops decrypt` prints.
+    pub fn from_dotenv(bytes: &[u8]) -> Result<Self, crate::error::FormatError> {
+        let layout = format::parse(bytes)?;
+        let entries = layout
+            .items
+            .into_iter()
+            .map(|item| match item {
+                format::Item::Comment { text, .. } => Entry::Comment(Secret::from(text)),
+                format::Item::Pair { key, value, line } => {
+                    Entry::Value { key, value: Secret::from(value), is_str: true, line }
+                }
+            })
+            .collect();
+        Ok(Plaintext { entries })
+    }
+
+    /// The file as `sops decrypt --output-type dotenv` prints it.
+    pub fn to_dotenv(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::new());
+        for entry in &self.entries {
+            match entry {
+                Entry::Comment(text) => format::push_comment(&mut out, text.expose()),
+                Entry::Value { key, value, .. } => format::push_pair(&mut out, key, value.expose()),
+            }
+        }
+        out
+    }
+
+    /// Values only, in file order (comments skipped).
+    pub fn values(&self) -> impl Iterator<Item = (&str, &Secret, usize)> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Value { key, value, line, .. } => Some((key.as_str(), value, *line)),
+            Entry::Comment(_) => None,
+        })
+    }
+
+    /// The first value named `key` (as `sops decrypt --extract`).
+    pub fn get(&self, key: &str) -> Option<(&Secret, bool)> {
+        self.entries.iter().find_map(|e| match e {
+            Entry::Value { key: k, value, is_str, .. } if k == key => Some((value, *is_str)),
+            _ => None,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.values().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
