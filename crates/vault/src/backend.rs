@@ -29,7 +29,11 @@ impl std::str::FromStr for Backend {
 }
 
 /// Reads and decrypts a file, MAC verified, with the chosen backend.
-pub fn decrypt_file(path: &Path, backend: Backend, keyring: Option<&dyn KeyringLookup>) -> Result<Plaintext, Error> {
+pub fn decrypt_file(
+    path: &Path,
+    backend: Backend,
+    keyring: Option<&dyn KeyringLookup>,
+) -> Result<Plaintext, Error> {
     if backend == Backend::Sops {
         return sops::decrypt(path);
     }
@@ -39,7 +43,10 @@ pub fn decrypt_file(path: &Path, backend: Backend, keyring: Option<&dyn KeyringL
             return sops::decrypt(path);
         }
         if doc.metadata.age.is_empty() {
-            return Err(Error::NotNative { path: path.to_path_buf(), kinds: doc.metadata.foreign.join(", ") });
+            return Err(Error::NotNative {
+                path: path.to_path_buf(),
+                kinds: doc.metadata.foreign.join(", "),
+            });
         }
     }
     let identities = Identities::discover(keyring);

@@ -56,7 +56,10 @@ pub fn parse(value: &str) -> Option<Sealed<'_>> {
     let (before_type, kind) = body.rsplit_once(",type:")?;
     let (before_tag, tag) = before_type.rsplit_once(",tag:")?;
     let (data, iv) = before_tag.rsplit_once(",iv:")?;
-    if [data, iv, tag, kind].iter().any(|p| p.is_empty() || p.contains('\n')) {
+    if [data, iv, tag, kind]
+        .iter()
+        .any(|p| p.is_empty() || p.contains('\n'))
+    {
         return None;
     }
     Some(Sealed {
@@ -68,14 +71,21 @@ pub fn parse(value: &str) -> Option<Sealed<'_>> {
 }
 
 /// Decrypts an `ENC[…]` value; returns the plaintext bytes and the type tag.
-pub fn open<'a>(value: &'a str, key: &DataKey, aad: &str) -> Result<(Zeroizing<Vec<u8>>, &'a str), OpenError> {
+pub fn open<'a>(
+    value: &'a str,
+    key: &DataKey,
+    aad: &str,
+) -> Result<(Zeroizing<Vec<u8>>, &'a str), OpenError> {
     let sealed = parse(value).ok_or(OpenError::Malformed)?;
     if sealed.tag.len() != TAG_LEN {
         return Err(OpenError::Auth);
     }
     let mut msg = sealed.data;
     msg.extend_from_slice(&sealed.tag);
-    let payload = Payload { msg: &msg, aad: aad.as_bytes() };
+    let payload = Payload {
+        msg: &msg,
+        aad: aad.as_bytes(),
+    };
     let plain = match sealed.iv.len() {
         NONCE_LEN => Aes256Gcm32::new(key.as_ref().into())
             .decrypt(Nonce::<U32>::from_slice(&sealed.iv), payload),
@@ -100,9 +110,21 @@ pub fn seal(plain: &[u8], kind: &str, key: &DataKey, aad: &str) -> String {
 
 /// Encrypts with a given nonce (sops reuses a value's nonce when the value
 /// is unchanged; tests use it for known answers).
-pub fn seal_with_iv(plain: &[u8], kind: &str, key: &DataKey, aad: &str, iv: &[u8; NONCE_LEN]) -> String {
+pub fn seal_with_iv(
+    plain: &[u8],
+    kind: &str,
+    key: &DataKey,
+    aad: &str,
+    iv: &[u8; NONCE_LEN],
+) -> String {
     let out = Aes256Gcm32::new(key.as_ref().into())
-        .encrypt(Nonce::<U32>::from_slice(iv), Payload { msg: plain, aad: aad.as_bytes() })
+        .encrypt(
+            Nonce::<U32>::from_slice(iv),
+            Payload {
+                msg: plain,
+                aad: aad.as_bytes(),
+            },
+        )
         .expect("AES-GCM encryption of an in-memory buffer cannot fail");
     let (data, tag) = out.split_at(out.len() - TAG_LEN);
     format!(

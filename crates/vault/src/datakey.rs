@@ -32,10 +32,13 @@ fn unwrap_one(stanza: &AgeStanza, identities: &[x25519::Identity]) -> Result<Dat
     reader
         .read_to_end(&mut plain)
         .map_err(|e| format!("the age stanza for {} is corrupt: {e}", stanza.recipient))?;
-    let key: [u8; 32] = plain
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("the data key for {} is {} bytes, not 32", stanza.recipient, plain.len()))?;
+    let key: [u8; 32] = plain.as_slice().try_into().map_err(|_| {
+        format!(
+            "the data key for {} is {} bytes, not 32",
+            stanza.recipient,
+            plain.len()
+        )
+    })?;
     Ok(Zeroizing::new(key))
 }
 
@@ -44,20 +47,28 @@ pub fn wrap(key: &DataKey, recipients: &[String]) -> Result<Vec<AgeStanza>, Stri
     recipients
         .iter()
         .map(|r| {
-            let parsed = x25519::Recipient::from_str(r).map_err(|e| format!("{r:?} is not an age recipient: {e}"))?;
-            Ok(AgeStanza { recipient: r.clone(), enc: wrap_one(key, &parsed) })
+            let parsed = x25519::Recipient::from_str(r)
+                .map_err(|e| format!("{r:?} is not an age recipient: {e}"))?;
+            Ok(AgeStanza {
+                recipient: r.clone(),
+                enc: wrap_one(key, &parsed),
+            })
         })
         .collect()
 }
 
 fn wrap_one(key: &DataKey, recipient: &x25519::Recipient) -> String {
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
-        .expect("one recipient is enough");
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+            .expect("one recipient is enough");
     let mut out = Vec::new();
-    let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).expect("writing to memory");
+    let armor =
+        ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).expect("writing to memory");
     let mut w = encryptor.wrap_output(armor).expect("writing to memory");
     w.write_all(key.as_ref()).expect("writing to memory");
-    w.finish().and_then(|armor| armor.finish()).expect("writing to memory");
+    w.finish()
+        .and_then(|armor| armor.finish())
+        .expect("writing to memory");
     String::from_utf8(out).expect("armor is ASCII")
 }
 
@@ -70,9 +81,21 @@ mod tests {
         let a = x25519::Identity::generate();
         let b = x25519::Identity::generate();
         let key = crate::cipher::new_data_key();
-        let stanzas = wrap(&key, &[a.to_public().to_string(), b.to_public().to_string()]).unwrap();
-        assert!(stanzas[0].enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
-        assert!(stanzas[0].enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
+        let stanzas = wrap(
+            &key,
+            &[a.to_public().to_string(), b.to_public().to_string()],
+        )
+        .unwrap();
+        assert!(
+            stanzas[0]
+                .enc
+                .starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n")
+        );
+        assert!(
+            stanzas[0]
+                .enc
+                .ends_with("-----END AGE ENCRYPTED FILE-----\n")
+        );
         assert_eq!(*unwrap(&stanzas, std::slice::from_ref(&b)).unwrap(), *key);
         assert_eq!(*unwrap(&stanzas, std::slice::from_ref(&a)).unwrap(), *key);
         let c = x25519::Identity::generate();

@@ -27,24 +27,40 @@ impl Document {
     }
 
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, Error> {
-        let Layout { items, metadata } =
-            format::parse(bytes).map_err(|source| Error::Format { path: path.to_path_buf(), source })?;
-        let metadata =
-            Metadata::from_pairs(&metadata).map_err(|source| Error::Metadata { path: path.to_path_buf(), source })?;
-        Ok(Document { path: path.to_path_buf(), items, metadata })
+        let Layout { items, metadata } = format::parse(bytes).map_err(|source| Error::Format {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let metadata = Metadata::from_pairs(&metadata).map_err(|source| Error::Metadata {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Document {
+            path: path.to_path_buf(),
+            items,
+            metadata,
+        })
     }
 
     /// Opens the data key with any identity that matches any recipient.
     pub fn data_key(&self, identities: &Identities) -> Result<DataKey, Error> {
         if !self.metadata.foreign.is_empty() && self.metadata.age.is_empty() {
-            return Err(Error::NotNative { path: self.path.clone(), kinds: self.metadata.foreign.join(", ") });
+            return Err(Error::NotNative {
+                path: self.path.clone(),
+                kinds: self.metadata.foreign.join(", "),
+            });
         }
         if identities.is_empty() {
-            return Err(Error::NoIdentity { path: self.path.clone(), detail: identities.describe_failure() });
+            return Err(Error::NoIdentity {
+                path: self.path.clone(),
+                detail: identities.describe_failure(),
+            });
         }
-        datakey::unwrap(&self.metadata.age, &identities.identities).map_err(|reason| Error::NoIdentity {
-            path: self.path.clone(),
-            detail: format!("{} ({reason})", identities.describe_failure()),
+        datakey::unwrap(&self.metadata.age, &identities.identities).map_err(|reason| {
+            Error::NoIdentity {
+                path: self.path.clone(),
+                detail: format!("{} ({reason})", identities.describe_failure()),
+            }
         })
     }
 
@@ -54,11 +70,18 @@ impl Document {
         let stored = if self.metadata.mac.is_empty() {
             None
         } else {
-            cipher::open(&self.metadata.mac, key, &self.metadata.lastmodified.to_string()).ok()
+            cipher::open(
+                &self.metadata.mac,
+                key,
+                &self.metadata.lastmodified.to_string(),
+            )
+            .ok()
         };
         match stored {
             Some((mac, _)) if mac.as_slice() == computed.as_bytes() => Ok(plaintext),
-            _ => Err(Error::MacMismatch { path: self.path.clone() }),
+            _ => Err(Error::MacMismatch {
+                path: self.path.clone(),
+            }),
         }
     }
 
@@ -75,21 +98,33 @@ impl Document {
                     let encrypted = matcher.encrypts(None, &comments);
                     entries.push(self.decrypt_comment(text, *line, encrypted, key, &mut mac)?);
                 }
-                Item::Pair { key: name, value, line } => {
+                Item::Pair {
+                    key: name,
+                    value,
+                    line,
+                } => {
                     let encrypted = matcher.encrypts(Some(name), &comments);
-                    let plain = if encrypted && !value.is_empty() {
-                        let (bytes, kind) = cipher::open(value, key, &format!("{name}:"))
-                            .map_err(|_| Error::Value { path: self.path.clone(), line: *line, key: name.clone() })?;
-                        Plain::from_tagged(bytes, kind).map_err(|_| Error::ValueType {
-                            path: self.path.clone(),
-                            line: *line,
-                            key: name.clone(),
-                            kind: kind.to_string(),
-                        })?
-                    } else {
-                        Plain::from_tagged(zeroize::Zeroizing::new(value.as_bytes().to_vec()), "str")
+                    let plain =
+                        if encrypted && !value.is_empty() {
+                            let (bytes, kind) = cipher::open(value, key, &format!("{name}:"))
+                                .map_err(|_| Error::Value {
+                                    path: self.path.clone(),
+                                    line: *line,
+                                    key: name.clone(),
+                                })?;
+                            Plain::from_tagged(bytes, kind).map_err(|_| Error::ValueType {
+                                path: self.path.clone(),
+                                line: *line,
+                                key: name.clone(),
+                                kind: kind.to_string(),
+                            })?
+                        } else {
+                            Plain::from_tagged(
+                                zeroize::Zeroizing::new(value.as_bytes().to_vec()),
+                                "str",
+                            )
                             .expect("a str is always valid")
-                    };
+                        };
                     if !plain.is_comment {
                         mac.add(encrypted, &plain.mac_bytes);
                     }
@@ -128,7 +163,9 @@ impl Document {
                 mac.add(true, &bytes);
                 Ok(Entry::Comment(Secret::new(bytes.to_vec())))
             }
-            _ if Plain::from_tagged(bytes, kind).is_err() => Ok(Entry::Comment(Secret::new(text.as_bytes().to_vec()))),
+            _ if Plain::from_tagged(bytes, kind).is_err() => {
+                Ok(Entry::Comment(Secret::new(text.as_bytes().to_vec())))
+            }
             other => Err(Error::ValueType {
                 path: self.path.clone(),
                 line,

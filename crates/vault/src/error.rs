@@ -16,7 +16,9 @@ pub enum FormatError {
 /// `sops_*` metadata that does not describe an encrypted file.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MetadataError {
-    #[error("no sops metadata (sops_lastmodified): this is not a sops-encrypted file; encrypt it with `litekeys encrypt`")]
+    #[error(
+        "no sops metadata (sops_lastmodified): this is not a sops-encrypted file; encrypt it with `litekeys encrypt`"
+    )]
     Missing,
     #[error("malformed sops metadata key {0}")]
     BadKey(String),
@@ -36,13 +38,19 @@ pub enum MetadataError {
 #[derive(Debug, Error)]
 pub enum Error {
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}:{source}", path.display())]
     Format { path: PathBuf, source: FormatError },
 
     #[error("{}: {source}", path.display())]
-    Metadata { path: PathBuf, source: MetadataError },
+    Metadata {
+        path: PathBuf,
+        source: MetadataError,
+    },
 
     #[error("{}: {detail}", path.display())]
     NoIdentity { path: PathBuf, detail: String },
@@ -51,10 +59,19 @@ pub enum Error {
         "{}:{line}: the value of {key} does not decrypt with this file's data key (tampered, or moved from another line or file)",
         path.display()
     )]
-    Value { path: PathBuf, line: usize, key: String },
+    Value {
+        path: PathBuf,
+        line: usize,
+        key: String,
+    },
 
     #[error("{}:{line}: the value of {key} is not a valid {kind}", path.display())]
-    ValueType { path: PathBuf, line: usize, key: String, kind: String },
+    ValueType {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        kind: String,
+    },
 
     #[error("{}: MAC mismatch: the file was changed outside sops/litekeys; restore it from git or re-create it", path.display())]
     MacMismatch { path: PathBuf },
@@ -63,14 +80,33 @@ pub enum Error {
     NotNative { path: PathBuf, kinds: String },
 
     #[error("{}: sops exited with {code}: {message}", path.display())]
-    Sops { path: PathBuf, code: i32, message: String },
+    Sops {
+        path: PathBuf,
+        code: i32,
+        message: String,
+    },
+
+    #[error("{}: already encrypted (it holds sops_ metadata); decrypt it first or use `litekeys set`", path.display())]
+    AlreadyEncrypted { path: PathBuf },
+
+    #[error("{}: {reason}", path.display())]
+    Recipients { path: PathBuf, reason: String },
+
+    #[error("{}: {reason}", path.display())]
+    BadKey { path: PathBuf, reason: String },
 
     #[error("cannot run sops ({program}): {source}; install sops 3.11 or set LITEKEYS_SOPS")]
-    SopsMissing { program: String, source: std::io::Error },
+    SopsMissing {
+        program: String,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -16,7 +16,11 @@ pub enum Item {
     /// `#text`: `text` is everything after the `#`.
     Comment { text: String, line: usize },
     /// `key=value`, `value` with `\n` already decoded.
-    Pair { key: String, value: String, line: usize },
+    Pair {
+        key: String,
+        value: String,
+        line: usize,
+    },
 }
 
 impl Item {
@@ -46,7 +50,10 @@ pub fn parse(input: &[u8]) -> Result<Layout, FormatError> {
         }
         let text = std::str::from_utf8(raw).map_err(|_| FormatError::NotUtf8 { line })?;
         if let Some(comment) = text.strip_prefix('#') {
-            layout.items.push(Item::Comment { text: comment.to_string(), line });
+            layout.items.push(Item::Comment {
+                text: comment.to_string(),
+                line,
+            });
             continue;
         }
         let Some(eq) = text.find('=') else {
@@ -57,7 +64,11 @@ pub fn parse(input: &[u8]) -> Result<Layout, FormatError> {
         if let Some(meta) = key.strip_prefix(SOPS_PREFIX) {
             layout.metadata.push((meta.to_string(), value));
         } else {
-            layout.items.push(Item::Pair { key: key.to_string(), value, line });
+            layout.items.push(Item::Pair {
+                key: key.to_string(),
+                value,
+                line,
+            });
         }
     }
     Ok(layout)
@@ -111,11 +122,30 @@ mod tests {
         assert_eq!(
             layout.items,
             vec![
-                Item::Comment { text: " top".into(), line: 1 },
-                Item::Pair { key: "A".into(), value: "1".into(), line: 2 },
-                Item::Pair { key: "export B".into(), value: " two = x ".into(), line: 4 },
-                Item::Pair { key: "C".into(), value: "".into(), line: 6 },
-                Item::Pair { key: "D".into(), value: "a\nb".into(), line: 7 },
+                Item::Comment {
+                    text: " top".into(),
+                    line: 1
+                },
+                Item::Pair {
+                    key: "A".into(),
+                    value: "1".into(),
+                    line: 2
+                },
+                Item::Pair {
+                    key: "export B".into(),
+                    value: " two = x ".into(),
+                    line: 4
+                },
+                Item::Pair {
+                    key: "C".into(),
+                    value: "".into(),
+                    line: 6
+                },
+                Item::Pair {
+                    key: "D".into(),
+                    value: "a\nb".into(),
+                    line: 7
+                },
             ]
         );
         assert_eq!(layout.metadata, vec![("version".into(), "3.11.0".into())]);
@@ -123,7 +153,10 @@ mod tests {
 
     #[test]
     fn a_line_without_equals_names_its_line() {
-        assert_eq!(parse(b"A=1\nnope\n"), Err(FormatError::NoEquals { line: 2 }));
+        assert_eq!(
+            parse(b"A=1\nnope\n"),
+            Err(FormatError::NoEquals { line: 2 })
+        );
     }
 
     #[test]

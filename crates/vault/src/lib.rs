@@ -3,10 +3,12 @@
 //!
 //! Internal crate of the litekeys workspace; not a public API.
 
+pub mod atomic;
 pub mod backend;
 pub mod cipher;
 pub mod datakey;
 pub mod document;
+pub mod edit;
 pub mod error;
 pub mod format;
 pub mod identity;

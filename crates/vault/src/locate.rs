@@ -14,7 +14,8 @@ pub fn source_file(explicit: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os(ENV_FILE).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     nearest(&cwd, DEFAULT_RELATIVE).ok_or_else(|| {
         format!(
             "no {DEFAULT_RELATIVE} in {} or any parent; pass -f FILE or set {ENV_FILE}",
@@ -25,5 +26,8 @@ pub fn source_file(explicit: Option<&Path>) -> Result<PathBuf, String> {
 
 /// The first `dir/relative` that exists, from `start` up to the root.
 pub fn nearest(start: &Path, relative: &str) -> Option<PathBuf> {
-    start.ancestors().map(|dir| dir.join(relative)).find(|p| p.exists())
+    start
+        .ancestors()
+        .map(|dir| dir.join(relative))
+        .find(|p| p.exists())
 }

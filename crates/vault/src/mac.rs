@@ -17,7 +17,10 @@ impl Mac {
             // Seeding keeps the two modes' MACs apart for the same values.
             hash.update(Sha256::digest(b"sops"));
         }
-        Mac { hash, only_encrypted }
+        Mac {
+            hash,
+            only_encrypted,
+        }
     }
 
     /// Adds one value's canonical bytes (see `value::Plain::mac_bytes`).
@@ -28,7 +31,11 @@ impl Mac {
     }
 
     pub fn finish(self) -> String {
-        self.hash.finalize().iter().map(|b| format!("{b:02X}")).collect()
+        self.hash
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
     }
 }
 

@@ -71,8 +71,9 @@ impl Metadata {
                 "shamir_threshold" => shamir_threshold = Some(value),
                 other => {
                     if let Some(rest) = other.strip_prefix("age__list_") {
-                        let (index, field) = parse_list_field(rest)
-                            .ok_or_else(|| MetadataError::BadKey(format!("{SOPS_PREFIX}{other}")))?;
+                        let (index, field) = parse_list_field(rest).ok_or_else(|| {
+                            MetadataError::BadKey(format!("{SOPS_PREFIX}{other}"))
+                        })?;
                         if index >= age.len() {
                             age.resize(index + 1, None);
                         }
@@ -83,7 +84,14 @@ impl Metadata {
                             _ => {}
                         }
                     } else {
-                        for kind in ["pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "key_groups"] {
+                        for kind in [
+                            "pgp",
+                            "kms",
+                            "gcp_kms",
+                            "azure_kv",
+                            "hc_vault",
+                            "key_groups",
+                        ] {
                             if other.starts_with(&format!("{kind}__list_"))
                                 && !foreign.iter().any(|k| k == kind)
                             {
@@ -136,7 +144,10 @@ impl Metadata {
         let mut lines: Vec<(String, String)> = Vec::new();
         for (i, stanza) in self.age.iter().enumerate() {
             lines.push((format!("age__list_{i}__map_enc"), stanza.enc.clone()));
-            lines.push((format!("age__list_{i}__map_recipient"), stanza.recipient.clone()));
+            lines.push((
+                format!("age__list_{i}__map_recipient"),
+                stanza.recipient.clone(),
+            ));
         }
         lines.push(("lastmodified".into(), self.lastmodified.to_string()));
         lines.push(("mac".into(), self.mac.clone()));
@@ -182,11 +193,17 @@ struct RuleFields {
 impl RuleFields {
     fn into_rule(self) -> Result<Rule, MetadataError> {
         let set: Vec<Rule> = [
-            (self.unencrypted_suffix, Rule::UnencryptedSuffix as fn(String) -> Rule),
+            (
+                self.unencrypted_suffix,
+                Rule::UnencryptedSuffix as fn(String) -> Rule,
+            ),
             (self.encrypted_suffix, Rule::EncryptedSuffix),
             (self.unencrypted_regex, Rule::UnencryptedRegex),
             (self.encrypted_regex, Rule::EncryptedRegex),
-            (self.unencrypted_comment_regex, Rule::UnencryptedCommentRegex),
+            (
+                self.unencrypted_comment_regex,
+                Rule::UnencryptedCommentRegex,
+            ),
             (self.encrypted_comment_regex, Rule::EncryptedCommentRegex),
         ]
         .into_iter()
@@ -206,7 +223,9 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

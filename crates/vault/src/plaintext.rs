@@ -32,9 +32,12 @@ impl Plaintext {
             .into_iter()
             .map(|item| match item {
                 format::Item::Comment { text, .. } => Entry::Comment(Secret::from(text)),
-                format::Item::Pair { key, value, line } => {
-                    Entry::Value { key, value: Secret::from(value), is_str: true, line }
-                }
+                format::Item::Pair { key, value, line } => Entry::Value {
+                    key,
+                    value: Secret::from(value),
+                    is_str: true,
+                    line,
+                },
             })
             .collect();
         Ok(Plaintext { entries })
@@ -55,7 +58,9 @@ impl Plaintext {
     /// Values only, in file order (comments skipped).
     pub fn values(&self) -> impl Iterator<Item = (&str, &Secret, usize)> {
         self.entries.iter().filter_map(|e| match e {
-            Entry::Value { key, value, line, .. } => Some((key.as_str(), value, *line)),
+            Entry::Value {
+                key, value, line, ..
+            } => Some((key.as_str(), value, *line)),
             Entry::Comment(_) => None,
         })
     }
@@ -63,7 +68,12 @@ impl Plaintext {
     /// The first value named `key` (as `sops decrypt --extract`).
     pub fn get(&self, key: &str) -> Option<(&Secret, bool)> {
         self.entries.iter().find_map(|e| match e {
-            Entry::Value { key: k, value, is_str, .. } if k == key => Some((value, *is_str)),
+            Entry::Value {
+                key: k,
+                value,
+                is_str,
+                ..
+            } if k == key => Some((value, *is_str)),
             _ => None,
         })
     }

@@ -192,13 +192,23 @@ mod tests {
             ("2024-03-05T10:20:30-07:30", "2024-03-05T10:20:30-07:30"),
         ];
         for (input, want) in cases {
-            assert_eq!(Timestamp::parse(input).unwrap().to_string(), want, "{input}");
+            assert_eq!(
+                Timestamp::parse(input).unwrap().to_string(),
+                want,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn rejects_what_go_rejects() {
-        for bad in ["", "2024-02-30T00:00:00Z", "2024-03-05 10:20:30Z", "2024-03-05T10:20:30", "2024-3-05T10:20:30Z"] {
+        for bad in [
+            "",
+            "2024-02-30T00:00:00Z",
+            "2024-03-05 10:20:30Z",
+            "2024-03-05T10:20:30",
+            "2024-3-05T10:20:30Z",
+        ] {
             assert!(Timestamp::parse(bad).is_none(), "{bad}");
         }
     }
@@ -212,6 +222,9 @@ mod tests {
     #[test]
     fn unix_to_civil() {
         assert_eq!(Timestamp::from_unix(0).to_string(), "1970-01-01T00:00:00Z");
-        assert_eq!(Timestamp::from_unix(1_709_634_030).to_string(), "2024-03-05T10:20:30Z");
+        assert_eq!(
+            Timestamp::from_unix(1_709_634_030).to_string(),
+            "2024-03-05T10:20:30Z"
+        );
     }
 }

@@ -77,7 +77,11 @@ impl Matcher {
             Matcher::EncryptedCommentRegex(re) => {
                 // A comment that matches is itself left in the clear; only
                 // what follows it is encrypted.
-                let above = if key.is_none() { &comments[..comments.len().saturating_sub(1)] } else { comments };
+                let above = if key.is_none() {
+                    &comments[..comments.len().saturating_sub(1)]
+                } else {
+                    comments
+                };
                 above.iter().any(|c| matches(re, c))
             }
         }
@@ -98,7 +102,10 @@ mod tests {
         let m = Rule::EncryptedSuffix("_KEY".into()).matcher();
         assert!(m.encrypts(Some("MASTER_KEY"), &[]));
         assert!(!m.encrypts(Some("URL"), &[]));
-        assert!(!m.encrypts(None, &[]), "comments stay clear under encrypted_suffix");
+        assert!(
+            !m.encrypts(None, &[]),
+            "comments stay clear under encrypted_suffix"
+        );
 
         let m = Rule::EncryptedRegex("KEY".into()).matcher();
         assert!(m.encrypts(Some("LITELLM_KEY_X"), &[]), "unanchored");
@@ -106,13 +113,19 @@ mod tests {
         assert!(!m.encrypts(Some("PUBLIC_URL"), &[]));
         assert!(m.encrypts(Some("SECRET"), &[]));
         let m = Rule::EncryptedRegex("(".into()).matcher();
-        assert!(!m.encrypts(Some("("), &[]), "an invalid regex matches nothing");
+        assert!(
+            !m.encrypts(Some("("), &[]),
+            "an invalid regex matches nothing"
+        );
     }
 
     #[test]
     fn comment_rules() {
         let m = Rule::EncryptedCommentRegex("sops:enc".into()).matcher();
-        assert!(!m.encrypts(None, &["sops:enc"]), "the marker itself stays clear");
+        assert!(
+            !m.encrypts(None, &["sops:enc"]),
+            "the marker itself stays clear"
+        );
         assert!(m.encrypts(None, &["sops:enc", "next"]));
         assert!(m.encrypts(Some("A"), &["sops:enc"]));
         assert!(!m.encrypts(Some("B"), &[]));

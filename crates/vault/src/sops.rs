@@ -12,7 +12,9 @@ use zeroize::Zeroizing;
 
 /// The sops binary: `$LITEKEYS_SOPS`, else `sops` on PATH.
 pub fn program() -> OsString {
-    std::env::var_os("LITEKEYS_SOPS").filter(|p| !p.is_empty()).unwrap_or_else(|| "sops".into())
+    std::env::var_os("LITEKEYS_SOPS")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "sops".into())
 }
 
 fn command() -> Command {
@@ -23,8 +25,23 @@ fn command() -> Command {
 
 /// `sops decrypt --input-type dotenv --output-type dotenv FILE`.
 pub fn decrypt(path: &Path) -> Result<Plaintext, Error> {
-    let out = run(path, command().args(["decrypt", "--input-type", "dotenv", "--output-type", "dotenv"]).arg(path), None)?;
-    Plaintext::from_dotenv(&out).map_err(|source| Error::Format { path: path.to_path_buf(), source })
+    let out = run(
+        path,
+        command()
+            .args([
+                "decrypt",
+                "--input-type",
+                "dotenv",
+                "--output-type",
+                "dotenv",
+            ])
+            .arg(path),
+        None,
+    )?;
+    Plaintext::from_dotenv(&out).map_err(|source| Error::Format {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `sops set --value-stdin FILE '["KEY"]'` with the value as a JSON string
@@ -39,7 +56,17 @@ pub fn set(path: &Path, key: &str, value: &[u8]) -> Result<(), Error> {
     let index = serde_json::to_string(&[key]).expect("a key serialises");
     run(
         path,
-        command().args(["set", "--input-type", "dotenv", "--output-type", "dotenv", "--value-stdin"]).arg(path).arg(index),
+        command()
+            .args([
+                "set",
+                "--input-type",
+                "dotenv",
+                "--output-type",
+                "dotenv",
+                "--value-stdin",
+            ])
+            .arg(path)
+            .arg(index),
         Some(json.as_bytes()),
     )?;
     Ok(())
@@ -47,11 +74,18 @@ pub fn set(path: &Path, key: &str, value: &[u8]) -> Result<(), Error> {
 
 fn run(path: &Path, cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, Error> {
     let mut child = cmd
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| Error::SopsMissing { program: program().to_string_lossy().into_owned(), source })?;
+        .map_err(|source| Error::SopsMissing {
+            program: program().to_string_lossy().into_owned(),
+            source,
+        })?;
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
         // A sops that exits early closes the pipe; its exit code says why.
@@ -63,6 +97,16 @@ fn run(path: &Path, cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Zeroizing
         return Ok(stdout);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let message = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string();
-    Err(Error::Sops { path: path.to_path_buf(), code: out.status.code().unwrap_or(1), message })
+    let message = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
+        .trim()
+        .to_string();
+    Err(Error::Sops {
+        path: path.to_path_buf(),
+        code: out.status.code().unwrap_or(1),
+        message,
+    })
 }

@@ -31,14 +31,24 @@ impl Plain {
             is_comment: false,
         };
         Ok(match kind {
-            "str" => Plain { mac_bytes: bytes.clone(), text: bytes, is_str: true, is_comment: false },
+            "str" => Plain {
+                mac_bytes: bytes.clone(),
+                text: bytes,
+                is_str: true,
+                is_comment: false,
+            },
             "comment" => {
                 // Go prints a Comment struct held as a value with `%v`.
                 let mut shown = Vec::with_capacity(bytes.len() + 2);
                 shown.push(b'{');
                 shown.extend_from_slice(&bytes);
                 shown.push(b'}');
-                Plain { mac_bytes: Zeroizing::new(Vec::new()), text: Zeroizing::new(shown), is_str: false, is_comment: true }
+                Plain {
+                    mac_bytes: Zeroizing::new(Vec::new()),
+                    text: Zeroizing::new(shown),
+                    is_str: false,
+                    is_comment: true,
+                }
             }
             "int" => {
                 let n = parse_go_int(text()?).ok_or(BadType)?;
@@ -58,8 +68,20 @@ impl Plain {
             }
             "bytes" => {
                 // Go shows a []byte with `%v`: `[104 105]`.
-                let shown = format!("[{}]", bytes.iter().map(u8::to_string).collect::<Vec<_>>().join(" "));
-                Plain { mac_bytes: bytes, text: Zeroizing::new(shown.into_bytes()), is_str: false, is_comment: false }
+                let shown = format!(
+                    "[{}]",
+                    bytes
+                        .iter()
+                        .map(u8::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                Plain {
+                    mac_bytes: bytes,
+                    text: Zeroizing::new(shown.into_bytes()),
+                    is_str: false,
+                    is_comment: false,
+                }
             }
             "time" => {
                 let t = Timestamp::parse(text()?).ok_or(BadType)?;
@@ -83,7 +105,11 @@ fn parse_go_int(s: &str) -> Option<i64> {
 /// same shortest round-trip digits without an exponent.
 fn go_format_f(f: f64) -> String {
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f.is_nan() {
         return "NaN".into();
@@ -107,7 +133,11 @@ fn go_val_to_string_float(f: f64) -> String {
     let shown = if !(-4..6).contains(&exp) {
         // With shortest digits Go's %G uses an exponent outside [-4, 6).
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{first}{frac}E{esign}{:02}", exp.abs())
     } else {
@@ -134,7 +164,10 @@ mod tests {
 
     fn plain(bytes: &str, kind: &str) -> (String, String) {
         let p = Plain::from_tagged(Zeroizing::new(bytes.as_bytes().to_vec()), kind).unwrap();
-        (String::from_utf8(p.mac_bytes.to_vec()).unwrap(), String::from_utf8(p.text.to_vec()).unwrap())
+        (
+            String::from_utf8(p.mac_bytes.to_vec()).unwrap(),
+            String::from_utf8(p.text.to_vec()).unwrap(),
+        )
     }
 
     #[test]
@@ -143,8 +176,14 @@ mod tests {
         assert_eq!(plain("t", "bool"), ("True".into(), "true".into()));
         assert_eq!(plain("2.5", "float"), ("2.5".into(), "2.5".into()));
         assert_eq!(plain("3", "float"), ("3".into(), "3.0".into()));
-        assert_eq!(plain("1234567", "float"), ("1234567".into(), "1.234567E+06".into()));
-        assert_eq!(plain("0.00001", "float"), ("0.00001".into(), "1E-05".into()));
+        assert_eq!(
+            plain("1234567", "float"),
+            ("1234567".into(), "1.234567E+06".into())
+        );
+        assert_eq!(
+            plain("0.00001", "float"),
+            ("0.00001".into(), "1E-05".into())
+        );
         assert_eq!(plain("hi", "bytes"), ("hi".into(), "[104 105]".into()));
         assert_eq!(plain("x", "str"), ("x".into(), "x".into()));
         assert!(Plain::from_tagged(Zeroizing::new(b"x".to_vec()), "int").is_err());

@@ -1,4 +1,5 @@
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use vault::Backend;
 
@@ -10,8 +11,10 @@ use vault::Backend;
 /// $XDG_CONFIG_HOME/sops/age/keys.txt.
 #[derive(Parser, Debug)]
 #[command(name = "litekeys", version, max_term_width = 100)]
-#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 25 a value failed to decrypt, \
-51 MAC mismatch, 128 no identity opens the file (as sops).")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage or refused input, 25 a value failed to decrypt, \
+51 MAC mismatch, 128 no identity opens the file, 203 already encrypted (as sops)."
+)]
 pub struct Args {
     /// The encrypted file [default: $LITEKEYS_FILE, else the nearest secrets/global.enc.env]
     #[arg(short, long, global = true, value_name = "FILE")]
@@ -48,6 +51,139 @@ pub enum Command {
     },
     /// Verify the MAC and show recipients, lastmodified and the number of values (never a value)
     Check,
+    /// Run a command with the decrypted values in its environment (replaces this process)
+    Exec(ExecArgs),
+    /// Print what an .envrc evaluates: `eval "$(litekeys direnv)"`
+    Direnv {
+        /// Print a `use_litekeys` function for ~/.config/direnv/direnvrc instead
+        #[arg(long)]
+        stdlib: bool,
+    },
+    /// Hand the values to a CI runner
+    Ci {
+        #[command(subcommand)]
+        target: CiTarget,
+    },
+    /// Add or replace KEY with a value read from stdin (never from argv)
+    Set { key: String },
+    /// Remove KEY
+    Unset { key: String },
+    /// Encrypt a plaintext dotenv file (as `sops encrypt`)
+    Encrypt(EncryptArgs),
+    /// List, add or remove the age recipients of the file (as `sops updatekeys`)
+    Recipients {
+        #[command(subcommand)]
+        action: RecipientsAction,
+    },
+    /// New data key, every value re-encrypted (as `sops rotate`)
+    RotateDataKey,
+    /// Keep an age identity in the OS keyring
+    Identity {
+        #[command(subcommand)]
+        action: IdentityAction,
+    },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages of litekeys into DIR
+    Manpages { dir: PathBuf },
+    /// Run litekeys-rotate (rotate the gateway keys everywhere)
+    #[command(disable_help_flag = true)]
+    Rotate {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run litekeys-watch (restart the gateway when its secrets change)
+    #[command(disable_help_flag = true)]
+    Watch {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct ExecArgs {
+    /// Only these keys (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
+    pub only: Option<Vec<String>>,
+    /// Start from an empty environment: only the values plus PATH, HOME, USER, TERM
+    #[arg(long)]
+    pub pristine: bool,
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CiTarget {
+    /// Mask every value (::add-mask::) and append it to $GITHUB_ENV
+    Github {
+        #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
+        only: Option<Vec<String>>,
+    },
+    /// Write a dotenv report for GitLab (`artifacts:reports:dotenv`)
+    Gitlab {
+        #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
+        only: Option<Vec<String>>,
+    },
+    /// Write KEY=value lines (mode 0600) to PATH
+    EnvFile {
+        path: PathBuf,
+        #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
+        only: Option<Vec<String>>,
+    },
+}
+
+#[derive(ClapArgs, Debug)]
+pub struct EncryptArgs {
+    /// age recipients (comma-separated) [default: the nearest .sops.yaml creation_rules]
+    #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
+    pub age: Vec<String>,
+    #[arg(long, value_name = "RE", group = "rule")]
+    pub encrypted_regex: Option<String>,
+    #[arg(long, value_name = "RE", group = "rule")]
+    pub unencrypted_regex: Option<String>,
+    #[arg(long, value_name = "S", group = "rule")]
+    pub encrypted_suffix: Option<String>,
+    #[arg(long, value_name = "S", group = "rule")]
+    pub unencrypted_suffix: Option<String>,
+    /// The MAC covers only the encrypted values
+    #[arg(long)]
+    pub mac_only_encrypted: bool,
+    /// Write here instead of stdout
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// The plaintext dotenv file (`-` for stdin)
+    pub input: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecipientsAction {
+    /// Print the recipients, one per line
+    List,
+    /// Wrap the data key for another recipient
+    Add { recipient: Vec<String> },
+    /// Stop wrapping the data key for a recipient (refuses the last one)
+    Remove { recipient: Vec<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdentityAction {
+    /// Store an age identity (from FILE, or - for stdin) in the OS keyring and print its recipient
+    Import { file: Option<PathBuf> },
+    /// Generate a new identity straight into the OS keyring and print its recipient
+    New,
+    /// Print the recipient of the identity in the OS keyring
+    Recipient,
+    /// Remove the identity from the OS keyring
+    Forget,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -11,7 +11,7 @@ pub fn source(args: &Args) -> Result<PathBuf, Failure> {
 
 pub fn open(args: &Args) -> Result<(PathBuf, Plaintext), Failure> {
     let path = source(args)?;
-    let plain = vault::decrypt_file(&path, args.backend, None)?;
+    let plain = vault::decrypt_file(&path, args.backend, super::identity::lookup())?;
     Ok((path, plain))
 }
 
@@ -28,7 +28,10 @@ pub fn get(args: &Args, key: &str) -> Result<Vec<u8>, Failure> {
             exit::GENERIC,
             format!("{}: {key} is not a string value", path.display()),
         )),
-        None => Err(Failure::new(exit::GENERIC, format!("{}: no key {key}", path.display()))),
+        None => Err(Failure::new(
+            exit::GENERIC,
+            format!("{}: no key {key}", path.display()),
+        )),
     }
 }
 
@@ -40,20 +43,35 @@ pub fn select<'a>(
 ) -> Result<Vec<(&'a str, &'a Secret, usize)>, Failure> {
     let all: Vec<_> = plain.values().collect();
     let Some(only) = only else { return Ok(all) };
-    if let Some(missing) = only.iter().find(|k| !all.iter().any(|(name, _, _)| name == k)) {
-        return Err(Failure::new(exit::GENERIC, format!("{}: no key {missing}", path.display())));
+    if let Some(missing) = only
+        .iter()
+        .find(|k| !all.iter().any(|(name, _, _)| name == k))
+    {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{}: no key {missing}", path.display()),
+        ));
     }
-    Ok(all.into_iter().filter(|(name, _, _)| only.iter().any(|k| k == name)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|(name, _, _)| only.iter().any(|k| k == name))
+        .collect())
 }
 
 /// A name a POSIX shell and `execve` environment both take.
 pub fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
-pub fn export(args: &Args, format: ExportFormat, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+pub fn export(
+    args: &Args,
+    format: ExportFormat,
+    only: Option<&[String]>,
+) -> Result<Vec<u8>, Failure> {
     let (path, plain) = open(args)?;
     let values = select(&path, &plain, only)?;
     let mut out = Vec::new();
@@ -67,11 +85,18 @@ pub fn export(args: &Args, format: ExportFormat, only: Option<&[String]>) -> Res
             let mut map = serde_json::Map::new();
             for (key, value, line) in values {
                 let text = value.as_str().ok_or_else(|| {
-                    Failure::new(exit::GENERIC, format!("{}:{line}: {key} is not UTF-8; JSON cannot hold it", path.display()))
+                    Failure::new(
+                        exit::GENERIC,
+                        format!(
+                            "{}:{line}: {key} is not UTF-8; JSON cannot hold it",
+                            path.display()
+                        ),
+                    )
                 })?;
                 map.insert(key.to_string(), serde_json::Value::String(text.to_string()));
             }
-            out = serde_json::to_vec_pretty(&serde_json::Value::Object(map)).expect("JSON of strings");
+            out = serde_json::to_vec_pretty(&serde_json::Value::Object(map))
+                .expect("JSON of strings");
             out.push(b'\n');
         }
         ExportFormat::Shell => {
@@ -79,7 +104,10 @@ pub fn export(args: &Args, format: ExportFormat, only: Option<&[String]>) -> Res
                 if !is_env_name(key) {
                     return Err(Failure::new(
                         exit::GENERIC,
-                        format!("{}:{line}: {key:?} is not a valid shell variable name; use --only to skip it", path.display()),
+                        format!(
+                            "{}:{line}: {key:?} is not a valid shell variable name; use --only to skip it",
+                            path.display()
+                        ),
                     ));
                 }
                 out.extend_from_slice(b"export ");
@@ -109,18 +137,32 @@ pub fn push_single_quoted(out: &mut Vec<u8>, value: &[u8]) {
 pub fn check(args: &Args) -> Result<Vec<u8>, Failure> {
     let path = source(args)?;
     let doc = Document::read(&path)?;
-    let native = args.backend == Backend::Native || (args.backend == Backend::Auto && doc.metadata.is_native());
-    let plain = vault::decrypt_file(&path, args.backend, None)?;
+    let native = args.backend == Backend::Native
+        || (args.backend == Backend::Auto && doc.metadata.is_native());
+    let plain = vault::decrypt_file(&path, args.backend, super::identity::lookup())?;
     let mut out = String::new();
     let md = &doc.metadata;
     out.push_str(&format!("file:         {}\n", path.display()));
     out.push_str("mac:          ok\n");
-    out.push_str(&format!("backend:      {}\n", if native { "native" } else { "sops" }));
+    out.push_str(&format!(
+        "backend:      {}\n",
+        if native { "native" } else { "sops" }
+    ));
     out.push_str(&format!("lastmodified: {}\n", md.lastmodified_raw));
     out.push_str(&format!("values:       {}\n", plain.len()));
     let (rule, pattern) = md.rule.metadata_field();
-    out.push_str(&format!("rule:         {rule} {pattern}{}\n", if md.mac_only_encrypted { ", mac_only_encrypted" } else { "" }));
-    out.push_str(&format!("recipients:   {}\n", md.age.len() + md.foreign.len()));
+    out.push_str(&format!(
+        "rule:         {rule} {pattern}{}\n",
+        if md.mac_only_encrypted {
+            ", mac_only_encrypted"
+        } else {
+            ""
+        }
+    ));
+    out.push_str(&format!(
+        "recipients:   {}\n",
+        md.age.len() + md.foreign.len()
+    ));
     for stanza in &md.age {
         out.push_str(&format!("  age  {}\n", stanza.recipient));
     }

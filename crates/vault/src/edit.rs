@@ -1,0 +1,377 @@
+//! Writing sops dotenv files natively: encrypting a plaintext, setting and
+//! unsetting values, re-wrapping the data key for new recipients, rotating
+//! the data key. Output is what sops 3.11 would write: unchanged values keep
+//! their ciphertext (sops reuses the nonce of an unchanged value), so a
+//! change shows in git as the changed line plus `sops_mac` and
+//! `sops_lastmodified`.
+
+use crate::cipher::{self, DataKey};
+use crate::datakey;
+use crate::document::Document;
+use crate::error::Error;
+use crate::format::{self, Item, SOPS_PREFIX};
+use crate::mac::Mac;
+use crate::metadata::{Metadata, SOPS_VERSION};
+use crate::plaintext::{Entry, Plaintext};
+use crate::rfc3339::Timestamp;
+use crate::rule::Rule;
+use crate::secret::Secret;
+use std::path::Path;
+
+/// One change to a file's values.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Replace the first value named so, or append it.
+    Set(String, Secret),
+    /// Remove every value named so.
+    Unset(String),
+}
+
+/// Why a key cannot be written into a dotenv file.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
+    if key.contains('=') {
+        return Err(format!(
+            "the key {key:?} contains '=' (dotenv keys end at the first '=')"
+        ));
+    }
+    if key.contains(['\n', '\r', '\0']) {
+        return Err(format!(
+            "the key {key:?} contains a newline, carriage return or NUL"
+        ));
+    }
+    if key.starts_with('#') {
+        return Err(format!(
+            "the key {key:?} starts with '#' (it would read back as a comment)"
+        ));
+    }
+    if key.starts_with(SOPS_PREFIX) {
+        return Err(format!(
+            "the key {key:?} starts with {SOPS_PREFIX} (reserved for sops metadata)"
+        ));
+    }
+    Ok(())
+}
+
+/// How a new file is encrypted.
+#[derive(Clone, Debug, Default)]
+pub struct EncryptOptions {
+    pub recipients: Vec<String>,
+    pub rule: Rule,
+    pub mac_only_encrypted: bool,
+}
+
+/// Encrypts a plaintext dotenv file (as `sops encrypt`). Refuses input that
+/// already holds `sops_` keys.
+pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Result<Document, Error> {
+    let layout = format::parse(plaintext).map_err(|source| Error::Format {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !layout.metadata.is_empty() {
+        return Err(Error::AlreadyEncrypted {
+            path: path.to_path_buf(),
+        });
+    }
+    if options.recipients.is_empty() {
+        return Err(Error::Recipients {
+            path: path.to_path_buf(),
+            reason: "no recipient given".into(),
+        });
+    }
+    let key = cipher::new_data_key();
+    let age = datakey::wrap(&key, &options.recipients).map_err(|reason| Error::Recipients {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let metadata = Metadata {
+        age,
+        foreign: Vec::new(),
+        lastmodified_raw: String::new(),
+        lastmodified: Timestamp::now_utc(),
+        mac: String::new(),
+        rule: options.rule.clone(),
+        mac_only_encrypted: options.mac_only_encrypted,
+        version: SOPS_VERSION.to_string(),
+        shamir_threshold: None,
+    };
+    let plain = Plaintext::from_items(&layout.items);
+    let mut doc = Document {
+        path: path.to_path_buf(),
+        items: Vec::new(),
+        metadata,
+    };
+    doc.seal_all(&key, &plain);
+    Ok(doc)
+}
+
+impl Document {
+    /// The file's bytes: data lines, then the sorted metadata.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for item in &self.items {
+            match item {
+                Item::Comment { text, .. } => format::push_comment(&mut out, text.as_bytes()),
+                Item::Pair { key, value, .. } => format::push_pair(&mut out, key, value.as_bytes()),
+            }
+        }
+        out.extend_from_slice(&self.metadata.emit());
+        out
+    }
+
+    /// Applies `changes` (after verifying the MAC) and returns the new file.
+    pub fn apply(&self, key: &DataKey, changes: &[Change]) -> Result<Document, Error> {
+        self.require_native()?;
+        let plain = self.decrypt(key)?;
+        let mut items = self.items.clone();
+        let mut entries = plain.entries;
+        let mut changed = vec![false; items.len()];
+        for change in changes {
+            match change {
+                Change::Set(name, value) => {
+                    check_key(name).map_err(|reason| Error::BadKey {
+                        path: self.path.clone(),
+                        reason,
+                    })?;
+                    let at = items
+                        .iter()
+                        .position(|i| matches!(i, Item::Pair { key: k, .. } if k == name));
+                    let entry = Entry::Value {
+                        key: name.clone(),
+                        value: value.clone(),
+                        is_str: true,
+                        line: 0,
+                    };
+                    let item = Item::Pair {
+                        key: name.clone(),
+                        value: String::new(),
+                        line: 0,
+                    };
+                    match at {
+                        Some(i) => {
+                            items[i] = item;
+                            entries[i] = entry;
+                            changed[i] = true;
+                        }
+                        None => {
+                            items.push(item);
+                            entries.push(entry);
+                            changed.push(true);
+                        }
+                    }
+                }
+                Change::Unset(name) => {
+                    let keep: Vec<bool> = items
+                        .iter()
+                        .map(|i| !matches!(i, Item::Pair { key: k, .. } if k == name))
+                        .collect();
+                    let mut it = keep.iter();
+                    changed.retain(|_| *it.next().expect("same length"));
+                    let mut it = keep.iter();
+                    items.retain(|_| *it.next().expect("same length"));
+                    let mut it = keep.iter();
+                    entries.retain(|_| *it.next().expect("same length"));
+                }
+            }
+        }
+        // Seal the changed values where they now stand (comment rules look
+        // at the comments above).
+        let matcher = self.metadata.rule.matcher();
+        let mut comments: Vec<String> = Vec::new();
+        for (i, item) in items.iter_mut().enumerate() {
+            match item {
+                Item::Comment { text, .. } => comments.push(text.clone()),
+                Item::Pair {
+                    key: name, value, ..
+                } => {
+                    if changed[i] {
+                        let Entry::Value { value: plain, .. } = &entries[i] else {
+                            unreachable!("a pair")
+                        };
+                        let refs: Vec<&str> = comments.iter().map(String::as_str).collect();
+                        *value = if matcher.encrypts(Some(name), &refs) {
+                            cipher::seal(plain.expose(), "str", key, &format!("{name}:"))
+                        } else {
+                            plain
+                                .as_str()
+                                .map(str::to_string)
+                                .ok_or_else(|| Error::BadKey {
+                                    path: self.path.clone(),
+                                    reason: format!(
+                                        "{name} is stored in the clear and its value is not UTF-8"
+                                    ),
+                                })?
+                        };
+                    }
+                    comments.clear();
+                }
+            }
+        }
+        let mut doc = Document {
+            path: self.path.clone(),
+            items,
+            metadata: self.metadata.clone(),
+        };
+        doc.metadata.lastmodified = Timestamp::now_utc();
+        doc.metadata.version = SOPS_VERSION.to_string();
+        doc.reseal_mac(key, &Plaintext { entries })?;
+        Ok(doc)
+    }
+
+    /// The same data key wrapped for a new set of recipients (as `sops
+    /// updatekeys`); values untouched. Stanzas of kept recipients are kept.
+    pub fn with_recipients(&self, key: &DataKey, recipients: &[String]) -> Result<Document, Error> {
+        self.require_native()?;
+        if recipients.is_empty() {
+            return Err(Error::Recipients {
+                path: self.path.clone(),
+                reason: "refusing to remove the last recipient: nobody could open the file".into(),
+            });
+        }
+        // Prove the key is this file's before wrapping it for anyone.
+        self.decrypt(key)?;
+        let mut age = Vec::with_capacity(recipients.len());
+        for r in recipients {
+            match self.metadata.age.iter().find(|s| &s.recipient == r) {
+                Some(stanza) => age.push(stanza.clone()),
+                None => age.extend(datakey::wrap(key, std::slice::from_ref(r)).map_err(
+                    |reason| Error::Recipients {
+                        path: self.path.clone(),
+                        reason,
+                    },
+                )?),
+            }
+        }
+        let mut doc = self.clone();
+        doc.metadata.age = age;
+        Ok(doc)
+    }
+
+    /// A new data key, every value re-encrypted (as `sops rotate`).
+    pub fn rotate_data_key(&self, old: &DataKey) -> Result<Document, Error> {
+        self.require_native()?;
+        let plain = self.decrypt(old)?;
+        let recipients: Vec<String> = self
+            .metadata
+            .age
+            .iter()
+            .map(|s| s.recipient.clone())
+            .collect();
+        let key = cipher::new_data_key();
+        let mut doc = Document {
+            path: self.path.clone(),
+            items: Vec::new(),
+            metadata: self.metadata.clone(),
+        };
+        doc.metadata.age =
+            datakey::wrap(&key, &recipients).map_err(|reason| Error::Recipients {
+                path: self.path.clone(),
+                reason,
+            })?;
+        doc.metadata.lastmodified = Timestamp::now_utc();
+        doc.metadata.version = SOPS_VERSION.to_string();
+        doc.seal_all(&key, &plain);
+        Ok(doc)
+    }
+
+    fn require_native(&self) -> Result<(), Error> {
+        if self.metadata.is_native() {
+            Ok(())
+        } else {
+            Err(Error::NotNative {
+                path: self.path.clone(),
+                kinds: self.metadata.foreign.join(", "),
+            })
+        }
+    }
+
+    /// Encrypts every entry of `plain` into `self.items` and seals the MAC.
+    fn seal_all(&mut self, key: &DataKey, plain: &Plaintext) {
+        let matcher = self.metadata.rule.matcher();
+        let mut comments: Vec<String> = Vec::new();
+        let mut items = Vec::with_capacity(plain.entries.len());
+        for entry in &plain.entries {
+            match entry {
+                Entry::Comment(text) => {
+                    let text = String::from_utf8_lossy(text.expose()).into_owned();
+                    comments.push(text.clone());
+                    let refs: Vec<&str> = comments.iter().map(String::as_str).collect();
+                    let sealed = if matcher.encrypts(None, &refs) {
+                        cipher::seal(text.as_bytes(), "comment", key, ":")
+                    } else {
+                        text
+                    };
+                    items.push(Item::Comment {
+                        text: sealed,
+                        line: 0,
+                    });
+                }
+                Entry::Value {
+                    key: name, value, ..
+                } => {
+                    let refs: Vec<&str> = comments.iter().map(String::as_str).collect();
+                    let sealed = if matcher.encrypts(Some(name), &refs) {
+                        cipher::seal(value.expose(), "str", key, &format!("{name}:"))
+                    } else {
+                        String::from_utf8_lossy(value.expose()).into_owned()
+                    };
+                    items.push(Item::Pair {
+                        key: name.clone(),
+                        value: sealed,
+                        line: 0,
+                    });
+                    comments.clear();
+                }
+            }
+        }
+        self.items = items;
+        self.reseal_mac(key, plain)
+            .expect("freshly sealed values decrypt");
+    }
+
+    /// Recomputes the MAC over `plain` and encrypts it for `lastmodified`.
+    fn reseal_mac(&mut self, key: &DataKey, plain: &Plaintext) -> Result<(), Error> {
+        let matcher = self.metadata.rule.matcher();
+        let mut mac = Mac::new(self.metadata.mac_only_encrypted);
+        let mut comments: Vec<&str> = Vec::new();
+        for (item, entry) in self.items.iter().zip(&plain.entries) {
+            match (item, entry) {
+                (Item::Comment { text, .. }, _) => comments.push(text),
+                (Item::Pair { key: name, .. }, Entry::Value { value, .. }) => {
+                    mac.add(matcher.encrypts(Some(name), &comments), value.expose());
+                    comments.clear();
+                }
+                _ => unreachable!("items and entries are built side by side"),
+            }
+        }
+        self.metadata.mac = cipher::seal(
+            mac.finish().as_bytes(),
+            "str",
+            key,
+            &self.metadata.lastmodified.to_string(),
+        );
+        self.metadata.lastmodified_raw = self.metadata.lastmodified.to_string();
+        Ok(())
+    }
+}
+
+impl Plaintext {
+    /// A plaintext from parsed dotenv items (the input of `encrypt`).
+    pub fn from_items(items: &[Item]) -> Plaintext {
+        let entries = items
+            .iter()
+            .map(|item| match item {
+                Item::Comment { text, .. } => Entry::Comment(Secret::from(text.clone())),
+                Item::Pair { key, value, line } => Entry::Value {
+                    key: key.clone(),
+                    value: Secret::from(value.clone()),
+                    is_str: true,
+                    line: *line,
+                },
+            })
+            .collect();
+        Plaintext { entries }
+    }
+}
