@@ -75,6 +75,16 @@ pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Resul
             path: path.to_path_buf(),
         });
     }
+    for item in &layout.items {
+        if let Item::Pair { key, line, .. } = item {
+            if key.contains('\0') {
+                return Err(Error::BadKey {
+                    path: path.to_path_buf(),
+                    reason: format!("line {line}: the key contains a NUL byte"),
+                });
+            }
+        }
+    }
     if options.recipients.is_empty() {
         return Err(Error::Recipients {
             path: path.to_path_buf(),
@@ -150,6 +160,11 @@ impl Document {
                         line: 0,
                     };
                     match at {
+                        // The same value keeps its ciphertext, as sops keeps
+                        // an unchanged value's nonce: no diff at all.
+                        Some(i)
+                            if matches!(&entries[i], Entry::Value { value: old, is_str: true, .. }
+                                if old == value) => {}
                         Some(i) => {
                             items[i] = item;
                             entries[i] = entry;
@@ -216,7 +231,11 @@ impl Document {
         };
         doc.metadata.lastmodified = Timestamp::now_utc();
         doc.metadata.version = SOPS_VERSION.to_string();
-        doc.reseal_mac(key, &Plaintext { entries })?;
+        // The MAC of what will be read back, computed by the reader itself:
+        // unchanged values of any type tag hash exactly as sops hashes them.
+        drop(entries);
+        let (_, mac) = doc.decrypt_unverified(key)?;
+        doc.seal_mac(key, &mac);
         Ok(doc)
     }
 
@@ -346,14 +365,15 @@ impl Document {
                 _ => unreachable!("items and entries are built side by side"),
             }
         }
-        self.metadata.mac = cipher::seal(
-            mac.finish().as_bytes(),
-            "str",
-            key,
-            &self.metadata.lastmodified.to_string(),
-        );
-        self.metadata.lastmodified_raw = self.metadata.lastmodified.to_string();
+        self.seal_mac(key, &mac.finish());
         Ok(())
+    }
+
+    /// Stores `mac` encrypted for the current `lastmodified`.
+    fn seal_mac(&mut self, key: &DataKey, mac: &str) {
+        let lastmodified = self.metadata.lastmodified.to_string();
+        self.metadata.mac = cipher::seal(mac.as_bytes(), "str", key, &lastmodified);
+        self.metadata.lastmodified_raw = lastmodified;
     }
 }
 

@@ -12,6 +12,7 @@ pub mod edit;
 pub mod error;
 pub mod format;
 pub mod identity;
+pub mod keyring;
 pub mod locate;
 pub mod mac;
 pub mod metadata;
@@ -20,6 +21,7 @@ pub mod rfc3339;
 pub mod rule;
 pub mod secret;
 pub mod sops;
+pub mod sops_config;
 pub mod value;
 
 pub use backend::{Backend, decrypt_file};

@@ -72,6 +72,20 @@ pub fn set(path: &Path, key: &str, value: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// `sops unset FILE '["KEY"]'`.
+pub fn unset(path: &Path, key: &str) -> Result<(), Error> {
+    let index = serde_json::to_string(&[key]).expect("a key serialises");
+    run(
+        path,
+        command()
+            .args(["unset", "--input-type", "dotenv", "--output-type", "dotenv"])
+            .arg(path)
+            .arg(index),
+        None,
+    )?;
+    Ok(())
+}
+
 fn run(path: &Path, cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Zeroizing<Vec<u8>>, Error> {
     let mut child = cmd
         .stdin(if stdin.is_some() {

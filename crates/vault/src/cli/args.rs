@@ -12,8 +12,12 @@ use vault::Backend;
 #[derive(Parser, Debug)]
 #[command(name = "litekeys", version, max_term_width = 100)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage or refused input, 25 a value failed to decrypt, \
-51 MAC mismatch, 128 no identity opens the file, 203 already encrypted (as sops)."
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage or refused input, 3 a key or plaintext line \
+litekeys cannot write (non-UTF-8, NUL, '=', …), 4 the file or its directory cannot be written, 5 the file \
+changed while litekeys was writing it (nothing written; retry), 6 another litekeys holds the file's lock, \
+7 no OS keyring reachable (or it failed), 8 recipient change refused (the last one, not an age recipient), \
+25 a value failed to decrypt, 51 MAC mismatch, 128 no identity opens the file, 203 already encrypted \
+(as sops)."
 )]
 pub struct Args {
     /// The encrypted file [default: $LITEKEYS_FILE, else the nearest secrets/global.enc.env]
@@ -65,9 +69,12 @@ pub enum Command {
         target: CiTarget,
     },
     /// Add or replace KEY with a value read from stdin (never from argv)
-    Set { key: String },
+    ///
+    /// From a terminal: one line, not echoed. From a pipe: every byte, as is
+    /// (`printf %s "$v" | litekeys set KEY`).
+    Set { key: OsString },
     /// Remove KEY
-    Unset { key: String },
+    Unset { key: OsString },
     /// Encrypt a plaintext dotenv file (as `sops encrypt`)
     Encrypt(EncryptArgs),
     /// List, add or remove the age recipients of the file (as `sops updatekeys`)
@@ -176,8 +183,11 @@ pub enum RecipientsAction {
 
 #[derive(Subcommand, Debug)]
 pub enum IdentityAction {
-    /// Store an age identity (from FILE, or - for stdin) in the OS keyring and print its recipient
-    Import { file: Option<PathBuf> },
+    /// Store an age identity (from FILE, or stdin) in the OS keyring and print its recipient
+    Import {
+        /// An age identity file (`age-keygen` output); `-` or none for stdin
+        file: Option<PathBuf>,
+    },
     /// Generate a new identity straight into the OS keyring and print its recipient
     New,
     /// Print the recipient of the identity in the OS keyring

@@ -1,28 +1,486 @@
 //! The write path: set, unset, encrypt, recipients, rotate-data-key.
+//!
+//! Every change is a read-modify-write under the file's sidecar lock: read
+//! the bytes, open the data key, change, re-read just before replacing and
+//! refuse when someone else (an editor, sops, git) changed the file in
+//! between, then `atomic::write` (mode and owner kept, symlinks written
+//! through). Files litekeys does not open natively go to `sops set`/`sops
+//! unset` under the same lock. Values only ever travel on pipes.
 
 use super::args::{Args, EncryptArgs, RecipientsAction};
 use super::exit::{self, Failure};
+use super::read::source;
+use std::ffi::OsStr;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+use vault::atomic::{self, Lock, LockError};
+use vault::cipher::DataKey;
+use vault::edit::{self, Change, EncryptOptions};
+use vault::format::Item;
+use vault::identity::Identities;
+use vault::rule::Rule;
+use vault::{Backend, Document, Error, Secret, sops, sops_config};
+use zeroize::Zeroizing;
 
-fn todo_failure(what: &str) -> Failure {
-    Failure::new(exit::GENERIC, format!("{what}: not implemented yet"))
+/// How long a write waits for another litekeys to release the file.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Mode of a file litekeys creates (an existing file keeps its own).
+const NEW_FILE_MODE: u32 = 0o600;
+
+pub fn set(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
+    let path = source(args)?;
+    let key = key_name(&path, key)?;
+    let from_terminal = std::io::stdin().is_terminal();
+    // Before taking the lock: a person may be typing.
+    let value = read_secret_stdin(&format!("Value for {key}"))?;
+    let value = Secret::new(value.to_vec());
+    let file = Locked::open(&path)?;
+    match file.native_doc(args.backend)? {
+        None => sops::set(&path, &key, value.expose())?,
+        Some(doc) => {
+            let data_key = data_key(&doc)?;
+            let new = doc.apply(&data_key, &[Change::Set(key.clone(), value.clone())])?;
+            file.replace(&new)?;
+        }
+    }
+    if from_terminal {
+        eprintln!(
+            "litekeys: {key} set in {} (value sha256:{})",
+            path.display(),
+            value.fingerprint()
+        );
+    }
+    Ok(Vec::new())
 }
 
-pub fn set(_args: &Args, _key: &str) -> Result<Vec<u8>, Failure> {
-    Err(todo_failure("set"))
+pub fn unset(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
+    let path = source(args)?;
+    let key = key_name(&path, key)?;
+    let file = Locked::open(&path)?;
+    match file.native_doc(args.backend)? {
+        None => sops::unset(&path, &key)?,
+        Some(doc) => {
+            let present = doc
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::Pair { key: k, .. } if *k == key));
+            if !present {
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    format!("{}: no key {key}; nothing changed", path.display()),
+                ));
+            }
+            let data_key = data_key(&doc)?;
+            file.replace(&doc.apply(&data_key, &[Change::Unset(key)])?)?;
+        }
+    }
+    Ok(Vec::new())
 }
 
-pub fn unset(_args: &Args, _key: &str) -> Result<Vec<u8>, Failure> {
-    Err(todo_failure("unset"))
+pub fn encrypt(_args: &Args, e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
+    let from_stdin = e.input.as_os_str() == "-";
+    let (name, plaintext) = if from_stdin {
+        (PathBuf::from("<stdin>"), read_all(&std::io::stdin())?)
+    } else {
+        let bytes = std::fs::read(&e.input).map_err(|err| io_failure(&e.input, err))?;
+        (e.input.clone(), Zeroizing::new(bytes))
+    };
+    // The file the rules are for: where the ciphertext goes.
+    let target = match (&e.output, from_stdin) {
+        (Some(out), _) => out.clone(),
+        (None, false) => e.input.clone(),
+        (None, true) => PathBuf::from("stdin"),
+    };
+    let options = encrypt_options(e, &target)?;
+    let doc = edit::encrypt(&name, &plaintext, &options).map_err(|err| match err {
+        Error::Format { .. } | Error::BadKey { .. } => {
+            Failure::new(exit::BAD_INPUT, err.to_string())
+        }
+        Error::AlreadyEncrypted { .. } => Failure::new(exit::ALREADY_ENCRYPTED, err.to_string()),
+        Error::Recipients { .. } => Failure::new(exit::RECIPIENTS, err.to_string()),
+        other => Failure::from(other),
+    })?;
+    let bytes = doc.to_bytes();
+    match &e.output {
+        None => Ok(bytes),
+        Some(out) => {
+            let _lock = lock(out)?;
+            atomic::write(out, &bytes, NEW_FILE_MODE).map_err(|err| cannot_write(out, err))?;
+            Ok(Vec::new())
+        }
+    }
 }
 
-pub fn encrypt(_args: &Args, _encrypt: &EncryptArgs) -> Result<Vec<u8>, Failure> {
-    Err(todo_failure("encrypt"))
+/// Recipients and rule from the flags, else from the nearest `.sops.yaml`.
+fn encrypt_options(e: &EncryptArgs, target: &Path) -> Result<EncryptOptions, Failure> {
+    let flag_rule = [
+        e.encrypted_regex.clone().map(Rule::EncryptedRegex),
+        e.unencrypted_regex.clone().map(Rule::UnencryptedRegex),
+        e.encrypted_suffix.clone().map(Rule::EncryptedSuffix),
+        e.unencrypted_suffix.clone().map(Rule::UnencryptedSuffix),
+    ]
+    .into_iter()
+    .flatten()
+    .next();
+    let recipients: Vec<String> = e
+        .age
+        .iter()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let dir = std::path::absolute(target)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let config = sops_config::find(&dir);
+    let from_config = match &config {
+        Some(cfg) => match sops_config::rule_for(cfg, target) {
+            Ok(rule) => Some(rule),
+            // With --age the config only adds the rule, when one matches.
+            Err(sops_config::ConfigError::NoMatch { .. }) if !recipients.is_empty() => None,
+            Err(err) => return Err(Failure::new(exit::RECIPIENTS, err.to_string())),
+        },
+        None => None,
+    };
+    let recipients = if !recipients.is_empty() {
+        recipients
+    } else if let Some(rule) = &from_config {
+        rule.recipients.clone()
+    } else {
+        return Err(Failure::new(
+            exit::RECIPIENTS,
+            format!(
+                "{}: no recipient: pass --age AGE1… or add a {} with creation_rules next to it or above",
+                target.display(),
+                sops_config::FILE_NAME
+            ),
+        ));
+    };
+    for r in &recipients {
+        check_recipient(target, r)?;
+    }
+    Ok(EncryptOptions {
+        recipients,
+        rule: flag_rule
+            .or_else(|| from_config.as_ref().and_then(|c| c.rule.clone()))
+            .unwrap_or_default(),
+        mac_only_encrypted: e.mac_only_encrypted
+            || from_config.as_ref().is_some_and(|c| c.mac_only_encrypted),
+    })
 }
 
-pub fn recipients(_args: &Args, _action: &RecipientsAction) -> Result<Vec<u8>, Failure> {
-    Err(todo_failure("recipients"))
+pub fn recipients(args: &Args, action: &RecipientsAction) -> Result<Vec<u8>, Failure> {
+    let path = source(args)?;
+    if let RecipientsAction::List = action {
+        let doc = Document::read(&path)?;
+        let mut out = String::new();
+        for stanza in &doc.metadata.age {
+            out.push_str(&stanza.recipient);
+            out.push('\n');
+        }
+        return Ok(out.into_bytes());
+    }
+    let file = Locked::open(&path)?;
+    let doc = file.native_only(args.backend, "sops updatekeys")?;
+    let mut list: Vec<String> = doc
+        .metadata
+        .age
+        .iter()
+        .map(|s| s.recipient.clone())
+        .collect();
+    match action {
+        RecipientsAction::List => unreachable!("handled above"),
+        RecipientsAction::Add { recipient } => {
+            for r in recipient {
+                check_recipient(&path, r)?;
+                if !list.contains(r) {
+                    list.push(r.clone());
+                }
+            }
+        }
+        RecipientsAction::Remove { recipient } => {
+            for r in recipient {
+                if !list.contains(r) {
+                    return Err(Failure::new(
+                        exit::RECIPIENTS,
+                        format!(
+                            "{}: {r} is not a recipient of this file; nothing changed",
+                            path.display()
+                        ),
+                    ));
+                }
+                list.retain(|x| x != r);
+            }
+            if list.is_empty() {
+                return Err(Failure::new(
+                    exit::RECIPIENTS,
+                    format!(
+                        "{}: refusing to remove the last recipient (nobody could open the file); add the new one first",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let data_key = data_key(&doc)?;
+    file.replace(&doc.with_recipients(&data_key, &list)?)?;
+    if let RecipientsAction::Remove { .. } = action {
+        eprintln!(
+            "litekeys: a removed recipient may have kept the data key; run `litekeys rotate-data-key` \
+             (and rotate the values themselves) if it should lose access to future changes"
+        );
+    }
+    Ok(Vec::new())
 }
 
-pub fn rotate_data_key(_args: &Args) -> Result<Vec<u8>, Failure> {
-    Err(todo_failure("rotate-data-key"))
+pub fn rotate_data_key(args: &Args) -> Result<Vec<u8>, Failure> {
+    let path = source(args)?;
+    let file = Locked::open(&path)?;
+    let doc = file.native_only(args.backend, "sops rotate")?;
+    let data_key = data_key(&doc)?;
+    file.replace(&doc.rotate_data_key(&data_key)?)?;
+    Ok(Vec::new())
+}
+
+/// The encrypted file, locked, with the bytes it had when read.
+struct Locked {
+    path: PathBuf,
+    before: Vec<u8>,
+    _lock: Lock,
+}
+
+impl Locked {
+    fn open(path: &Path) -> Result<Locked, Failure> {
+        // Before locking: no lock file next to a file that is not there.
+        std::fs::metadata(path).map_err(|e| io_failure(path, e))?;
+        let lock = lock(path)?;
+        let before = std::fs::read(path).map_err(|e| io_failure(path, e))?;
+        Ok(Locked {
+            path: path.to_path_buf(),
+            before,
+            _lock: lock,
+        })
+    }
+
+    /// The parsed file when the native backend writes it; `None` when the
+    /// sops binary must (`--backend sops`, or keys litekeys cannot open).
+    fn native_doc(&self, backend: Backend) -> Result<Option<Document>, Failure> {
+        if backend == Backend::Sops {
+            return Ok(None);
+        }
+        let doc = Document::parse(&self.path, &self.before)?;
+        if backend == Backend::Auto && !doc.metadata.is_native() {
+            return Ok(None);
+        }
+        Ok(Some(doc))
+    }
+
+    /// The parsed file, for commands the sops backend does not take.
+    fn native_only(&self, backend: Backend, sops_cmd: &str) -> Result<Document, Failure> {
+        let doc = Document::parse(&self.path, &self.before)?;
+        if backend == Backend::Sops || !doc.metadata.is_native() {
+            return Err(Failure::new(
+                exit::GENERIC,
+                format!(
+                    "{}: litekeys re-keys files whose keys are all age; use `{sops_cmd}` for this one",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(doc)
+    }
+
+    /// Replaces the file with `new`, unless it changed since it was read.
+    fn replace(&self, new: &Document) -> Result<(), Failure> {
+        let bytes = new.to_bytes();
+        let now = std::fs::read(&self.path).map_err(|e| io_failure(&self.path, e))?;
+        if now != self.before {
+            return Err(Failure::new(
+                exit::CHANGED_UNDERNEATH,
+                format!(
+                    "{}: changed by another program while litekeys was working on it; nothing written, run the command again",
+                    self.path.display()
+                ),
+            ));
+        }
+        atomic::write(&self.path, &bytes, NEW_FILE_MODE)
+            .map_err(|e| cannot_write(&self.path, e))?;
+        Ok(())
+    }
+}
+
+/// The data key, with the identities every read command uses.
+fn data_key(doc: &Document) -> Result<DataKey, Failure> {
+    let identities = Identities::discover(super::identity::lookup());
+    Ok(doc.data_key(&identities)?)
+}
+
+/// Takes the file's lock, waiting a bounded time for another litekeys.
+fn lock(path: &Path) -> Result<Lock, Failure> {
+    let start = Instant::now();
+    loop {
+        match Lock::acquire(path, false) {
+            Ok(lock) => return Ok(lock),
+            Err(LockError::Busy(_)) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e @ LockError::Busy(_)) => return Err(Failure::new(exit::LOCKED, e.to_string())),
+            Err(LockError::Io { path: lock, source }) => {
+                return Err(Failure::new(
+                    exit::CANNOT_WRITE,
+                    format!(
+                        "{}: cannot create the lock {} ({source}); litekeys replaces the file, which needs write access to its directory",
+                        path.display(),
+                        lock.display()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// A key name from argv, checked before anything is read or locked.
+fn key_name(path: &Path, key: &OsStr) -> Result<String, Failure> {
+    let bad =
+        |reason: String| Failure::new(exit::BAD_INPUT, format!("{}: {reason}", path.display()));
+    let key = key.to_str().ok_or_else(|| {
+        bad(format!(
+            "the key {:?} is not UTF-8 (sops dotenv keys are text)",
+            key.to_string_lossy()
+        ))
+    })?;
+    edit::check_key(key).map_err(bad)?;
+    Ok(key.to_string())
+}
+
+/// An age X25519 recipient (`age1…`), or a one-line refusal.
+fn check_recipient(path: &Path, r: &str) -> Result<(), Failure> {
+    age::x25519::Recipient::from_str(r)
+        .map(|_| ())
+        .map_err(|_| {
+            Failure::new(
+                exit::RECIPIENTS,
+                format!(
+                    "{}: {r:?} is not an age recipient (age1…, as `age-keygen -y` prints)",
+                    path.display()
+                ),
+            )
+        })
+}
+
+fn io_failure(path: &Path, e: std::io::Error) -> Failure {
+    Failure::new(exit::GENERIC, format!("{}: {e}", path.display()))
+}
+
+fn cannot_write(path: &Path, e: std::io::Error) -> Failure {
+    let dir = atomic::resolve(path)
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.display().to_string()))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| ".".into());
+    Failure::new(
+        exit::CANNOT_WRITE,
+        format!(
+            "{}: cannot write ({e}); nothing changed; litekeys needs write access to {dir} to replace the file",
+            path.display()
+        ),
+    )
+}
+
+/// A secret from stdin. From a terminal: a prompt on stderr, echo off, one
+/// line without its newline. From a pipe or file: every byte, as is.
+pub(super) fn read_secret_stdin(prompt: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return read_all(&stdin);
+    }
+    eprint!("{prompt} (input hidden, Enter to finish): ");
+    let mut line = {
+        let _quiet = terminal::EchoOff::new(&stdin).map_err(|e| {
+            Failure::new(
+                exit::GENERIC,
+                format!("cannot turn off echo on the terminal: {e}"),
+            )
+        })?;
+        read_line(&stdin)?
+    };
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else {
+        // EOF without Enter: ECHONL printed no newline.
+        eprintln!();
+    }
+    Ok(line)
+}
+
+/// Reads to EOF into a buffer that is wiped, including while it grows.
+fn read_all(stdin: &std::io::Stdin) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    read_until(stdin, None)
+}
+
+fn read_line(stdin: &std::io::Stdin) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    read_until(stdin, Some(b'\n'))
+}
+
+fn read_until(stdin: &std::io::Stdin, stop: Option<u8>) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    use std::os::fd::AsFd;
+    let fd = stdin.as_fd();
+    let mut out = Zeroizing::new(Vec::with_capacity(4096));
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    loop {
+        let n = match rustix::io::read(fd, &mut chunk[..]) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => {
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    format!("cannot read stdin: {e}"),
+                ));
+            }
+        };
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > out.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity((out.len() + n) * 2));
+            bigger.extend_from_slice(&out);
+            out = bigger;
+        }
+        out.extend_from_slice(&chunk[..n]);
+        if stop.is_some_and(|b| chunk[..n].contains(&b)) {
+            return Ok(out);
+        }
+    }
+}
+
+mod terminal {
+    use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcsetattr};
+    use std::os::fd::{AsFd, BorrowedFd};
+
+    /// Echo off (the newline still shows) until dropped.
+    pub struct EchoOff<'a> {
+        fd: BorrowedFd<'a>,
+        saved: Termios,
+    }
+
+    impl<'a> EchoOff<'a> {
+        pub fn new(stdin: &'a std::io::Stdin) -> rustix::io::Result<Self> {
+            let fd = stdin.as_fd();
+            let saved = tcgetattr(fd)?;
+            let mut quiet = saved.clone();
+            quiet.local_modes.remove(LocalModes::ECHO);
+            quiet.local_modes.insert(LocalModes::ECHONL);
+            tcsetattr(fd, OptionalActions::Flush, &quiet)?;
+            Ok(EchoOff { fd, saved })
+        }
+    }
+
+    impl Drop for EchoOff<'_> {
+        fn drop(&mut self) {
+            let _ = tcsetattr(self.fd, OptionalActions::Now, &self.saved);
+        }
+    }
 }
