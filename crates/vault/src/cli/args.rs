@@ -16,8 +16,8 @@ use vault::Backend;
 litekeys cannot write (non-UTF-8, NUL, '=', …), 4 the file or its directory cannot be written, 5 the file \
 changed while litekeys was writing it (nothing written; retry), 6 another litekeys holds the file's lock, \
 7 no OS keyring reachable (or it failed), 8 recipient change refused (the last one, not an age recipient), \
-25 a value failed to decrypt, 51 MAC mismatch, 128 no identity opens the file, 203 already encrypted \
-(as sops)."
+25 a value failed to decrypt, 51 MAC mismatch, 126 exec: CMD cannot run, 127 exec: CMD not found, \
+128 no identity opens the file, 203 already encrypted (as sops)."
 )]
 pub struct Args {
     /// The encrypted file [default: $LITEKEYS_FILE, else the nearest secrets/global.enc.env]
@@ -58,10 +58,23 @@ pub enum Command {
     /// Run a command with the decrypted values in its environment (replaces this process)
     Exec(ExecArgs),
     /// Print what an .envrc evaluates: `eval "$(litekeys direnv)"`
+    ///
+    /// `watch_file` on the encrypted file (direnv reloads when it changes), then
+    /// one `export NAME='value'` per value: single-quoted, each ' written '\'',
+    /// so nothing in a value is expanded or run. Prints nothing on failure.
     Direnv {
-        /// Print a `use_litekeys` function for ~/.config/direnv/direnvrc instead
+        /// Print a `use_litekeys` function for ~/.config/direnv/direnvrc instead;
+        /// then `use litekeys [FILE [--only K1,K2]]` in an .envrc
         #[arg(long)]
         stdlib: bool,
+        /// Only these keys (comma-separated)
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_name = "K1,K2",
+            conflicts_with = "stdlib"
+        )]
+        only: Option<Vec<String>>,
     },
     /// Hand the values to a CI runner
     Ci {
@@ -118,7 +131,8 @@ pub struct ExecArgs {
     /// Start from an empty environment: only the values plus PATH, HOME, USER, TERM
     #[arg(long)]
     pub pristine: bool,
-    /// The command and its arguments
+    /// The command and its arguments; litekeys becomes it (execvp), so its exit
+    /// status and signals are the command's own
     #[arg(
         required = true,
         trailing_var_arg = true,
@@ -130,19 +144,37 @@ pub struct ExecArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum CiTarget {
-    /// Mask every value (::add-mask::) and append it to $GITHUB_ENV
+    /// Mask every line of every value (::add-mask:: on stdout, nothing else),
+    /// then append each value to $GITHUB_ENV as NAME<<DELIM, value, DELIM with a
+    /// fresh random delimiter
     Github {
+        /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
     },
-    /// Write a dotenv report for GitLab (`artifacts:reports:dotenv`)
+    /// Write a GitLab dotenv report to PATH (mode 0600) for `artifacts:reports:dotenv`
+    ///
+    /// KEY=value lines, the value verbatim except `$` written `$$` (GitLab
+    /// expands variables in dotenv values). Refused, as GitLab cannot carry
+    /// them: a value with a newline or carriage return, or with leading or
+    /// trailing whitespace. GitLab does not mask these values, and anyone who
+    /// can read the job's artifacts can read the report.
     Gitlab {
+        /// The report to write (replaced atomically)
+        path: PathBuf,
+        /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
     },
-    /// Write KEY=value lines (mode 0600) to PATH
+    /// Write KEY='value' lines to PATH (mode 0600)
+    ///
+    /// Each value is in POSIX shell single quotes, each ' written '\'' and
+    /// newlines kept as they are inside the quotes; read it back with
+    /// `set -a; . PATH; set +a`. An existing PATH is made 0600 first.
     EnvFile {
+        /// The file to write (replaced atomically)
         path: PathBuf,
+        /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
     },

@@ -1,8 +1,63 @@
 //! `litekeys direnv`: what an `.envrc` evaluates.
 
 use super::args::Args;
+use super::exec::checked_env;
 use super::exit::{self, Failure};
+use super::read::{self, push_single_quoted};
+use std::os::unix::ffi::OsStrExt;
 
-pub fn run(_args: &Args, _stdlib: bool) -> Result<Vec<u8>, Failure> {
-    Err(Failure::new(exit::GENERIC, "direnv: not implemented yet"))
+/// For `~/.config/direnv/direnvrc`: `use litekeys [FILE [--only K1,K2]]`.
+/// The output of litekeys is evaluated only when litekeys succeeded, so a
+/// failure exports nothing (its error is on stderr, which direnv shows).
+const STDLIB: &str = r#"# litekeys: `use litekeys [FILE [--only K1,K2]]` in an .envrc exports the
+# values of the sops-encrypted FILE (default: $LITEKEYS_FILE, else the nearest
+# secrets/global.enc.env) and reloads when FILE changes.
+# Printed by `litekeys direnv --stdlib`.
+use_litekeys() {
+  local -a litekeys_args=(direnv)
+  if [[ $# -gt 0 && $1 != -* ]]; then
+    # Watched even when decryption fails, so fixing the file reloads.
+    watch_file "$1"
+    litekeys_args+=(-f "$1")
+    shift
+  fi
+  if ! has litekeys; then
+    log_error "use litekeys: litekeys is not on PATH"
+    return 1
+  fi
+  local litekeys_out
+  if ! litekeys_out="$(litekeys "${litekeys_args[@]}" "$@")"; then
+    log_error "use litekeys: nothing exported"
+    return 1
+  fi
+  eval "$litekeys_out"
+}
+"#;
+
+pub fn run(args: &Args, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+    if stdlib {
+        return Ok(STDLIB.as_bytes().to_vec());
+    }
+    let (path, plain) = read::open(args)?;
+    let values = read::select(&path, &plain, only)?;
+    let env = checked_env(&path, &values)?;
+    // Absolute, so the watch holds whatever directory direnv evaluates in.
+    let watched = std::path::absolute(&path).map_err(|e| {
+        Failure::new(
+            exit::GENERIC,
+            format!("{}: cannot make the path absolute: {e}", path.display()),
+        )
+    })?;
+    let mut out = Vec::new();
+    out.extend_from_slice(b"watch_file ");
+    push_single_quoted(&mut out, watched.as_os_str().as_bytes());
+    out.push(b'\n');
+    for (name, value, _) in env {
+        out.extend_from_slice(b"export ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'=');
+        push_single_quoted(&mut out, value.expose());
+        out.push(b'\n');
+    }
+    Ok(out)
 }

@@ -23,7 +23,7 @@ pub fn run() -> ExitCode {
         Command::Export { format, only } => read::export(&args, *format, only.as_deref()),
         Command::Check => read::check(&args),
         Command::Exec(exec_args) => exec::run(&args, exec_args),
-        Command::Direnv { stdlib } => direnv::run(&args, *stdlib),
+        Command::Direnv { stdlib, only } => direnv::run(&args, *stdlib, only.as_deref()),
         Command::Ci { target } => ci::run(&args, target),
         Command::Set { key } => write::set(&args, key),
         Command::Unset { key } => write::unset(&args, key),
