@@ -1,14 +1,181 @@
 //! `litekeys-watch`: restart litellm.service when its secrets change.
 
-use clap::Parser;
+mod actions;
+mod audit;
+mod config;
+mod debounce;
+mod drift;
+mod engine;
+mod files;
+mod install;
+mod log;
+mod pacing;
+mod restart;
+mod sdnotify;
+mod shell;
+mod source;
+mod sync;
+mod verify;
 
-/// Watch the encrypted source and the service's sinks; sync, restart and verify when they change.
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ABOUT: &str = "Watch the encrypted source and the sinks the LiteLLM service reads; sync, restart and verify when they change.";
+
+const LONG_ABOUT: &str = "\
+Watch the encrypted source and the sinks the LiteLLM service reads; sync, \
+restart and verify when they change. Runs in the foreground (as a systemd \
+user service: see `litekeys-watch install`).
+
+It watches the directories of the source and of every dotenv and systemd-env \
+sink (not recursively), so replacement by rename (sops, vim, git checkout, \
+litekeys), deletion and re-creation are all seen. After a burst of changes it \
+waits until nothing changed for --quiet (500ms), or at most --max-delay (5s), \
+then compares the files' SHA-256 with the last state: a touch or an identical \
+rewrite does nothing.
+
+The source changed: it is decrypted (MAC verified), then `litekeys-rotate sync \
+--no-restart` writes its values into every sink, the service is restarted \
+(daemon-reload first when a drop-in sink exists) and the gateway must answer \
+/health/liveliness and accept the source's master key on /v1/models. A \
+source that is missing, half-written, unparsable or fails its MAC gets one \
+error line and changes nothing; the watcher acts again once it is valid.
+
+A sink changed by someone else (a hand edit of litellm.env): the service is \
+restarted and verified, and the edit is kept. The watcher never rewrites a \
+sink by itself: when the edit contradicts the source (a different or missing \
+LITELLM_MASTER_KEY, say) it logs `drift` and does not restart, leaving the \
+decision to `litekeys-rotate sync` (which writes the source's values back) or \
+to you.
+
+While a rotation holds the source's lock the watcher waits for it, and does \
+not restart again for a change the rotation already restarted and verified \
+(its audit log). Restarts are rate-limited (--min-interval); after a failed \
+restart or verification it retries with an exponential backoff (--backoff-max).
+
+Logs: one line per event on stderr, key fingerprints only, never a value; no \
+timestamps under systemd (JOURNAL_STREAM). With NOTIFY_SOCKET set it sends \
+READY=1 once watching and STATUS= with the last event.
+
+Exit codes: 0 done (install), 1 error (config, watch setup), 2 usage.";
+
 #[derive(Parser, Debug)]
-#[command(name = "litekeys-watch", version)]
-struct Args {}
+#[command(name = "litekeys-watch", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// litekeys.toml (default: $LITEKEYS_CONFIG, next to the nearest
+    /// secrets/ directory, $XDG_CONFIG_HOME/litekeys/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Act once nothing changed for this long [default: 500ms, or
+    /// [watch] quiet_ms]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    quiet: Option<Duration>,
+
+    /// …or this long after the first change of a burst [default: 5s, or
+    /// [watch] max_ms]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    max_delay: Option<Duration>,
+
+    /// At most one restart per this interval
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10s")]
+    min_interval: Duration,
+
+    /// Cap of the backoff after failed restarts or verifications (it
+    /// starts at 5s and doubles)
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "5m")]
+    backoff_max: Duration,
+
+    /// How long the gateway may take to come back with the new key
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "60s")]
+    verify_timeout: Duration,
+
+    /// Restart without checking the gateway (no gateway to check)
+    #[arg(long)]
+    no_verify: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write litekeys-watch.service and print the line that enables it
+    Install {
+        /// A system unit in /etc/systemd/system (default: a user unit in
+        /// ~/.config/systemd/user)
+        #[arg(long)]
+        system: bool,
+        /// Print the unit instead of writing it
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+/// `500ms`, `5s`, `2m`, `1h`.
+fn duration(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 500ms, 5s, 2m"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("{s:?}: give a unit: ms, s, m or h")),
+    })
+}
 
 fn main() {
-    let _ = Args::parse();
-    eprintln!("litekeys-watch: not implemented yet; see `litekeys-watch --help`");
-    std::process::exit(1);
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        eprintln!("litekeys-watch: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let mut config = config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(Command::Install { system, print }) = args.command {
+        let out = install::install(&config, system, print)?;
+        print!("{out}");
+        return Ok(());
+    }
+    if let Some(q) = args.quiet {
+        config.debounce.quiet = q;
+    }
+    if let Some(m) = args.max_delay {
+        config.debounce.max = m;
+    }
+    let source_dir = config.source.parent().unwrap_or(std::path::Path::new("/"));
+    if !source_dir.is_dir() {
+        return Err(format!(
+            "{}: the source's directory does not exist; check `source` in the config",
+            config.source.display()
+        ));
+    }
+    let set = Arc::new(files::WatchSet::new(&config));
+    let events = debounce::Debouncer::start(Arc::clone(&set), config.debounce)?;
+    let actions = shell::ShellActions {
+        config: config.clone(),
+        verify: !args.no_verify,
+        command_bound: Duration::from_secs(120),
+        verify_bound: args.verify_timeout,
+    };
+    let pacing = pacing::Pacing::new(args.min_interval, Duration::from_secs(5), args.backoff_max);
+    let debounce = config.debounce;
+    let mut engine = engine::Engine::new(config, Arc::clone(&set), actions, pacing);
+    log::info(format!(
+        "watching {} files in {} directories (quiet {:?}, at most {:?})",
+        set.files.len(),
+        set.dirs().count(),
+        debounce.quiet,
+        debounce.max
+    ));
+    sdnotify::ready();
+    engine.run(&events)
 }

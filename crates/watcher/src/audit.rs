@@ -1,0 +1,103 @@
+//! The rotation's audit record, read to avoid restarting the gateway a
+//! second time for a change a rotation already restarted and verified.
+//!
+//! Format assumption (the rotate crate writes the file; keep in step):
+//! `$XDG_STATE_HOME/litekeys/audit.log`, one line per committed rotation or
+//! sync, newest last, never a value. A line names each changed key's
+//! fingerprints as `OLD→NEW` (or `OLD->NEW`, `new=NEW`, JSON `"new":"NEW"`)
+//! and says `verified` or `unverified` (or JSON `"verified":true|false`).
+//! Only the last line is read.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+pub struct LastCommit {
+    line: String,
+    /// When the audit log was last written.
+    pub written: SystemTime,
+}
+
+pub fn path() -> PathBuf {
+    state_home().join("litekeys/audit.log")
+}
+
+pub fn state_home() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
+                .join(".local/state")
+        })
+}
+
+/// The last line of the audit log, if any.
+pub fn last_commit() -> Option<LastCommit> {
+    let mut file = std::fs::File::open(path()).ok()?;
+    let written = file.metadata().ok()?.modified().ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(8192))).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())?
+        .to_string();
+    Some(LastCommit { line, written })
+}
+
+impl LastCommit {
+    pub fn verified(&self) -> bool {
+        let lower = self.line.to_ascii_lowercase();
+        let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let words: Vec<&str> = lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.contains(&"verified")
+            && !words.contains(&"unverified")
+            && !compact.contains("verified\":false")
+            && !compact.contains("verified=false")
+            && !compact.contains("verified:false")
+    }
+
+    /// Does this commit set some key to the value with fingerprint `fp`?
+    pub fn sets(&self, fp: &str) -> bool {
+        let fp = fp.to_ascii_lowercase();
+        let line = self.line.to_ascii_lowercase();
+        ["→", "->", "new=", "\"new\":\"", "\"new\": \""]
+            .iter()
+            .any(|marker| line.contains(&format!("{marker}{fp}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(line: &str) -> LastCommit {
+        LastCommit {
+            line: line.into(),
+            written: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn reads_the_new_fingerprint_and_the_verdict() {
+        let c = commit(
+            "2026-11-21T23:40:00Z host rotate LITELLM_MASTER_KEY 1a2b3c4d→5e6f7a8b verified",
+        );
+        assert!(c.verified() && c.sets("5e6f7a8b") && !c.sets("1a2b3c4d"));
+        let c = commit("t h sync LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b unverified");
+        assert!(!c.verified() && c.sets("5e6f7a8b"));
+        let c = commit(
+            r#"{"keys":{"LITELLM_MASTER_KEY":{"old":"1a2b3c4d","new":"5e6f7a8b"}},"verified":false}"#,
+        );
+        assert!(!c.verified() && c.sets("5e6f7a8b"));
+        let c = commit(r#"{"new": "5e6f7a8b", "verified": true}"#);
+        assert!(c.verified() && c.sets("5e6f7a8b"));
+    }
+}

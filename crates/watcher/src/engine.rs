@@ -1,0 +1,369 @@
+//! When to act. Level-triggered: each batch of events only prompts a look
+//! at the files' content hashes, compared with what was last seen (a touch
+//! or an identical rewrite does nothing) and with the last good state (the
+//! one the service was last restarted with, or found at start).
+
+use crate::actions::{Actions, Done, Failure, SourceKeys};
+use crate::audit;
+use crate::config::Config;
+use crate::debounce::{Batch, Debouncer, Wake};
+use crate::files::{Role, Snapshot, WatchSet};
+use crate::log;
+use crate::pacing::Pacing;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use vault::atomic::{Lock, LockError};
+
+const SOURCE: usize = 0;
+/// How often in a row a sync may find the lock taken before giving up.
+const LOCKED_RETRIES: usize = 5;
+
+pub struct Engine<A: Actions> {
+    config: Config,
+    set: Arc<WatchSet>,
+    actions: A,
+    pacing: Pacing,
+    /// Hashes at the last look, and when it was taken.
+    seen: Snapshot,
+    seen_at: Instant,
+    /// Hashes the service was last (re)started with, and when.
+    good: Snapshot,
+    good_at: SystemTime,
+    /// The source's values in the last good state.
+    keys: Option<SourceKeys>,
+    /// A look deferred by the rate limit.
+    deferred: bool,
+    /// A restart that failed (restart or verification) and is owed,
+    /// with or without daemon-reload.
+    retry: Option<bool>,
+}
+
+impl<A: Actions> Engine<A> {
+    /// Takes the first look: the state found at start is the good state.
+    pub fn new(config: Config, set: Arc<WatchSet>, mut actions: A, pacing: Pacing) -> Self {
+        let snapshot = set.snapshot();
+        let keys = match actions.read_source(&config.source) {
+            Ok(keys) => {
+                log::info(format!(
+                    "source {}: master key {}",
+                    config.source.display(),
+                    keys.master_fp()
+                ));
+                Some(keys)
+            }
+            Err(f) => {
+                log::error(format!("{f}; waiting for a valid source"));
+                None
+            }
+        };
+        let mut engine = Engine {
+            config,
+            set,
+            actions,
+            pacing,
+            seen: snapshot.clone(),
+            seen_at: Instant::now(),
+            good: snapshot,
+            good_at: SystemTime::now(),
+            keys,
+            deferred: false,
+            retry: None,
+        };
+        if let Some(keys) = engine.keys.clone() {
+            engine.report_drift(&keys, None);
+        }
+        engine
+    }
+
+    pub fn run(&mut self, events: &Debouncer) -> Result<(), String> {
+        loop {
+            let timer = (self.deferred || self.retry.is_some()).then(|| {
+                self.pacing
+                    .wait_until(Instant::now())
+                    .unwrap_or_else(Instant::now)
+            });
+            match events.next(timer) {
+                Wake::Closed => return Err("the file watcher stopped".into()),
+                Wake::Timer => self.on_timer(),
+                Wake::Batch(batch) => {
+                    for e in &batch.errors {
+                        log::error(format!("file watcher: {e}"));
+                    }
+                    self.look(Some(&batch), false);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self) {
+        if std::mem::take(&mut self.deferred) {
+            self.look(None, true);
+        }
+        if let Some(reload) = self.retry {
+            if self.pacing.wait_until(Instant::now()).is_some() {
+                return;
+            }
+            let Some(keys) = self.keys.clone() else {
+                self.retry = None;
+                return;
+            };
+            log::info(format!(
+                "retrying the restart (attempt {})",
+                self.pacing.failures() + 1
+            ));
+            self.pacing.started(Instant::now());
+            let result = self.actions.restart_and_verify(reload, &keys);
+            self.finish(result, reload, &keys);
+        }
+    }
+
+    /// Compares the files with the last look and the last good state, and
+    /// acts on what changed. `force`: look even if nothing changed since.
+    fn look(&mut self, batch: Option<&Batch>, force: bool) {
+        for _ in 0..LOCKED_RETRIES {
+            self.wait_for_rotation();
+            let now = self.set.snapshot();
+            if let Some(batch) = batch {
+                for (&i, &at) in &batch.files {
+                    if now.0[i] == self.seen.0[i] && at > self.seen_at {
+                        log::info(format!("{}: same content; nothing to do", self.set.name(i)));
+                    }
+                }
+            }
+            if now == self.seen && !force && !batch.is_some_and(|b| b.rescan) {
+                return;
+            }
+            self.seen = now.clone();
+            self.seen_at = Instant::now();
+            let changed = now.changed_since(&self.good);
+            if changed.is_empty() {
+                return;
+            }
+            if self.pacing.wait_until(Instant::now()).is_some() {
+                self.postpone();
+                return;
+            }
+            let result = if changed.contains(&SOURCE) {
+                self.source_changed()
+            } else {
+                self.sinks_changed(&changed)
+            };
+            match result {
+                Err(Failure::Locked) => continue,
+                _ => return,
+            }
+        }
+        log::error(
+            "the source's lock stayed taken by rotations; will look again on the next change",
+        );
+    }
+
+    fn source_changed(&mut self) -> Result<(), Failure> {
+        let source = self.config.source.clone();
+        let keys = match self.actions.read_source(&source) {
+            Ok(keys) => keys,
+            Err(f) => {
+                log::error(format!(
+                    "{f}; keeping the last good state (master key {}), not restarting",
+                    self.good_fp()
+                ));
+                return Ok(());
+            }
+        };
+        log::info(format!(
+            "{} changed: master key {} → {}",
+            source.display(),
+            self.good_fp(),
+            keys.master_fp()
+        ));
+        let unchanged = self.keys.as_ref().is_some_and(|k| k.values == keys.values);
+        if unchanged && !self.any_drift(&keys) {
+            log::info("none of the values the service uses changed; not restarting");
+            self.accept(keys);
+            return Ok(());
+        }
+        if self.rotation_verified(&keys) {
+            log::info(format!(
+                "a rotation already restarted the service and verified master key {}; not restarting",
+                keys.master_fp()
+            ));
+            self.accept(keys);
+            return Ok(());
+        }
+        self.pacing.started(Instant::now());
+        let result = self.actions.source_changed(&source, &keys);
+        if matches!(result, Err(Failure::Locked)) {
+            log::info("a rotation took the lock during the sync; waiting for it");
+            return Err(Failure::Locked);
+        }
+        let reload = self.config.sinks.iter().any(|s| s.is_dropin());
+        self.finish(result, reload, &keys);
+        Ok(())
+    }
+
+    fn sinks_changed(&mut self, changed: &[usize]) -> Result<(), Failure> {
+        let keys = match &self.keys {
+            Some(keys) => keys.clone(),
+            None => match self.actions.read_source(&self.config.source) {
+                Ok(keys) => keys,
+                Err(f) => {
+                    log::error(format!(
+                        "{f}; cannot check the changed sinks against it, not restarting"
+                    ));
+                    return Ok(());
+                }
+            },
+        };
+        if self.report_drift(&keys, Some(changed)) {
+            return Ok(());
+        }
+        let sinks: Vec<_> = changed
+            .iter()
+            .filter_map(|&i| match self.set.files[i].role {
+                Role::Sink(s) => Some(self.config.sinks[s].clone()),
+                Role::Source => None,
+            })
+            .collect();
+        let reload = sinks.iter().any(|s| s.is_dropin());
+        let names: Vec<String> = sinks.iter().map(|s| s.path.display().to_string()).collect();
+        log::info(format!(
+            "{} changed by someone else{}; restarting",
+            names.join(", "),
+            if reload {
+                " (drop-in: daemon-reload)"
+            } else {
+                ""
+            }
+        ));
+        self.pacing.started(Instant::now());
+        let result = self.actions.sink_changed(&sinks[0].path, reload, &keys);
+        self.finish(result, reload, &keys);
+        Ok(())
+    }
+
+    /// Logs the outcome of a restart; on failure, owes a retry after a backoff.
+    fn finish(&mut self, result: Result<Done, Failure>, reload: bool, keys: &SourceKeys) {
+        match result {
+            Ok(done) => {
+                self.pacing.succeeded();
+                self.retry = None;
+                log::info(match done {
+                    Done::Verified => format!(
+                        "restarted; the gateway accepts master key {}",
+                        keys.master_fp()
+                    ),
+                    Done::Restarted => "restarted (verification off)".to_string(),
+                    Done::NoService => "service manager is none: nothing restarted".to_string(),
+                });
+                self.accept(keys.clone());
+            }
+            Err(f) if f.wants_retry() => {
+                let delay = self.pacing.failed();
+                log::error(format!(
+                    "{f}; retrying in {}s (backoff after {} failure{})",
+                    delay.as_secs(),
+                    self.pacing.failures(),
+                    if self.pacing.failures() == 1 { "" } else { "s" }
+                ));
+                // The files are as wanted; only the restart is owed.
+                self.accept(keys.clone());
+                self.retry = Some(reload);
+            }
+            Err(f) => log::error(format!("{f}; will try again on the next change")),
+        }
+    }
+
+    /// Logs every service-facing sink (or those in `only`) that contradicts
+    /// the source; returns whether any does. Such a sink is left as it is:
+    /// `litekeys-rotate sync` settles it.
+    fn report_drift(&mut self, keys: &SourceKeys, only: Option<&[usize]>) -> bool {
+        let mut any = false;
+        for (i, f) in self.set.files.iter().enumerate() {
+            let Role::Sink(s) = f.role else { continue };
+            if only.is_some_and(|o| !o.contains(&i)) {
+                continue;
+            }
+            for d in self.actions.drift(&self.config.sinks[s], keys) {
+                any = true;
+                log::warn(format!(
+                    "drift: {} {} is {}, the source has {}; left as is (run `litekeys-rotate sync`), not restarting",
+                    f.path.display(),
+                    d.key,
+                    d.sink_fp.as_deref().unwrap_or("missing"),
+                    d.source_fp
+                ));
+            }
+        }
+        any
+    }
+
+    /// Did a rotation commit this master key, restart and verify it, after
+    /// our last good state, with every service-facing sink in step?
+    fn rotation_verified(&mut self, keys: &SourceKeys) -> bool {
+        let Some(commit) = audit::last_commit() else {
+            return false;
+        };
+        if commit.written <= self.good_at || !commit.verified() || !commit.sets(&keys.master_fp()) {
+            return false;
+        }
+        !self.any_drift(keys)
+    }
+
+    /// Does any service-facing sink contradict `keys`? (Nothing logged.)
+    fn any_drift(&mut self, keys: &SourceKeys) -> bool {
+        let config = &self.config;
+        let actions = &mut self.actions;
+        config
+            .sinks
+            .iter()
+            .filter(|s| s.feeds_service())
+            .any(|s| !actions.drift(s, keys).is_empty())
+    }
+
+    /// While a rotation holds the source's lock, wait for it to finish.
+    fn wait_for_rotation(&self) {
+        let source = &self.config.source;
+        if !vault::atomic::lock_path(source).exists() {
+            return; // no rotation ever ran here
+        }
+        match Lock::acquire(source, false) {
+            Ok(_held) => {}
+            Err(LockError::Busy(_)) => {
+                log::info("a rotation holds the source's lock; waiting for it to finish");
+                match Lock::acquire(source, true) {
+                    Ok(_held) => log::info("the rotation finished"),
+                    Err(e) => log::warn(format!("{e}")),
+                }
+            }
+            Err(e) => log::warn(format!("{e}; not waiting for rotations")),
+        }
+    }
+
+    fn postpone(&mut self) {
+        if !self.deferred {
+            let wait = self.pacing.wait_until(Instant::now()).map_or(0, |t| {
+                t.saturating_duration_since(Instant::now()).as_millis()
+            });
+            log::info(format!(
+                "change postponed {wait} ms: at most one restart per {:?}",
+                self.pacing.min_interval
+            ));
+        }
+        self.deferred = true;
+    }
+
+    fn accept(&mut self, keys: SourceKeys) {
+        let now = self.set.snapshot();
+        self.seen = now.clone();
+        self.seen_at = Instant::now();
+        self.good = now;
+        self.good_at = SystemTime::now();
+        self.keys = Some(keys);
+    }
+
+    fn good_fp(&self) -> String {
+        self.keys
+            .as_ref()
+            .map_or_else(|| "none".into(), SourceKeys::master_fp)
+    }
+}
