@@ -1,0 +1,612 @@
+//! `litekeys.toml`: where the source, the gateway, the service and the sinks
+//! are. Found by `--config`, `$LITEKEYS_CONFIG`, next to the nearest
+//! `secrets/` directory walking up from the current directory, or
+//! `$XDG_CONFIG_HOME/litekeys/config.toml`; with none, the seeds' layout.
+//! Unknown keys and bad values are errors naming the file and line.
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+pub const MASTER_KEY: &str = "LITELLM_MASTER_KEY";
+pub const SALT_KEY: &str = "LITELLM_SALT_KEY";
+pub const FILE_NAME: &str = "litekeys.toml";
+pub const ENV_CONFIG: &str = "LITEKEYS_CONFIG";
+pub const DEFAULT_SOURCE: &str = "secrets/global.enc.env";
+pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SinkKind {
+    Dotenv,
+    Droid,
+    SystemdEnv,
+}
+
+impl SinkKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SinkKind::Dotenv => "dotenv",
+            SinkKind::Droid => "droid",
+            SinkKind::SystemdEnv => "systemd-env",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManagerKind {
+    SystemdUser,
+    SystemdSystem,
+    Compose,
+    Command,
+    None,
+}
+
+/// Seconds, integer or fractional.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged)]
+enum Seconds {
+    Whole(u64),
+    Fraction(f64),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGateway {
+    url: Option<Spanned<String>>,
+    aliases: Option<Vec<Spanned<String>>>,
+    timeout: Option<Spanned<Seconds>>,
+    litellm_config: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    manager: Option<ManagerKind>,
+    unit: Option<String>,
+    dir: Option<String>,
+    service: Option<String>,
+    command: Option<Vec<String>>,
+    timeout: Option<Spanned<Seconds>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSink {
+    kind: SinkKind,
+    path: String,
+    key: Option<String>,
+    keys: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    source: Option<String>,
+    #[serde(default)]
+    gateway: RawGateway,
+    service: Option<Spanned<RawService>>,
+    #[serde(default)]
+    sink: Vec<Spanned<RawSink>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    pub url: String,
+    /// Other base URLs that reach the same gateway.
+    pub aliases: Vec<String>,
+    /// Bound on waiting for the restarted gateway to answer.
+    pub timeout: Duration,
+    /// LiteLLM's own config.yaml: a `database_url` there forbids `--salt`.
+    pub litellm_config: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    pub manager: ManagerKind,
+    pub unit: String,
+    /// compose: the project directory.
+    pub dir: Option<PathBuf>,
+    /// compose: the service name.
+    pub service: String,
+    /// command: an argv, run without a shell.
+    pub command: Vec<String>,
+    /// Bound on the whole restart.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct SinkSpec {
+    pub kind: SinkKind,
+    /// `~` expanded, relative paths resolved against the config's directory.
+    pub path: PathBuf,
+    /// The source values this sink holds (a droid sink holds one).
+    pub keys: Vec<String>,
+    /// `litekeys.toml:12`, or `defaults`.
+    pub origin: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file read, or `None` when the defaults are used.
+    pub file: Option<PathBuf>,
+    pub source: PathBuf,
+    pub gateway: GatewayConfig,
+    pub service: ServiceConfig,
+    pub sinks: Vec<SinkSpec>,
+    /// `$XDG_STATE_HOME/litekeys`: journal and audit log.
+    pub state_dir: PathBuf,
+}
+
+/// What the configuration is resolved against (the process environment,
+/// or a test's).
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    pub home: Option<PathBuf>,
+    pub cwd: PathBuf,
+    pub xdg_config_home: Option<PathBuf>,
+    pub xdg_state_home: Option<PathBuf>,
+    pub litekeys_config: Option<PathBuf>,
+    pub litekeys_file: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Env {
+            home: var("HOME"),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            xdg_config_home: var("XDG_CONFIG_HOME"),
+            xdg_state_home: var("XDG_STATE_HOME"),
+            litekeys_config: var(ENV_CONFIG),
+            litekeys_file: var(vault::locate::ENV_FILE),
+        }
+    }
+
+    /// `~` and `~/…` are `$HOME`; other relative paths are against `base`.
+    pub fn expand(&self, raw: &str, base: &Path) -> PathBuf {
+        let home = self.home.clone().unwrap_or_else(|| PathBuf::from("/"));
+        if raw == "~" {
+            home
+        } else if let Some(rest) = raw.strip_prefix("~/") {
+            home.join(rest)
+        } else {
+            base.join(raw)
+        }
+    }
+
+    fn config_home(&self) -> Option<PathBuf> {
+        self.xdg_config_home
+            .clone()
+            .or_else(|| self.home.as_ref().map(|h| h.join(".config")))
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.xdg_state_home
+            .clone()
+            .or_else(|| self.home.as_ref().map(|h| h.join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from(".local/state"))
+            .join("litekeys")
+    }
+}
+
+impl Config {
+    /// Finds and reads the configuration (see the module comment).
+    pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Config> {
+        if let Some(path) = explicit
+            .map(Path::to_path_buf)
+            .or(env.litekeys_config.clone())
+        {
+            let path = if path.is_absolute() {
+                path
+            } else {
+                env.cwd.join(path)
+            };
+            return Config::read(&path, env);
+        }
+        if let Some(dir) = nearest_secrets_parent(&env.cwd) {
+            let path = dir.join(FILE_NAME);
+            if path.is_file() {
+                return Config::read(&path, env);
+            }
+        }
+        let xdg = env.config_home().map(|d| d.join("litekeys/config.toml"));
+        if let Some(path) = xdg.filter(|p| p.is_file()) {
+            return Config::read(&path, env);
+        }
+        Ok(Config::defaults(env))
+    }
+
+    pub fn read(path: &Path, env: &Env) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!(
+                "{}: {e}; pass --config FILE or create it (see `litekeys-rotate --help`)",
+                path.display()
+            ))
+        })?;
+        Config::parse(path, &text, env)
+    }
+
+    /// The seeds' layout: the nearest `secrets/global.enc.env`, the gateway
+    /// on 127.0.0.1:4000 restarted by `systemctl --user`, litellm.env and
+    /// ~/.factory.
+    pub fn defaults(env: &Env) -> Config {
+        let source = env
+            .litekeys_file
+            .clone()
+            .unwrap_or_else(|| default_source(env));
+        let home = |rel: &str| env.expand(rel, &env.cwd);
+        let both = vec![MASTER_KEY.to_string(), SALT_KEY.to_string()];
+        Config {
+            file: None,
+            source: absolute(&env.cwd, source),
+            gateway: GatewayConfig {
+                url: DEFAULT_GATEWAY.into(),
+                aliases: Vec::new(),
+                timeout: Duration::from_secs(60),
+                litellm_config: None,
+            },
+            service: default_service(),
+            sinks: vec![
+                SinkSpec {
+                    kind: SinkKind::Dotenv,
+                    path: home("~/.config/lab-secrets/litellm.env"),
+                    keys: both,
+                    origin: "defaults".into(),
+                },
+                SinkSpec {
+                    kind: SinkKind::Droid,
+                    path: home("~/.factory"),
+                    keys: vec![MASTER_KEY.into()],
+                    origin: "defaults".into(),
+                },
+            ],
+            state_dir: env.state_dir(),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config> {
+        let at = |span: Option<Range<usize>>| line_of(text, span.map_or(0, |s| s.start));
+        let fail =
+            |line: usize, msg: String| Error::Config(format!("{}:{line}: {msg}", path.display()));
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim().replace('\n', " ");
+            fail(
+                at(e.span()),
+                format!("{msg}; see `litekeys-rotate --help` for the keys"),
+            )
+        })?;
+        let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let base = absolute(&env.cwd, base);
+
+        let source = match &raw.source {
+            Some(s) => env.expand(s, &base),
+            None => env
+                .litekeys_file
+                .clone()
+                .unwrap_or_else(|| default_source(env)),
+        };
+
+        let g = &raw.gateway;
+        let url = match &g.url {
+            Some(u) => {
+                check_url(u.get_ref()).map_err(|m| fail(at(Some(u.span())), m))?;
+                u.get_ref().clone()
+            }
+            None => DEFAULT_GATEWAY.into(),
+        };
+        let mut aliases = Vec::new();
+        for a in g.aliases.iter().flatten() {
+            check_url(a.get_ref()).map_err(|m| fail(at(Some(a.span())), m))?;
+            aliases.push(a.get_ref().clone());
+        }
+        let gateway = GatewayConfig {
+            url,
+            aliases,
+            timeout: duration(&g.timeout, 60, &fail, &at)?,
+            litellm_config: g.litellm_config.as_deref().map(|p| env.expand(p, &base)),
+        };
+
+        let no_service = Spanned::new(0..0, RawService::default());
+        let spanned = raw.service.as_ref().unwrap_or(&no_service);
+        let s = spanned.get_ref();
+        let service_line = at(Some(spanned.span()));
+        let defaults = default_service();
+        let service = ServiceConfig {
+            manager: s.manager.unwrap_or(defaults.manager),
+            unit: s.unit.clone().unwrap_or(defaults.unit),
+            dir: s.dir.as_deref().map(|d| env.expand(d, &base)),
+            service: s.service.clone().unwrap_or(defaults.service),
+            command: s.command.clone().unwrap_or_default(),
+            timeout: duration(&s.timeout, 30, &fail, &at)?,
+        };
+        match service.manager {
+            ManagerKind::Command if service.command.is_empty() => {
+                return Err(fail(
+                    service_line,
+                    "manager = \"command\" needs command = [\"program\", \"arg\", …]".into(),
+                ));
+            }
+            ManagerKind::Compose if service.dir.is_none() => {
+                return Err(fail(
+                    service_line,
+                    "manager = \"compose\" needs dir = \"/path/to/the/compose/project\"".into(),
+                ));
+            }
+            _ => {}
+        }
+
+        let mut sinks: Vec<SinkSpec> = Vec::new();
+        for entry in &raw.sink {
+            let line = at(Some(entry.span()));
+            let r = entry.get_ref();
+            let keys = match (&r.key, &r.keys) {
+                (Some(_), Some(_)) => {
+                    return Err(fail(line, "a sink sets key or keys, not both".into()));
+                }
+                (Some(k), None) => vec![k.clone()],
+                (None, Some(ks)) => ks.clone(),
+                (None, None) if r.kind == SinkKind::Droid => vec![MASTER_KEY.into()],
+                (None, None) => vec![MASTER_KEY.into(), SALT_KEY.into()],
+            };
+            if keys.is_empty() {
+                return Err(fail(line, "keys = [] names no value to write".into()));
+            }
+            if r.kind == SinkKind::Droid && keys.len() != 1 {
+                return Err(fail(
+                    line,
+                    "a droid sink holds one key (key = \"LITELLM_MASTER_KEY\")".into(),
+                ));
+            }
+            for k in &keys {
+                if !is_env_name(k) {
+                    return Err(fail(
+                        line,
+                        format!("{k:?} is not a variable name (letters, digits, _)"),
+                    ));
+                }
+            }
+            let sink_path = env.expand(&r.path, &base);
+            if r.kind == SinkKind::SystemdEnv {
+                crate::sinks::systemd_env::Layout::of(&sink_path).map_err(|m| fail(line, m))?;
+            }
+            if let Some(other) = sinks.iter().find(|o| o.path == sink_path) {
+                return Err(fail(
+                    line,
+                    format!(
+                        "{} is already a sink ({})",
+                        sink_path.display(),
+                        other.origin
+                    ),
+                ));
+            }
+            sinks.push(SinkSpec {
+                kind: r.kind,
+                path: sink_path,
+                keys,
+                origin: format!("{}:{line}", path.display()),
+            });
+        }
+
+        Ok(Config {
+            file: Some(path.to_path_buf()),
+            source: absolute(&env.cwd, source),
+            gateway,
+            service,
+            sinks,
+            state_dir: env.state_dir(),
+        })
+    }
+
+    /// The gateway's URL followed by its aliases.
+    pub fn gateway_urls(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.gateway.url.as_str())
+            .chain(self.gateway.aliases.iter().map(String::as_str))
+    }
+
+    /// Where the configuration came from, for messages.
+    pub fn origin(&self) -> String {
+        match &self.file {
+            Some(f) => f.display().to_string(),
+            None => "the default layout (no litekeys.toml)".into(),
+        }
+    }
+}
+
+fn default_service() -> ServiceConfig {
+    ServiceConfig {
+        manager: ManagerKind::SystemdUser,
+        unit: "litellm.service".into(),
+        dir: None,
+        service: "litellm".into(),
+        command: Vec::new(),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+fn default_source(env: &Env) -> PathBuf {
+    vault::locate::nearest(&env.cwd, DEFAULT_SOURCE).unwrap_or_else(|| env.cwd.join(DEFAULT_SOURCE))
+}
+
+fn absolute(cwd: &Path, p: PathBuf) -> PathBuf {
+    if p.is_absolute() { p } else { cwd.join(p) }
+}
+
+/// The directory holding the nearest `secrets/` directory, from `start` up.
+fn nearest_secrets_parent(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|d| d.join("secrets").is_dir())
+        .map(Path::to_path_buf)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+fn check_url(url: &str) -> std::result::Result<(), String> {
+    match Endpoint::parse(url) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{url:?} is not a gateway URL (http://HOST:PORT or https://HOST[:PORT])"
+        )),
+    }
+}
+
+fn duration(
+    value: &Option<Spanned<Seconds>>,
+    default: u64,
+    fail: &dyn Fn(usize, String) -> Error,
+    at: &dyn Fn(Option<Range<usize>>) -> usize,
+) -> Result<Duration> {
+    let Some(v) = value else {
+        return Ok(Duration::from_secs(default));
+    };
+    let secs = match *v.get_ref() {
+        Seconds::Whole(s) => s as f64,
+        Seconds::Fraction(f) => f,
+    };
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(fail(
+            at(Some(v.span())),
+            "timeout must be a number of seconds between 0 and 86400".into(),
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub fn is_env_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env {
+            home: Some("/home/u".into()),
+            cwd: "/work".into(),
+            ..Env::default()
+        }
+    }
+
+    const EXAMPLE: &str = r#"source = "secrets/global.enc.env"        # relative to this file
+[gateway]
+url = "http://127.0.0.1:4000"
+aliases = ["http://framework:4000"]
+[service]
+manager = "systemd-user"
+unit = "litellm.service"
+[[sink]]
+kind = "dotenv"
+path = "~/.config/lab-secrets/litellm.env"
+keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
+[[sink]]
+kind = "droid"
+path = "~/.factory"
+key = "LITELLM_MASTER_KEY"
+[[sink]]
+kind = "systemd-env"
+path = "~/.config/systemd/user/litellm.service.d/litekeys.conf"
+keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
+"#;
+
+    #[test]
+    fn the_issue_example_parses() {
+        let c = Config::parse(Path::new("/repo/litekeys.toml"), EXAMPLE, &env()).unwrap();
+        assert_eq!(c.source, Path::new("/repo/secrets/global.enc.env"));
+        assert_eq!(c.gateway.aliases, ["http://framework:4000"]);
+        assert_eq!(c.service.manager, ManagerKind::SystemdUser);
+        assert_eq!(c.sinks.len(), 3);
+        assert_eq!(
+            c.sinks[0].path,
+            Path::new("/home/u/.config/lab-secrets/litellm.env")
+        );
+        assert_eq!(c.sinks[1].keys, ["LITELLM_MASTER_KEY"]);
+        assert_eq!(c.sinks[2].kind, SinkKind::SystemdEnv);
+        assert_eq!(c.sinks[2].origin, "/repo/litekeys.toml:16");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_line() {
+        let bad = EXAMPLE.replace("unit = ", "unti = ");
+        let e = Config::parse(Path::new("/r/litekeys.toml"), &bad, &env()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("/r/litekeys.toml:7: unknown field `unti`"),
+            "{msg}"
+        );
+        assert_eq!(e.exit_code(), crate::error::code::USAGE);
+
+        let bad = EXAMPLE.replace("kind = \"droid\"", "kind = \"droyd\"");
+        let msg = Config::parse(Path::new("/r/l.toml"), &bad, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/r/l.toml:13: unknown variant `droyd`"),
+            "{msg}"
+        );
+
+        let bad = EXAMPLE.replace("\"http://framework:4000\"", "\"framework\"");
+        let msg = Config::parse(Path::new("/r/l.toml"), &bad, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/r/l.toml:4: \"framework\" is not a gateway URL"),
+            "{msg}"
+        );
+
+        let bad =
+            format!("{EXAMPLE}[[sink]]\nkind = \"droid\"\npath = \"/x\"\nkeys = [\"A\", \"B\"]\n");
+        let msg = Config::parse(Path::new("/r/l.toml"), &bad, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/r/l.toml:20: a droid sink holds one key"),
+            "{msg}"
+        );
+
+        let bad = "[service]\nmanager = \"command\"\n";
+        let msg = Config::parse(Path::new("/r/l.toml"), bad, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/r/l.toml:1: manager = \"command\" needs"),
+            "{msg}"
+        );
+
+        let bad = "[gateway]\ntimeout = -3\n";
+        let msg = Config::parse(Path::new("/r/l.toml"), bad, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("/r/l.toml:2:"), "{msg}");
+    }
+
+    #[test]
+    fn defaults_follow_the_seeds() {
+        let c = Config::defaults(&env());
+        assert_eq!(c.source, Path::new("/work/secrets/global.enc.env"));
+        assert_eq!(c.gateway.url, "http://127.0.0.1:4000");
+        assert_eq!(c.sinks[1].path, Path::new("/home/u/.factory"));
+        assert_eq!(c.state_dir, Path::new("/home/u/.local/state/litekeys"));
+    }
+}

@@ -1,0 +1,324 @@
+//! Factory Droid's settings: `customModels[]` (settings.json,
+//! settings.local.json) and the legacy `custom_models[]` (config.json,
+//! config.d/*.json). A route's key changes when it equals the old master
+//! key or the route's base URL reaches the gateway; `${VAR}` and `env:VAR`
+//! references and every other route are left alone. The key is replaced in
+//! place in the text, so nothing else in the file moves.
+
+use super::json_text;
+use super::{Edit, Field, Target};
+use crate::endpoint::Gateway;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// The files a droid sink covers, under its directory.
+pub const FILES: [&str; 3] = ["settings.json", "settings.local.json", "config.json"];
+pub const CONFIG_D: &str = "config.d";
+
+struct Shape {
+    array: &'static str,
+    url: &'static str,
+    key: &'static str,
+}
+
+const SHAPES: [Shape; 2] = [
+    Shape {
+        array: "customModels",
+        url: "baseUrl",
+        key: "apiKey",
+    },
+    Shape {
+        array: "custom_models",
+        url: "base_url",
+        key: "api_key",
+    },
+];
+
+/// The existing files of a droid sink: `path` itself when it is a file,
+/// else the known names under it and `config.d/*.json`, sorted.
+pub fn files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out: Vec<PathBuf> = FILES
+        .iter()
+        .map(|f| path.join(f))
+        .filter(|p| p.is_file())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(path.join(CONFIG_D)) {
+        let mut generated: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+            .collect();
+        generated.sort();
+        out.extend(generated);
+    }
+    out
+}
+
+/// `${VAR}`, `$VAR` and `env:VAR` name an environment variable: Droid
+/// reads the key from there, so the file holds no key to change.
+pub fn is_reference(key: &str) -> bool {
+    key.starts_with("env:")
+        || key
+            .strip_prefix("${")
+            .and_then(|k| k.strip_suffix('}'))
+            .is_some_and(crate::config::is_env_name)
+        || key
+            .strip_prefix('$')
+            .is_some_and(crate::config::is_env_name)
+}
+
+/// A route that goes through the gateway (for verification sentinels).
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// `customModels[2]` or `custom_models[0]`.
+    pub at: String,
+    /// What the gateway is asked for (`model`).
+    pub model: String,
+    /// What the user selects in Droid (`id`), when set.
+    pub id: Option<String>,
+    pub base_url: String,
+}
+
+fn json_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let what = msg.split(" at line ").next().unwrap_or(&msg);
+    format!(
+        "not valid JSON at line {} column {} ({what}); fix it and run again (nothing was changed)",
+        e.line(),
+        e.column()
+    )
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+}
+
+fn label(el: &Value) -> String {
+    ["id", "displayName", "model_display_name", "model"]
+        .iter()
+        .find_map(|f| el.get(*f).and_then(Value::as_str))
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default()
+}
+
+/// The routes of a settings text whose base URL reaches the gateway.
+pub fn gateway_routes(bytes: &[u8], gateway: &Gateway) -> Result<Vec<Route>, String> {
+    let doc = parse(bytes)?;
+    let mut out = Vec::new();
+    for shape in &SHAPES {
+        let Some(arr) = doc.get(shape.array).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, el) in arr.iter().enumerate() {
+            let url = el.get(shape.url).and_then(Value::as_str).unwrap_or("");
+            if !gateway.matches(url) {
+                continue;
+            }
+            out.push(Route {
+                at: format!("{}[{i}]", shape.array),
+                model: el
+                    .get("model")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                id: el.get("id").and_then(Value::as_str).map(str::to_string),
+                base_url: url.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The settings text with the key of every matching route set to the new
+/// value. Fails (nothing changed) when the text is not valid JSON.
+pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, String> {
+    let doc = parse(before)?;
+    let name = t.keys.first().map(String::as_str).unwrap_or_default();
+    let Some(new) = t.values.get(name) else {
+        return Ok(Edit::unchanged(before));
+    };
+    let new_str = new
+        .as_str()
+        .ok_or_else(|| format!("the value of {name} is not UTF-8"))?;
+    let literal = Zeroizing::new(serde_json::to_string(new_str).expect("a string serialises"));
+    let mut expected = doc.clone();
+    let mut replacements = Vec::new();
+    let mut fields = Vec::new();
+    for shape in &SHAPES {
+        let Some(arr) = doc.get(shape.array).and_then(Value::as_array) else {
+            continue;
+        };
+        let mut spans = None;
+        for (i, el) in arr.iter().enumerate() {
+            let Some(key) = el.get(shape.key).and_then(Value::as_str) else {
+                continue;
+            };
+            if is_reference(key) || key == new_str {
+                continue;
+            }
+            let url = el.get(shape.url).and_then(Value::as_str).unwrap_or("");
+            let was_old = t.old.iter().any(|o| o.expose() == key.as_bytes());
+            if !was_old && !t.gateway.matches(url) {
+                continue;
+            }
+            if spans.is_none() {
+                spans = json_text::field_spans(before, shape.array, shape.key);
+            }
+            let span = spans
+                .as_ref()
+                .and_then(|s| s.get(i).cloned().flatten())
+                .ok_or_else(|| {
+                    format!("cannot find {}[{i}].{} in the text", shape.array, shape.key)
+                })?;
+            replacements.push(span);
+            expected[shape.array][i][shape.key] = Value::String(new_str.to_string());
+            fields.push(Field::new(
+                &format!("{}[{i}].{}{}", shape.array, shape.key, label(el)),
+                Some(key.as_bytes()),
+                new,
+            ));
+        }
+    }
+    if replacements.is_empty() {
+        return Ok(Edit::unchanged(before));
+    }
+    replacements.sort_by_key(|r| std::cmp::Reverse(r.start));
+    let mut out = Zeroizing::new(before.to_vec());
+    for span in replacements {
+        out.splice(span, literal.bytes());
+    }
+    // The in-place edit must mean exactly the intended change.
+    if parse(&out).ok().as_ref() != Some(&expected) {
+        return Err(
+            "internal error: the in-place edit did not round-trip; nothing was changed".into(),
+        );
+    }
+    Ok(Edit { bytes: out, fields })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::target;
+    use super::*;
+
+    const SETTINGS: &str = r#"{
+  "enabledPlugins": {
+    "core@factory-plugins": true
+  },
+  "customModels": [
+    {
+      "model": "kimi-k2.5",
+      "id": "custom:Kimi-K2.5-[Kimi-Coding]-0",
+      "index": 0,
+      "baseUrl": "http://localhost:8317/v1",
+      "apiKey": "vibeproxy",
+      "provider": "generic-chat-completion-api"
+    },
+    {
+      "model": "glm-5.1",
+      "id": "custom:GLM-5.1-[ZAI]-1",
+      "baseUrl": "https://api.z.ai/api/coding/paas/v4",
+      "apiKey": "zai-key",
+      "provider": "generic-chat-completion-api"
+    },
+    {"model": "gpt-5.5", "id": "custom:gpt-5-5-[LiteLLM]-6", "baseUrl": "http://127.0.0.1:4000/v1", "apiKey": "sk-old", "provider": "generic-chat-completion-api", "extraHeaders": {"x": "1"}},
+    {
+      "model": "qwen3p6-plus",
+      "baseUrl": "http://localhost:4000",
+      "apiKey": "sk-stale",
+      "futureField": [1, 2.50, "\u00e9"]
+    },
+    {
+      "model": "via-env",
+      "baseUrl": "http://localhost:4000",
+      "apiKey": "${LITELLM_MASTER_KEY}"
+    },
+    {
+      "model": "private-host",
+      "baseUrl": "http://10.0.0.5:4000/v1",
+      "apiKey": "sk-old"
+    }
+  ],
+  "zzz": null
+}
+"#;
+
+    #[test]
+    fn changes_exactly_the_gateway_routes_in_place() {
+        let t = target(&[("LITELLM_MASTER_KEY", "sk-new")], &["LITELLM_MASTER_KEY"]);
+        let mut target = t.target();
+        let old = [vault::Secret::from("sk-old".to_string())];
+        target.old = &old;
+        let e = edit(SETTINGS.as_bytes(), &target).unwrap();
+        let expected = SETTINGS
+            .replace("\"apiKey\": \"sk-old\"", "\"apiKey\": \"sk-new\"")
+            .replace("\"apiKey\": \"sk-stale\"", "\"apiKey\": \"sk-new\"");
+        assert_eq!(std::str::from_utf8(&e.bytes).unwrap(), expected);
+        let names: Vec<&str> = e.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "customModels[2].apiKey (custom:gpt-5-5-[LiteLLM]-6)",
+                "customModels[3].apiKey (qwen3p6-plus)",
+                "customModels[5].apiKey (private-host)"
+            ]
+        );
+        let again = edit(&e.bytes, &target).unwrap();
+        assert!(again.fields.is_empty());
+    }
+
+    #[test]
+    fn legacy_config_keeps_env_references() {
+        let legacy = r#"{
+  "custom_models": [
+    {
+      "model_display_name": "qwen3-coder (LiteLLM)",
+      "model": "qwen3-coder:480b-cloud",
+      "base_url": "http://127.0.0.1:4000/v1/",
+      "api_key": "env:LITELLM_MASTER_KEY",
+      "provider": "generic-chat-completion-api",
+      "max_tokens": 128000
+    },
+    {
+      "model_display_name": "literal",
+      "model": "m",
+      "base_url": "http://localhost:4000/v1/",
+      "api_key": "sk-old",
+      "provider": "generic-chat-completion-api"
+    }
+  ]
+}"#;
+        let t = target(&[("LITELLM_MASTER_KEY", "sk-new")], &["LITELLM_MASTER_KEY"]);
+        let e = edit(legacy.as_bytes(), &t.target()).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&e.bytes).unwrap(),
+            legacy.replace("\"sk-old\"", "\"sk-new\"")
+        );
+        assert_eq!(e.fields[0].name, "custom_models[1].api_key (literal)");
+    }
+
+    #[test]
+    fn invalid_json_names_the_line() {
+        let t = target(&[("LITELLM_MASTER_KEY", "sk-new")], &["LITELLM_MASTER_KEY"]);
+        let Err(err) = edit(b"{\n  \"customModels\": [\n    {,}\n  ]\n}", &t.target()) else {
+            panic!("accepted invalid JSON")
+        };
+        assert!(
+            err.starts_with("not valid JSON at line 3 column 6"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn references() {
+        for r in ["${LITELLM_MASTER_KEY}", "env:LITELLM_MASTER_KEY", "$X"] {
+            assert!(is_reference(r), "{r}");
+        }
+        for r in ["sk-x", "${", "$", "vibeproxy"] {
+            assert!(!is_reference(r), "{r}");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Sinks: the plaintext copies programs read. Each kind turns a file's
+//! bytes into its new bytes (a pure edit); this module reads the files,
+//! checks they can be replaced, and reports what changes or has drifted.
+
+pub mod dotenv;
+pub mod droid;
+pub mod json_text;
+pub mod systemd_env;
+
+use crate::config::{Config, SinkKind, SinkSpec};
+use crate::endpoint::Gateway;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use vault::Secret;
+use zeroize::Zeroizing;
+
+/// Mode of a sink file litekeys creates: it holds secrets.
+pub const NEW_MODE: u32 = 0o600;
+
+/// Values by name (what the sinks should hold).
+#[derive(Clone, Debug, Default)]
+pub struct Values(BTreeMap<String, Secret>);
+
+impl Values {
+    /// The first value of each name, as sops' `--extract` reads it.
+    pub fn from_plaintext(plain: &vault::Plaintext) -> Values {
+        let mut map = BTreeMap::new();
+        for (k, v, _) in plain.values() {
+            map.entry(k.to_string()).or_insert_with(|| v.clone());
+        }
+        Values(map)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Secret> {
+        self.0.get(key)
+    }
+
+    pub fn insert(&mut self, key: &str, value: Secret) {
+        self.0.insert(key.to_string(), value);
+    }
+}
+
+/// What a sink edit is given.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub values: &'a Values,
+    /// The names this sink holds.
+    pub keys: &'a [String],
+    /// Literal keys to be replaced wherever they stand (the previous master
+    /// key, as the source and the other sinks held it).
+    pub old: &'a [Secret],
+    pub gateway: &'a Gateway,
+}
+
+/// One value that changes, shown by fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+impl Field {
+    pub fn new(name: &str, old: Option<&[u8]>, new: &Secret) -> Field {
+        Field {
+            name: name.to_string(),
+            old: old.map(vault::fingerprint),
+            new: new.fingerprint(),
+        }
+    }
+}
+
+/// A file's new bytes and what changed in them.
+pub struct Edit {
+    pub bytes: Zeroizing<Vec<u8>>,
+    pub fields: Vec<Field>,
+}
+
+impl Edit {
+    pub fn unchanged(before: &[u8]) -> Edit {
+        Edit {
+            bytes: Zeroizing::new(before.to_vec()),
+            fields: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Sink(SinkKind),
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Sink(k) => k.name(),
+        }
+    }
+}
+
+/// A file the transaction replaces.
+pub struct FileChange {
+    pub role: Role,
+    /// The path as configured (it may be a symlink).
+    pub shown: PathBuf,
+    /// The file really written (symlinks resolved).
+    pub target: PathBuf,
+    /// `None`: the file does not exist yet.
+    pub before: Option<Zeroizing<Vec<u8>>>,
+    pub after: Zeroizing<Vec<u8>>,
+    pub fields: Vec<Field>,
+    pub mode: u32,
+}
+
+/// A file as found on disk.
+pub struct Found {
+    pub shown: PathBuf,
+    pub target: PathBuf,
+    pub bytes: Option<Zeroizing<Vec<u8>>>,
+    pub mode: Option<u32>,
+}
+
+pub fn read(path: &Path) -> Result<Found> {
+    let target = vault::atomic::resolve(path).map_err(|e| Error::sink(path, e.to_string()))?;
+    match std::fs::read(&target) {
+        Ok(bytes) => {
+            let mode = std::fs::metadata(&target).ok().map(|m| m.mode() & 0o7777);
+            Ok(Found {
+                shown: path.to_path_buf(),
+                target,
+                bytes: Some(Zeroizing::new(bytes)),
+                mode,
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Found {
+            shown: path.to_path_buf(),
+            target,
+            bytes: None,
+            mode: None,
+        }),
+        Err(e) => Err(Error::sink(path, format!("cannot read it: {e}"))),
+    }
+}
+
+/// The files of a sink: one, or a droid directory's settings files.
+fn files(spec: &SinkSpec) -> Vec<PathBuf> {
+    match spec.kind {
+        SinkKind::Droid => droid::files(&spec.path),
+        _ => vec![spec.path.clone()],
+    }
+}
+
+fn edit(
+    spec: &SinkSpec,
+    before: Option<&[u8]>,
+    t: &Target<'_>,
+) -> std::result::Result<Edit, String> {
+    match spec.kind {
+        SinkKind::Dotenv => dotenv::edit(before, t, dotenv::Dialect::Dotenv),
+        SinkKind::Droid => match before {
+            Some(b) => droid::edit(b, t),
+            None => Ok(Edit::unchanged(b"")),
+        },
+        SinkKind::SystemdEnv => {
+            let layout = systemd_env::Layout::of(&spec.path)?;
+            systemd_env::edit(layout, before, t)
+        }
+    }
+}
+
+/// Whether `target` can be replaced by rename: its directory (or the
+/// nearest existing ancestor, for a new file) must be a writable directory.
+pub fn check_writable(target: &Path) -> std::result::Result<(), String> {
+    use rustix::fs::{Access, access};
+    if target.is_dir() {
+        return Err("is a directory, not a file".into());
+    }
+    let mut dir = target.parent().unwrap_or(Path::new("/"));
+    while !dir.exists() {
+        dir = dir.parent().unwrap_or(Path::new("/"));
+    }
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    access(dir, Access::WRITE_OK | Access::EXEC_OK).map_err(|e| {
+        format!(
+            "cannot write in {}: {}",
+            dir.display(),
+            std::io::Error::from(e)
+        )
+    })
+}
+
+/// Every sink file that changes, with its new bytes. Fails (nothing
+/// changed) when any sink cannot be read, parsed or replaced.
+pub fn plan(
+    config: &Config,
+    values: &Values,
+    old: &[Secret],
+    gateway: &Gateway,
+) -> Result<Vec<FileChange>> {
+    let mut out: Vec<FileChange> = Vec::new();
+    let source = vault::atomic::resolve(&config.source).unwrap_or_else(|_| config.source.clone());
+    let mut seen: Vec<(PathBuf, PathBuf)> = vec![(source, config.source.clone())];
+    for spec in &config.sinks {
+        let t = Target {
+            values,
+            keys: &spec.keys,
+            old,
+            gateway,
+        };
+        for path in files(spec) {
+            let found = read(&path)?;
+            if let Some((_, other)) = seen.iter().find(|(t, _)| *t == found.target) {
+                return Err(Error::Config(format!(
+                    "{}: the same file as {} (sink at {}); list each file once",
+                    path.display(),
+                    other.display(),
+                    spec.origin
+                )));
+            }
+            seen.push((found.target.clone(), path.clone()));
+            let e = edit(spec, found.bytes.as_deref().map(|b| b.as_slice()), &t)
+                .map_err(|reason| Error::sink(&path, reason))?;
+            if e.fields.is_empty() {
+                continue;
+            }
+            check_writable(&found.target).map_err(|reason| Error::sink(&path, reason))?;
+            out.push(FileChange {
+                role: Role::Sink(spec.kind),
+                shown: found.shown,
+                target: found.target,
+                mode: found.mode.unwrap_or(NEW_MODE),
+                before: found.bytes,
+                after: e.bytes,
+                fields: e.fields,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The values of `key` the dotenv and systemd-env sinks hold now: the
+/// previous master key on a machine that has not synced yet.
+pub fn held(config: &Config, key: &str) -> Vec<Secret> {
+    let mut out: Vec<Secret> = Vec::new();
+    for spec in &config.sinks {
+        if !spec.keys.iter().any(|k| k == key) {
+            continue;
+        }
+        let Ok(Found {
+            bytes: Some(bytes), ..
+        }) = read(&spec.path)
+        else {
+            continue;
+        };
+        let values = match spec.kind {
+            SinkKind::Dotenv => dotenv::read_values(&bytes),
+            SinkKind::SystemdEnv => match systemd_env::Layout::of(&spec.path) {
+                Ok(layout) => systemd_env::read_values(layout, &bytes),
+                Err(_) => continue,
+            },
+            SinkKind::Droid => continue,
+        };
+        for (k, v) in values {
+            if k == key && !v.is_empty() && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    InSync,
+    Drifted(Vec<Field>),
+    Missing,
+    Unreadable(String),
+}
+
+impl State {
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::InSync => "in-sync",
+            State::Drifted(_) => "drifted",
+            State::Missing => "missing",
+            State::Unreadable(_) => "unreadable",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FileStatus {
+    pub kind: SinkKind,
+    pub path: PathBuf,
+    pub mode: Option<u32>,
+    pub state: State,
+}
+
+/// Each sink file compared with `values` (the source's current values).
+pub fn inspect(config: &Config, values: &Values, gateway: &Gateway) -> Vec<FileStatus> {
+    let mut out = Vec::new();
+    for spec in &config.sinks {
+        let paths = files(spec);
+        if paths.is_empty() {
+            out.push(FileStatus {
+                kind: spec.kind,
+                path: spec.path.clone(),
+                mode: None,
+                state: State::Missing,
+            });
+            continue;
+        }
+        let t = Target {
+            values,
+            keys: &spec.keys,
+            old: &[],
+            gateway,
+        };
+        for path in paths {
+            let (mode, state) = match read(&path) {
+                Err(e) => (None, State::Unreadable(e.to_string())),
+                Ok(Found { bytes: None, .. }) => (None, State::Missing),
+                Ok(Found {
+                    bytes: Some(bytes),
+                    mode,
+                    ..
+                }) => match edit(spec, Some(&bytes), &t) {
+                    Err(reason) => (mode, State::Unreadable(reason)),
+                    Ok(e) if e.fields.is_empty() => (mode, State::InSync),
+                    Ok(e) => (mode, State::Drifted(e.fields)),
+                },
+            };
+            out.push(FileStatus {
+                kind: spec.kind,
+                path,
+                mode,
+                state,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Owns what a `Target` borrows.
+    pub struct Owned {
+        values: Values,
+        keys: Vec<String>,
+        gateway: Gateway,
+    }
+
+    impl Owned {
+        pub fn target(&self) -> Target<'_> {
+            Target {
+                values: &self.values,
+                keys: &self.keys,
+                old: &[],
+                gateway: &self.gateway,
+            }
+        }
+    }
+
+    pub fn target(values: &[(&str, &str)], keys: &[&str]) -> Owned {
+        let mut v = Values::default();
+        for (k, s) in values {
+            v.insert(k, Secret::from(s.to_string()));
+        }
+        Owned {
+            values: v,
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            gateway: Gateway::new(["http://127.0.0.1:4000"]),
+        }
+    }
+}
