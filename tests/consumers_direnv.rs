@@ -235,6 +235,20 @@ fn use_litekeys_exports_nothing_when_litekeys_fails() {
     out.never_shows(f.value("LITELLM_MASTER_KEY"));
 }
 
+/// `$1` the project, `$2` the replacement, `$3` the encrypted file: prints the
+/// value after loading, what a second `direnv export` does, and the value
+/// after the replacement, NUL-terminated.
+const RELOAD: &str = r#"set -euo pipefail
+cd "$1"
+eval "$(direnv export bash)"
+printf '%s\0' "$LITELLM_MASTER_KEY"
+printf '%s\0' "$(direnv export bash)"
+mv "$2" "$3"
+touch -m -d @946684800 "$3"
+eval "$(direnv export bash)"
+printf '%s\0' "$LITELLM_MASTER_KEY"
+"#;
+
 /// The shell hook's view: `direnv export bash` loads, then outputs nothing
 /// while nothing changed, then reloads once the encrypted file is replaced
 /// (its mtime set explicitly: direnv compares modification times).
@@ -268,21 +282,9 @@ fn real_direnv_reloads_when_the_encrypted_file_is_replaced() {
             "secrets/next.enc.env",
             &replacement,
         );
-        let script = format!(
-            r#"set -euo pipefail
-cd "$1"
-eval "$(direnv export bash)"
-printf '%s\0' "$LITELLM_MASTER_KEY"
-printf '%s\0' "$(direnv export bash)"
-mv "$2" "$3"
-touch -m -d @946684800 "$3"
-eval "$(direnv export bash)"
-printf '%s\0' "$LITELLM_MASTER_KEY"
-"#
-        );
         let out =
             f.sb.program(&bash)
-                .args(["-c", &script, "bash"])
+                .args(["-c", RELOAD, "bash"])
                 .arg(&dir)
                 .arg(&next)
                 .arg(&f.file)
