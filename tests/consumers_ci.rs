@@ -1,0 +1,423 @@
+//! `litekeys ci`: what each runner reads back is exactly the values. The
+//! readers here follow the runners' own rules: GitHub's env file (the
+//! runner's `SetEnvFileCommand`, heredoc form) and `::add-mask::` data
+//! unescaping, GitLab's dotenv report parser (`^(.*?)=(.*)$`, stripped,
+//! then variable expansion as the runner's `os.Expand`), and a POSIX shell
+//! sourcing the env file.
+
+#[path = "consumers/fixture.rs"]
+mod fixture;
+
+use fixture::{Fixture, awkward, parse_nul_list};
+use litekeys_tests::require;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// The GitHub runner's env file reader on Linux (lines end at `\n`).
+fn parse_github_env(text: &str) -> BTreeMap<String, String> {
+    fn read_line<'a>(text: &'a str, index: &mut usize) -> Option<&'a str> {
+        if *index >= text.len() {
+            return None;
+        }
+        let start = *index;
+        match text[start..].find('\n') {
+            Some(lf) => {
+                *index = start + lf + 1;
+                Some(&text[start..start + lf])
+            }
+            None => {
+                *index = text.len();
+                Some(&text[start..])
+            }
+        }
+    }
+    let mut vars = BTreeMap::new();
+    let mut index = 0;
+    while let Some(line) = read_line(text, &mut index) {
+        if line.is_empty() {
+            continue;
+        }
+        let equals = line.find('=');
+        let heredoc = line.find("<<");
+        match (equals, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                vars.insert(line[..e].to_string(), line[e + 1..].to_string());
+            }
+            (_, Some(h)) => {
+                let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                assert!(!name.is_empty() && !delimiter.is_empty(), "{line}");
+                let start = index;
+                let mut end = index;
+                loop {
+                    let value_line = read_line(text, &mut index)
+                        .unwrap_or_else(|| panic!("no closing delimiter {delimiter}"));
+                    if value_line == delimiter {
+                        break;
+                    }
+                    end = index - 1; // without the newline
+                }
+                let value = if end > start { &text[start..end] } else { "" };
+                vars.insert(name.to_string(), value.to_string());
+            }
+            _ => panic!("invalid env file line {line:?}"),
+        }
+    }
+    vars
+}
+
+/// The runner's `UnescapeData` for workflow command data, in its order.
+fn unescape_data(s: &str) -> String {
+    s.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%25", "%")
+}
+
+fn github(f: &Fixture, env_file: &Path, extra: &[&str]) -> litekeys_tests::Outcome {
+    f.sb.cmd("litekeys")
+        .env("GITHUB_ENV", env_file)
+        .args(["ci", "github", "-f"])
+        .arg(&f.file)
+        .args(extra)
+        .success()
+}
+
+#[test]
+fn github_env_gives_back_every_value_and_keeps_what_was_there() {
+    let Some(f) = awkward() else { return };
+    let env_file =
+        f.sb.write("runner/set_env_1234", "EARLIER=from another step\n");
+    let out = github(&f, &env_file, &[]);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    let text = String::from_utf8(std::fs::read(&env_file).unwrap()).unwrap();
+    let vars = parse_github_env(&text);
+    f.assert_all_in(&vars);
+    assert_eq!(vars["EARLIER"], "from another step");
+    assert_eq!(vars.len(), f.values.len() + 1);
+
+    // A fresh random delimiter per value.
+    let delimiters: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once("<<").map(|(_, d)| d))
+        .collect();
+    assert_eq!(delimiters.len(), f.values.len());
+    for d in &delimiters {
+        let hex = d
+            .strip_prefix("ghadelimiter_")
+            .expect("ghadelimiter_ prefix");
+        assert!(
+            hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            "{d}"
+        );
+    }
+    let mut unique = delimiters.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), delimiters.len(), "a delimiter was reused");
+
+    // And again: appended, the runner takes the last.
+    github(&f, &env_file, &["--only", "EMPTY"]);
+    let vars = parse_github_env(&String::from_utf8(std::fs::read(&env_file).unwrap()).unwrap());
+    f.assert_all_in(&vars);
+}
+
+#[test]
+fn github_masks_every_line_of_every_value_and_prints_nothing_else() {
+    let Some(f) = awkward() else { return };
+    let env_file = f.sb.write("runner/set_env", "");
+    let out = github(&f, &env_file, &[]);
+    let stdout = out.stdout_str();
+    assert!(stdout.ends_with('\n'));
+    let mut masks = Vec::new();
+    for line in stdout.lines() {
+        let data = line
+            .strip_prefix("::add-mask::")
+            .unwrap_or_else(|| panic!("not a mask line: {line:?}"));
+        let secret = unescape_data(data);
+        assert!(!secret.trim().is_empty(), "the runner refuses a blank mask");
+        masks.push(secret);
+    }
+    for (name, value) in &f.values {
+        for line in value.split('\n') {
+            if !line.trim().is_empty() {
+                assert!(
+                    masks.iter().any(|m| m == line),
+                    "{name}: line {line:?} has no mask"
+                );
+            }
+        }
+    }
+    // Percent signs survive the runner's unescaping as themselves.
+    assert!(masks.iter().any(|m| m == f.value("PERCENT")));
+}
+
+#[test]
+fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
+    let Some(mut f) = awkward() else { return };
+    let secret = f.value("LITELLM_MASTER_KEY").to_string();
+    f.sb.cmd("litekeys")
+        .env_remove("GITHUB_ENV")
+        .args(["ci", "github", "-f"])
+        .arg(&f.file)
+        .expect(2)
+        .one_line_error("GITHUB_ENV");
+
+    // The runner makes the file; a missing one is an error, with no masks
+    // printed and nothing created.
+    let missing = f.sb.path("runner/missing");
+    f.sb.cmd("litekeys")
+        .env("GITHUB_ENV", &missing)
+        .args(["ci", "github", "-f"])
+        .arg(&f.file)
+        .expect(1)
+        .one_line_error("runner/missing")
+        .never_shows(&secret);
+    assert!(!missing.exists());
+
+    let env_file = f.sb.write("runner/set_env", "KEEP=1\n");
+    let bad = f.with_bad_name();
+    f.sb.cmd("litekeys")
+        .env("GITHUB_ENV", &env_file)
+        .args(["ci", "github", "-f"])
+        .arg(&bad)
+        .expect(2)
+        .one_line_error("BAD-NAME")
+        .never_shows(&secret);
+    f.use_wrong_identity();
+    f.sb.cmd("litekeys")
+        .env("GITHUB_ENV", &env_file)
+        .args(["ci", "github", "-f"])
+        .arg(&f.file)
+        .expect(128)
+        .one_line_error("global.enc.env")
+        .never_shows(&secret);
+    assert_eq!(f.sb.read("runner/set_env"), b"KEEP=1\n");
+}
+
+/// Go's `os.Expand` (the GitLab runner expands non-raw variables with it):
+/// `$$` is `$`, special one-character names are empty, others are looked up
+/// (here: none is set, so an unescaped reference would vanish).
+fn go_expand(s: &str) -> String {
+    fn special(c: u8) -> bool {
+        b"*#$@!?-0123456789".contains(&c)
+    }
+    fn alnum(c: u8) -> bool {
+        c == b'_' || c.is_ascii_alphanumeric()
+    }
+    fn shell_name(s: &[u8]) -> (&[u8], usize) {
+        if s[0] == b'{' {
+            if s.len() > 2 && special(s[1]) && s[2] == b'}' {
+                return (&s[1..2], 3);
+            }
+            for i in 1..s.len() {
+                if s[i] == b'}' {
+                    return if i == 1 { (&[], 2) } else { (&s[1..i], i + 1) };
+                }
+            }
+            return (&[], 1);
+        }
+        if special(s[0]) {
+            return (&s[..1], 1);
+        }
+        let n = s.iter().take_while(|&&c| alnum(c)).count();
+        (&s[..n], n)
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut j = 0;
+    while j < b.len() {
+        if b[j] == b'$' && j + 1 < b.len() {
+            out.extend_from_slice(&b[i..j]);
+            let (name, w) = shell_name(&b[j + 1..]);
+            if name.is_empty() && w > 0 {
+                // bad syntax: eaten
+            } else if name.is_empty() {
+                out.push(b'$');
+            } else if name == b"$" {
+                out.push(b'$');
+            }
+            j += w;
+            i = j + 1;
+        }
+        j += 1;
+    }
+    out.extend_from_slice(&b[i..]);
+    String::from_utf8(out).unwrap()
+}
+
+/// GitLab's `ParseDotenvArtifactService`: every line `^(.*?)=(.*)$`, key and
+/// value stripped as Ruby's `strip`; then the runner's expansion.
+fn parse_gitlab_report(text: &str) -> BTreeMap<String, String> {
+    let strip = |s: &str| {
+        s.trim_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r', '\0'])
+            .to_string()
+    };
+    text.lines()
+        .map(|line| {
+            let (k, v) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("GitLab: Invalid Format: {line:?}"));
+            (strip(k), go_expand(&strip(v)))
+        })
+        .collect()
+}
+
+/// The values a GitLab dotenv report can carry: one line, no surrounding
+/// whitespace.
+const GITLAB_SAFE: &[&str] = &[
+    "SINGLE_QUOTE",
+    "DOUBLE_QUOTE",
+    "DOLLAR",
+    "BACKTICK",
+    "COMMAND_SUBST",
+    "SEMICOLON",
+    "UNICODE",
+    "EMPTY",
+    "EQ_HASH",
+    "BACKSLASH",
+    "PERCENT",
+    "LITELLM_MASTER_KEY",
+];
+
+#[test]
+fn gitlab_report_gives_back_every_single_line_value() {
+    let Some(f) = awkward() else { return };
+    let report = f.sb.path("build.env");
+    let out =
+        f.sb.cmd("litekeys")
+            .args(["ci", "gitlab", "-f"])
+            .arg(&f.file)
+            .arg(&report)
+            .args(["--only", &GITLAB_SAFE.join(",")])
+            .success();
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    let mode = std::fs::metadata(&report).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = String::from_utf8(std::fs::read(&report).unwrap()).unwrap();
+    let vars = parse_gitlab_report(&text);
+    assert_eq!(vars.len(), GITLAB_SAFE.len());
+    for name in GITLAB_SAFE {
+        assert_eq!(vars[*name], f.value(name), "{name}");
+    }
+    f.assert_marker_absent();
+}
+
+#[test]
+fn gitlab_refuses_what_it_cannot_carry_and_writes_nothing() {
+    let Some(f) = awkward() else { return };
+    let secret = f.value("LITELLM_MASTER_KEY");
+    let report = f.sb.path("build.env");
+    for (name, why) in [
+        ("NEWLINES", "several lines"),
+        ("TRAILING_NEWLINE", "several lines"),
+        ("SPACES", "whitespace"),
+    ] {
+        let out =
+            f.sb.cmd("litekeys")
+                .args(["ci", "gitlab", "-f"])
+                .arg(&f.file)
+                .arg(&report)
+                .args(["--only", &format!("LITELLM_MASTER_KEY,{name}")])
+                .expect(2);
+        out.one_line_error(name).never_shows(secret);
+        assert!(out.stderr.contains(why), "{}", out.stderr);
+        assert!(!report.exists(), "{name}: a report was written");
+    }
+}
+
+/// Sources the env file in a POSIX shell with `set -a` and prints the
+/// values of `names`, NUL-terminated.
+fn source_in(f: &Fixture, shell: &Path, file: &Path, names: &[&str]) -> BTreeMap<String, String> {
+    let script = r#"set -a; . "$1"; set +a; shift
+for k in "$@"; do eval "printf '%s\0' \"\${$k}\""; done"#;
+    let out =
+        f.sb.program(shell)
+            .args(["-c", script, "sh"])
+            .arg(file)
+            .args(names)
+            .success();
+    parse_nul_list(&out, names)
+}
+
+#[test]
+fn env_file_round_trips_through_sh_and_bash() {
+    let Some(f) = awkward() else { return };
+    let path = f.sb.path("ci/secrets.env");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let out =
+        f.sb.cmd("litekeys")
+            .args(["ci", "env-file", "-f"])
+            .arg(&f.file)
+            .arg(&path)
+            .success();
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let names = f.names();
+    for shell in ["sh", "bash"] {
+        let shell = require!(shell);
+        f.assert_all_in(&source_in(&f, &shell, &path, &names));
+    }
+    f.assert_marker_absent();
+}
+
+#[test]
+fn env_file_tightens_an_existing_file_and_only_selects() {
+    let Some(f) = awkward() else { return };
+    let path = f.sb.write("secrets.env", "OLD=1\n");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    f.sb.cmd("litekeys")
+        .args(["ci", "env-file", "-f"])
+        .arg(&f.file)
+        .arg(&path)
+        .args(["--only", "SINGLE_QUOTE,EMPTY"])
+        .success();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "SINGLE_QUOTE='it'\\''s '\\''quoted'\\'' '\\'''\\'''\nEMPTY=''\n"
+    );
+}
+
+#[test]
+fn env_file_bad_input_leaves_the_file_alone() {
+    let Some(mut f) = awkward() else { return };
+    let secret = f.value("LITELLM_MASTER_KEY").to_string();
+    let path = f.sb.write("secrets.env", "OLD=1\n");
+    let bad = f.with_bad_name();
+    f.sb.cmd("litekeys")
+        .args(["ci", "env-file", "-f"])
+        .arg(&bad)
+        .arg(&path)
+        .expect(2)
+        .one_line_error("BAD-NAME")
+        .never_shows(&secret);
+    f.sb.cmd("litekeys")
+        .args(["ci", "env-file", "-f", "secrets/missing.enc.env"])
+        .arg(&path)
+        .expect(1)
+        .one_line_error("missing.enc.env");
+    f.use_wrong_identity();
+    f.sb.cmd("litekeys")
+        .args(["ci", "env-file", "-f"])
+        .arg(&f.file)
+        .arg(&path)
+        .expect(128)
+        .one_line_error("global.enc.env")
+        .never_shows(&secret);
+    assert_eq!(f.sb.read("secrets.env"), b"OLD=1\n");
+}
+
+#[test]
+fn the_readers_here_can_fail() {
+    // The GitLab reader drops an unescaped reference, as GitLab would.
+    assert_eq!(go_expand("a $HOME ${X} $$ $1 b$"), "a   $  b$");
+    // The GitHub reader takes a value up to its delimiter only.
+    let vars = parse_github_env("A<<D\nx\nD\nB=1\nC<<E\n\nE\n");
+    assert_eq!(vars["A"], "x");
+    assert_eq!(vars["B"], "1");
+    assert_eq!(vars["C"], "");
+    assert_eq!(unescape_data("%250A%0A"), "%0A\n");
+}
