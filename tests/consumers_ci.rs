@@ -232,9 +232,8 @@ fn go_expand(s: &str) -> String {
             let (name, w) = shell_name(&b[j + 1..]);
             if name.is_empty() && w > 0 {
                 // bad syntax: eaten
-            } else if name.is_empty() {
-                out.push(b'$');
-            } else if name == b"$" {
+            } else if name.is_empty() || name == b"$" {
+                // `$` followed by no name stays; `$$` is the mapping of "$".
                 out.push(b'$');
             }
             j += w;
