@@ -1,0 +1,142 @@
+//! Shared by the write-path suites (`write_interop`, `write_bad_input`,
+//! `write_keyring`): a sandbox with a real age identity, the real sops, and
+//! helpers to run both on the same file.
+
+#![allow(dead_code)]
+
+use litekeys_tests::{Outcome, Run, Sandbox};
+use std::path::{Path, PathBuf};
+
+pub const DOTENV: [&str; 4] = ["--input-type", "dotenv", "--output-type", "dotenv"];
+
+pub struct W {
+    pub sb: Sandbox,
+    pub sops: PathBuf,
+    /// The identity file of `recipient`, made by `age-keygen`.
+    pub key: PathBuf,
+    pub recipient: String,
+}
+
+/// `None` (the test returns) when a peer is missing outside CI.
+pub fn setup() -> Option<W> {
+    let sops = litekeys_tests::peer("sops")?;
+    let sb = Sandbox::new();
+    let recipient = sb.age_keygen("keys/main.txt")?;
+    let key = sb.path("keys/main.txt");
+    Some(W {
+        sb,
+        sops,
+        key,
+        recipient,
+    })
+}
+
+/// `n` values with distinct names and values, one per line.
+pub fn values(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "KEY_{i:05}=value-{i}-sk-{:08x}\n",
+                i * 2_654_435_761 % 4_294_967_291
+            )
+        })
+        .collect()
+}
+
+impl W {
+    /// The real sops, in the sandbox.
+    pub fn sops(&self) -> Run {
+        self.sb.program(&self.sops)
+    }
+
+    /// `sops encrypt` of `plain` to this sandbox's recipient.
+    pub fn sops_encrypt(&self, name: &str, plain: &str, flags: &[&str]) -> PathBuf {
+        let input = self.sb.write(format!("{name}.plain.env"), plain);
+        let out = self
+            .sops()
+            .arg("encrypt")
+            .args(DOTENV)
+            .args(["--age", &self.recipient])
+            .args(flags)
+            .arg(&input)
+            .success();
+        self.sb.write(format!("{name}.enc.env"), &out.stdout)
+    }
+
+    /// `sops decrypt FILE` with the identity file `key`.
+    pub fn sops_decrypt(&self, file: &Path, key: &Path) -> Outcome {
+        self.sops()
+            .env("SOPS_AGE_KEY_FILE", key)
+            .arg("decrypt")
+            .args(DOTENV)
+            .arg(file)
+            .output()
+    }
+
+    /// What sops prints for `plain` once encrypted and decrypted by sops:
+    /// the plaintext every writer must round-trip to.
+    pub fn expected(&self, plain: &str) -> Vec<u8> {
+        let file = self.sops_encrypt("expected", plain, &[]);
+        let out = self.sops_decrypt(&file, &self.key);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    }
+
+    /// litekeys on `file` with this sandbox's identity.
+    pub fn lk(&self, file: &Path) -> Run {
+        self.sb
+            .cmd("litekeys")
+            .env("SOPS_AGE_KEY_FILE", &self.key)
+            .arg("-f")
+            .arg(file)
+    }
+
+    /// `sops decrypt` succeeds and prints exactly `expected`.
+    pub fn assert_sops_reads(&self, file: &Path, expected: &[u8]) {
+        let out = self.sops_decrypt(file, &self.key);
+        assert_eq!(
+            out.code,
+            0,
+            "sops decrypt {}: {}",
+            file.display(),
+            out.stderr
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(expected),
+            "sops decrypt {}",
+            file.display()
+        );
+    }
+
+    /// An executable shell script in the sandbox.
+    pub fn script(&self, rel: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.sb.write(rel, format!("#!/bin/sh\n{body}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+/// Lines of `a` and `b` that differ, as (old, new) pairs by position; the
+/// files must have the same number of lines.
+pub fn changed_lines(a: &[u8], b: &[u8]) -> Vec<(String, String)> {
+    let a: Vec<&[u8]> = a.split(|&c| c == b'\n').collect();
+    let b: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
+    assert_eq!(a.len(), b.len(), "line count changed");
+    a.iter()
+        .zip(&b)
+        .filter(|(x, y)| x != y)
+        .map(|(x, y)| {
+            (
+                String::from_utf8_lossy(x).into_owned(),
+                String::from_utf8_lossy(y).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The key of a dotenv line.
+pub fn key_of(line: &str) -> &str {
+    line.split_once('=').map_or(line, |(k, _)| k)
+}
