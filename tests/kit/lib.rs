@@ -3,6 +3,8 @@
 //! the real peers (sops, age, direnv, …) or skips loudly — under `CI=true`
 //! a missing peer fails the test instead.
 
+pub mod litellm;
+
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
