@@ -25,7 +25,7 @@ use vault::{Backend, Document, Error, Secret, sops, sops_config};
 use zeroize::Zeroizing;
 
 /// How long a write waits for another litekeys to release the file.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Mode of a file litekeys creates (an existing file keeps its own).
 const NEW_FILE_MODE: u32 = 0o600;
