@@ -40,13 +40,19 @@ pub struct Config {
     pub source: PathBuf,
     pub gateway: Gateway,
     pub service: Service,
+    /// Bound on one restart command (`[service] timeout`, seconds).
+    pub service_timeout: Duration,
     pub sinks: Vec<Sink>,
+    /// Not in the file: `litekeys-rotate` rejects unknown tables, so the
+    /// debounce comes from command-line flags.
     pub debounce: Debounce,
 }
 
 #[derive(Clone, Debug)]
 pub struct Gateway {
     pub url: String,
+    /// Bound on the restarted gateway answering (`timeout`, seconds).
+    pub timeout: Duration,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,12 +124,12 @@ struct Raw {
     service: Option<RawService>,
     #[serde(default)]
     sink: Vec<RawSink>,
-    watch: Option<RawWatch>,
 }
 
 #[derive(Deserialize)]
 struct RawGateway {
     url: Option<String>,
+    timeout: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +139,7 @@ struct RawService {
     command: Option<Vec<String>>,
     dir: Option<String>,
     service: Option<String>,
+    timeout: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -141,12 +148,6 @@ struct RawSink {
     path: String,
     keys: Option<Vec<String>>,
     key: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawWatch {
-    quiet_ms: Option<u64>,
-    max_ms: Option<u64>,
 }
 
 /// Finds the config the way `litekeys-rotate` does: `--config`,
@@ -211,7 +212,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             .unwrap_or_else(|| DEFAULT_GATEWAY.to_string())
             .trim_end_matches('/')
             .to_string(),
+        timeout: seconds(raw.gateway.as_ref().and_then(|g| g.timeout), 60),
     };
+    let service_timeout = seconds(raw.service.as_ref().and_then(|s| s.timeout), 120);
     let service = match &raw.service {
         None => Service::SystemdUser {
             unit: DEFAULT_UNIT.into(),
@@ -271,29 +274,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             keys,
         });
     }
-    let mut debounce = Debounce::default();
-    if let Some(w) = &raw.watch {
-        if let Some(ms) = w.quiet_ms {
-            debounce.quiet = Duration::from_millis(ms);
-        }
-        if let Some(ms) = w.max_ms {
-            debounce.max = Duration::from_millis(ms);
-        }
-    }
     Ok(Config {
         file: Some(abs),
         source,
         gateway,
         service,
+        service_timeout,
         sinks,
-        debounce,
+        debounce: Debounce::default(),
     })
 }
 
 /// No config file: the seeds' layout.
 fn defaults() -> Result<Config, ConfigError> {
     let home = home();
-    let config = config_home().unwrap_or_else(|| home.join(".config"));
     let sink = |kind, path: PathBuf| Sink {
         kind,
         path,
@@ -304,17 +298,18 @@ fn defaults() -> Result<Config, ConfigError> {
         source: default_source()?,
         gateway: Gateway {
             url: DEFAULT_GATEWAY.into(),
+            timeout: Duration::from_secs(60),
         },
         service: Service::SystemdUser {
             unit: DEFAULT_UNIT.into(),
         },
+        service_timeout: Duration::from_secs(120),
         sinks: vec![
-            sink(SinkKind::Dotenv, config.join("lab-secrets/litellm.env")),
-            sink(SinkKind::Droid, home.join(".factory")),
             sink(
-                SinkKind::SystemdEnv,
-                config.join("systemd/user/litellm.service.d/litekeys.conf"),
+                SinkKind::Dotenv,
+                home.join(".config/lab-secrets/litellm.env"),
             ),
+            sink(SinkKind::Droid, home.join(".factory")),
         ],
         debounce: Debounce::default(),
     })
@@ -323,6 +318,13 @@ fn defaults() -> Result<Config, ConfigError> {
 fn default_source() -> Result<PathBuf, ConfigError> {
     let found = vault::locate::source_file(None).map_err(ConfigError::NoSource)?;
     Ok(std::path::absolute(&found).unwrap_or(found))
+}
+
+/// Whole or fractional seconds; clamped so a typo cannot make it negative.
+fn seconds(value: Option<f64>, default: u64) -> Duration {
+    value.map_or(Duration::from_secs(default), |s| {
+        Duration::from_secs_f64(s.clamp(0.0, 86_400.0))
+    })
 }
 
 fn default_keys(kind: SinkKind) -> Vec<String> {
@@ -374,6 +376,7 @@ source = "secrets/global.enc.env"
 [gateway]
 url = "http://127.0.0.1:4000/"
 aliases = ["http://framework:4000"]
+timeout = 30
 [service]
 manager = "command"
 command = ["/bin/restart", "litellm"]
@@ -392,6 +395,8 @@ path = "/h/.config/systemd/user/litellm.service.d/litekeys.conf"
         let c = parse(Path::new("/p/litekeys.toml"), text).unwrap();
         assert_eq!(c.source, Path::new("/p/secrets/global.enc.env"));
         assert_eq!(c.gateway.url, "http://127.0.0.1:4000");
+        assert_eq!(c.gateway.timeout, Duration::from_secs(30));
+        assert_eq!(c.service_timeout, Duration::from_secs(120));
         assert_eq!(
             c.service,
             Service::Command {

@@ -133,10 +133,14 @@ impl<A: Actions> Engine<A> {
             if now == self.seen && !force && !batch.is_some_and(|b| b.rescan) {
                 return;
             }
+            let was_off = self.seen != self.good;
             self.seen = now.clone();
             self.seen_at = Instant::now();
             let changed = now.changed_since(&self.good);
             if changed.is_empty() {
+                if was_off {
+                    log::info("the files are back to the last good state; nothing to do");
+                }
                 return;
             }
             if self.pacing.wait_until(Instant::now()).is_some() {

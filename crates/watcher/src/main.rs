@@ -72,15 +72,13 @@ struct Args {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// Act once nothing changed for this long [default: 500ms, or
-    /// [watch] quiet_ms]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
-    quiet: Option<Duration>,
+    /// Act once nothing changed for this long
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "500ms")]
+    quiet: Duration,
 
-    /// …or this long after the first change of a burst [default: 5s, or
-    /// [watch] max_ms]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
-    max_delay: Option<Duration>,
+    /// …or this long after the first change of a burst
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "5s")]
+    max_delay: Duration,
 
     /// At most one restart per this interval
     #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10s")]
@@ -92,8 +90,9 @@ struct Args {
     backoff_max: Duration,
 
     /// How long the gateway may take to come back with the new key
-    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "60s")]
-    verify_timeout: Duration,
+    /// [default: [gateway] timeout, or 60s]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    verify_timeout: Option<Duration>,
 
     /// Restart without checking the gateway (no gateway to check)
     #[arg(long)]
@@ -145,12 +144,8 @@ fn run(args: Args) -> Result<(), String> {
         print!("{out}");
         return Ok(());
     }
-    if let Some(q) = args.quiet {
-        config.debounce.quiet = q;
-    }
-    if let Some(m) = args.max_delay {
-        config.debounce.max = m;
-    }
+    config.debounce.quiet = args.quiet;
+    config.debounce.max = args.max_delay;
     let source_dir = config.source.parent().unwrap_or(std::path::Path::new("/"));
     if !source_dir.is_dir() {
         return Err(format!(
@@ -163,8 +158,8 @@ fn run(args: Args) -> Result<(), String> {
     let actions = shell::ShellActions {
         config: config.clone(),
         verify: !args.no_verify,
-        command_bound: Duration::from_secs(120),
-        verify_bound: args.verify_timeout,
+        command_bound: config.service_timeout,
+        verify_bound: args.verify_timeout.unwrap_or(config.gateway.timeout),
     };
     let pacing = pacing::Pacing::new(args.min_interval, Duration::from_secs(5), args.backoff_max);
     let debounce = config.debounce;

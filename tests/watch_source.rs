@@ -1,0 +1,151 @@
+//! litekeys-watch and the encrypted source: replaced by rename with a new
+//! key encrypted by the real sops, tampered, re-encrypted, or changed by a
+//! rotation holding the lock. Restarts are counted by a `command` script.
+//!
+//! The tests that sync the sinks run the real `litekeys-rotate sync
+//! --no-restart`.
+
+mod watch_kit;
+
+use std::io::Write;
+use vault::atomic::Lock;
+use watch_kit::{ENV_FILE, Lab, SALT, SOURCE, env_text, key};
+
+const ARGS: &[&str] = &["--min-interval", "0ms", "--no-verify"];
+
+#[test]
+fn source_replaced_by_rename_syncs_the_sink_and_restarts_once() {
+    let (old, new) = (key("old"), key("new"));
+    let Some(lab) = Lab::new(&old) else { return };
+    let w = lab.watch(ARGS);
+    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
+    lab.replace_source(&bytes);
+    w.wait_for("restarted", 1);
+    let env = String::from_utf8(lab.sb.read(ENV_FILE)).unwrap();
+    assert!(
+        env.contains(&format!("LITELLM_MASTER_KEY={new}")),
+        "sink not synced"
+    );
+    // Our own sync's writes, and a touch, change nothing more.
+    lab.sb.program("touch").arg(lab.sb.path(SOURCE)).output();
+    w.wait_for("same content; nothing to do", 1);
+    assert_eq!(lab.restarts(), 1, "{}", w.dump());
+    let fp = vault::fingerprint(new.as_bytes());
+    assert_eq!(w.count(&format!("→ {fp}")), 1, "{}", w.dump());
+    w.never_shows(&old);
+    w.never_shows(&new);
+}
+
+#[test]
+fn tampered_source_one_error_no_restart_then_a_valid_one_restarts_once() {
+    let (old, new) = (key("old"), key("next"));
+    let Some(lab) = Lab::new(&old) else { return };
+    let w = lab.watch(ARGS);
+    let good = lab.sb.read(SOURCE);
+    let text = String::from_utf8(good).unwrap();
+    // Flip one character of the first encrypted value's data.
+    let at = text.find("data:").unwrap() + 5;
+    let mut tampered = text.clone().into_bytes();
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    lab.replace_source(&tampered);
+    w.wait_for("error:", 1);
+    let errors: Vec<String> = w
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", w.dump());
+    assert!(errors[0].contains("global.enc.env"), "{}", errors[0]);
+    assert!(errors[0].contains("not restarting"), "{}", errors[0]);
+    assert_eq!(lab.restarts(), 0);
+    assert_eq!(lab.sb.read(ENV_FILE), env_text(&old).as_bytes());
+
+    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
+    lab.replace_source(&bytes);
+    w.wait_for("restarted", 1);
+    assert_eq!(lab.restarts(), 1, "{}", w.dump());
+    assert_eq!(w.count("error:"), 1, "{}", w.dump());
+    w.never_shows(&new);
+}
+
+#[test]
+fn half_written_source_is_an_error_until_complete() {
+    let old = key("half");
+    let Some(lab) = Lab::new(&old) else { return };
+    let w = lab.watch(ARGS);
+    let full = lab.sb.read(SOURCE);
+    // A writer that truncates and stops halfway, then finishes later.
+    let mut f = std::fs::File::create(lab.sb.path(SOURCE)).unwrap();
+    f.write_all(&full[..full.len() / 2]).unwrap();
+    f.flush().unwrap();
+    w.wait_for("error:", 1);
+    assert_eq!(lab.restarts(), 0);
+    f.write_all(&full[full.len() / 2..]).unwrap();
+    drop(f);
+    // Back to the last good bytes: nothing to sync or restart.
+    w.wait_for("back to the last good state", 1);
+    assert_eq!(lab.restarts(), 0, "{}", w.dump());
+    assert_eq!(w.count("error:"), 1, "{}", w.dump());
+}
+
+#[test]
+fn reencrypted_source_with_the_same_values_does_not_restart() {
+    let master = key("same");
+    let Some(lab) = Lab::new(&master) else { return };
+    let w = lab.watch(ARGS);
+    // New data key, new IVs, new MAC: other bytes, same values.
+    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &master), ("LITELLM_SALT_KEY", SALT)]);
+    lab.replace_source(&bytes);
+    w.wait_for("none of the values the service uses changed", 1);
+    assert_eq!(lab.restarts(), 0, "{}", w.dump());
+}
+
+/// What a rotation does, by hand, following the audit-log format the
+/// watcher assumes (see crates/watcher/src/audit.rs): under the source's
+/// lock, a new source and sink, restart and verify, then one audit line.
+#[test]
+fn a_rotation_holding_the_lock_is_waited_for_and_not_restarted_again() {
+    let (old, new) = (key("rot"), key("rotated"));
+    let Some(lab) = Lab::new(&old) else { return };
+    // A lock sidecar exists once any rotation ran.
+    drop(Lock::acquire(&lab.sb.path(SOURCE), false).unwrap());
+    let w = lab.watch(ARGS);
+    let lock = Lock::acquire(&lab.sb.path(SOURCE), false).unwrap();
+    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
+    lab.replace_source(&bytes);
+    lab.sb.write(ENV_FILE, env_text(&new));
+    w.wait_for("holds the source's lock; waiting", 1);
+    let (fo, fnew) = (
+        vault::fingerprint(old.as_bytes()),
+        vault::fingerprint(new.as_bytes()),
+    );
+    lab.sb.write(
+        "home/.local/state/litekeys/audit.log",
+        format!("2026-11-21T23:40:00Z lab rotate LITELLM_MASTER_KEY {fo}→{fnew} verified\n"),
+    );
+    drop(lock);
+    w.wait_for("a rotation already restarted the service", 1);
+    lab.sb.program("touch").arg(lab.sb.path(ENV_FILE)).output();
+    w.wait_for("same content; nothing to do", 1);
+    assert_eq!(lab.restarts(), 0, "{}", w.dump());
+}
+
+#[test]
+fn an_unverified_rotation_is_restarted_by_the_watcher() {
+    let (old, new) = (key("unv"), key("unverified"));
+    let Some(lab) = Lab::new(&old) else { return };
+    let w = lab.watch(ARGS);
+    let (fo, fnew) = (
+        vault::fingerprint(old.as_bytes()),
+        vault::fingerprint(new.as_bytes()),
+    );
+    lab.sb.write(
+        "home/.local/state/litekeys/audit.log",
+        format!("2026-11-21T23:40:00Z lab rotate LITELLM_MASTER_KEY {fo}→{fnew} unverified\n"),
+    );
+    lab.sb.write(ENV_FILE, env_text(&new));
+    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
+    lab.replace_source(&bytes);
+    w.wait_for("restarted", 1);
+    assert_eq!(lab.restarts(), 1, "{}", w.dump());
+}
