@@ -102,7 +102,7 @@ fn systemd_system_runs_without_the_user_flag() {
 }
 
 #[test]
-fn compose_restarts_the_service_in_its_project_directory() {
+fn compose_recreates_the_service_in_its_project_directory() {
     let sandbox = Sandbox::new();
     let docker = recorder(&sandbox, "docker");
     spec(
@@ -116,7 +116,9 @@ fn compose_restarts_the_service_in_its_project_directory() {
     .expect("restart");
     assert_eq!(
         calls(&docker),
-        ["compose --project-directory /srv/docker/litellm restart litellm"]
+        [
+            "compose --project-directory /srv/docker/litellm up -d --force-recreate --no-deps litellm"
+        ]
     );
 }
 

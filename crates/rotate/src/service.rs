@@ -24,7 +24,10 @@ pub enum Manager {
     SystemdUser { unit: String },
     /// `systemctl [daemon-reload;] restart UNIT`
     SystemdSystem { unit: String },
-    /// `docker compose --project-directory DIR restart SERVICE`
+    /// `docker compose --project-directory DIR up -d --force-recreate
+    /// --no-deps SERVICE`: recreated, not `restart`ed, because a restarted
+    /// container keeps the environment it was created with, so it would
+    /// never see a new key in `.env` or an `env_file`.
     Compose { dir: PathBuf, service: String },
     /// An argv run as is, without a shell.
     Command { argv: Vec<OsString> },
@@ -188,7 +191,10 @@ impl ServiceSpec {
                     "compose".into(),
                     "--project-directory".into(),
                     dir.clone().into_os_string(),
-                    "restart".into(),
+                    "up".into(),
+                    "-d".into(),
+                    "--force-recreate".into(),
+                    "--no-deps".into(),
                     service.into(),
                 ],
             }],
@@ -421,14 +427,16 @@ mod tests {
     }
 
     #[test]
-    fn compose_restarts_the_service_in_its_directory() {
+    fn compose_recreates_the_service_in_its_directory() {
         let s = spec(Manager::Compose {
             dir: "/srv/docker/litellm".into(),
             service: "litellm".into(),
         });
         assert_eq!(
             shown(&s.plan(true).unwrap()),
-            ["docker compose --project-directory /srv/docker/litellm restart litellm"]
+            [
+                "docker compose --project-directory /srv/docker/litellm up -d --force-recreate --no-deps litellm"
+            ]
         );
     }
 
