@@ -151,3 +151,26 @@ fn verify_fails_within_its_bound_when_the_gateway_died() {
     let err = gateway::probe(&gw.url(), Some(&new)).unwrap_err();
     assert!(matches!(err, GatewayError::Unreachable { .. }), "{err}");
 }
+
+/// The fixture kills LiteLLM even when the sandbox went first (a struct
+/// holding both drops them in field order).
+#[test]
+fn the_fixture_kills_litellm_even_after_its_sandbox_is_gone() {
+    let sandbox = Sandbox::new();
+    let Some(gw) = start(&sandbox, &key("master")) else {
+        return;
+    };
+    let pid = gw.pid().expect("pid file");
+    let port = gw.port();
+    drop(sandbox);
+    drop(gw);
+    let stat = format!("/proc/{pid}/stat");
+    let running = std::fs::read_to_string(&stat)
+        .map(|s| !s.rsplit(") ").next().unwrap_or("").starts_with('Z'))
+        .unwrap_or(false);
+    assert!(!running, "LiteLLM (pid {pid}) survived its fixture");
+    assert_eq!(
+        litekeys_tests::litellm::http_status(port, "/health/liveliness"),
+        None
+    );
+}

@@ -160,13 +160,7 @@ fn wait_live_until(
 ) -> Result<Duration, GatewayError> {
     let mut spinner = Spinner::new(format!("waiting for gateway {}", shown(root)));
     loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let last = match get(
-            root,
-            LIVELINESS,
-            None,
-            remaining.clamp(POLL, REQUEST_TIMEOUT),
-        ) {
+        let last = match get(root, LIVELINESS, None, budget(deadline)) {
             Ok(200) => return Ok(start.elapsed()),
             Ok(status) => format!("HTTP {status}"),
             Err(GatewayError::Unreachable { reason, .. }) => reason,
@@ -207,7 +201,7 @@ pub fn verify(
     let live_after = wait_live_until(&root, start, deadline)?;
 
     let new_status = loop {
-        let last = match get(&root, MODELS, Some(new), REQUEST_TIMEOUT) {
+        let last = match get(&root, MODELS, Some(new), budget(deadline)) {
             Ok(status) if is_success(status) => break status,
             Ok(status) => format!("HTTP {status}"),
             Err(GatewayError::Unreachable { reason, .. }) => reason,
@@ -305,7 +299,7 @@ pub fn sentinel(
         Err(ureq::Error::Transport(t)) => {
             return Err(GatewayError::Unreachable {
                 url,
-                reason: t.to_string(),
+                reason: transport_reason(&t),
             });
         }
     };
@@ -335,6 +329,14 @@ pub fn sentinel(
             got: format!("no choices[0].message.content in {}", quote(&text, &[key])),
         }),
     }
+}
+
+/// The bound of one request made while waiting for `deadline`: what is
+/// left, at least one poll, at most a request's usual bound.
+fn budget(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .clamp(POLL, REQUEST_TIMEOUT)
 }
 
 fn is_success(status: u16) -> bool {
@@ -379,8 +381,17 @@ fn get(
         Err(ureq::Error::Status(status, _)) => Ok(status),
         Err(ureq::Error::Transport(t)) => Err(GatewayError::Unreachable {
             url: shown(root).into_owned(),
-            reason: t.kind().to_string(),
+            reason: transport_reason(&t),
         }),
+    }
+}
+
+/// Why no answer came, e.g. "Connection Failed: Connection refused (os
+/// error 111)" (without the URL, which the message names already).
+fn transport_reason(t: &ureq::Transport) -> String {
+    match std::error::Error::source(t) {
+        Some(source) => format!("{}: {source}", t.kind()),
+        None => t.kind().to_string(),
     }
 }
 
