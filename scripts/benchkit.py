@@ -32,6 +32,19 @@ def run_once(argv, env, stdin_bytes):
     return elapsed, usage.ru_maxrss  # KiB on Linux
 
 
+def peak_rss_kib(argv, env, stdin_bytes):
+    """Peak RSS through /usr/bin/time: a child of this Python process would
+    inherit Python's own high-water mark across exec (Linux keeps maxrss)."""
+    import tempfile
+    with tempfile.NamedTemporaryFile("r") as out:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *argv], env=env, input=stdin_bytes,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdin=None if stdin_bytes is not None else subprocess.DEVNULL)
+        if proc.returncode != 0:
+            sys.exit(f"benchkit: {' '.join(argv)} exited {proc.returncode} under /usr/bin/time")
+        return int(out.read().strip().splitlines()[-1])
+
+
 def compare(name, commands, runs, env, stdin_bytes, warmup=3):
     for argv in commands:
         for _ in range(warmup):
@@ -44,6 +57,7 @@ def compare(name, commands, runs, env, stdin_bytes, warmup=3):
             times[i].append(t)
             rss[i] = max(rss[i], r)
     medians = [statistics.median(t) for t in times]
+    rss = [max(peak_rss_kib(argv, env, stdin_bytes) for _ in range(3)) for argv in commands]
     rows = []
     for i, argv in enumerate(commands):
         label = os.path.basename(argv[0]) + " " + " ".join(argv[1:3])

@@ -91,12 +91,14 @@ impl Document {
         let mut mac = Mac::new(self.metadata.mac_only_encrypted);
         let mut comments: Vec<&str> = Vec::new();
         let mut entries = Vec::with_capacity(self.items.len());
+        let opener = cipher::Opener::new(key);
+        let mut aad = String::new();
         for item in &self.items {
             match item {
                 Item::Comment { text, line } => {
                     comments.push(text);
                     let encrypted = matcher.encrypts(None, &comments);
-                    entries.push(self.decrypt_comment(text, *line, encrypted, key, &mut mac)?);
+                    entries.push(self.decrypt_comment(text, *line, encrypted, &opener, &mut mac)?);
                 }
                 Item::Pair {
                     key: name,
@@ -104,27 +106,28 @@ impl Document {
                     line,
                 } => {
                     let encrypted = matcher.encrypts(Some(name), &comments);
-                    let plain =
-                        if encrypted && !value.is_empty() {
-                            let (bytes, kind) = cipher::open(value, key, &format!("{name}:"))
-                                .map_err(|_| Error::Value {
-                                    path: self.path.clone(),
-                                    line: *line,
-                                    key: name.clone(),
-                                })?;
-                            Plain::from_tagged(bytes, kind).map_err(|_| Error::ValueType {
-                                path: self.path.clone(),
-                                line: *line,
-                                key: name.clone(),
-                                kind: kind.to_string(),
-                            })?
-                        } else {
-                            Plain::from_tagged(
-                                zeroize::Zeroizing::new(value.as_bytes().to_vec()),
-                                "str",
-                            )
-                            .expect("a str is always valid")
-                        };
+                    let plain = if encrypted && !value.is_empty() {
+                        aad.clear();
+                        aad.push_str(name);
+                        aad.push(':');
+                        let (bytes, kind) = opener.open(value, &aad).map_err(|_| Error::Value {
+                            path: self.path.clone(),
+                            line: *line,
+                            key: name.clone(),
+                        })?;
+                        Plain::from_tagged(bytes, kind).map_err(|_| Error::ValueType {
+                            path: self.path.clone(),
+                            line: *line,
+                            key: name.clone(),
+                            kind: kind.to_string(),
+                        })?
+                    } else {
+                        Plain::from_tagged(
+                            zeroize::Zeroizing::new(value.as_bytes().to_vec()),
+                            "str",
+                        )
+                        .expect("a str is always valid")
+                    };
                     if !plain.is_comment {
                         mac.add(encrypted, &plain.mac_bytes);
                     }
@@ -146,7 +149,7 @@ impl Document {
         text: &str,
         line: usize,
         encrypted: bool,
-        key: &DataKey,
+        opener: &cipher::Opener,
         mac: &mut Mac,
     ) -> Result<Entry, Error> {
         if !encrypted || text.is_empty() {
@@ -154,7 +157,7 @@ impl Document {
         }
         // sops keeps a comment that does not decrypt as it is (written by an
         // older sops, or by hand).
-        let Ok((bytes, kind)) = cipher::open(text, key, ":") else {
+        let Ok((bytes, kind)) = opener.open(text, ":") else {
             return Ok(Entry::Comment(Secret::new(text.as_bytes().to_vec())));
         };
         match kind {

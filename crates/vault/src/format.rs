@@ -76,7 +76,11 @@ pub fn parse(input: &[u8]) -> Result<Layout, FormatError> {
 
 /// `\n` (backslash, n) to a newline, left to right, as Go's `strings.Replace`.
 pub fn decode_newlines(s: &str) -> String {
-    s.replace("\\n", "\n")
+    if s.contains("\\n") {
+        s.replace("\\n", "\n")
+    } else {
+        s.to_string()
+    }
 }
 
 /// A newline to `\n`; the inverse of [`decode_newlines`] on any value read
@@ -102,13 +106,13 @@ pub fn push_comment(out: &mut Vec<u8>, text: &[u8]) {
 }
 
 fn push_escaped(out: &mut Vec<u8>, value: &[u8]) {
-    for &b in value {
-        if b == b'\n' {
-            out.extend_from_slice(b"\\n");
-        } else {
-            out.push(b);
-        }
+    let mut rest = value;
+    while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"\\n");
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]

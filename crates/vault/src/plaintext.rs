@@ -45,7 +45,16 @@ impl Plaintext {
 
     /// The file as `sops decrypt --output-type dotenv` prints it.
     pub fn to_dotenv(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::new());
+        let size: usize = self
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Comment(t) => t.expose().len() + 2,
+                Entry::Value { key, value, .. } => key.len() + value.expose().len() + 2,
+            })
+            .sum();
+        // One allocation: growing would leave copies of secrets in freed memory.
+        let mut out = Zeroizing::new(Vec::with_capacity(size + size / 8));
         for entry in &self.entries {
             match entry {
                 Entry::Comment(text) => format::push_comment(&mut out, text.expose()),
