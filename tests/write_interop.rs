@@ -467,3 +467,64 @@ fn no_process_argv_holds_the_value_while_set_runs() {
     assert!(hits.is_empty(), "the value was in argv: {hits}");
     w.assert_sops_reads(&file, format!("A={needle}\n").as_bytes());
 }
+
+/// Runs argv on a pseudo-terminal: waits (bounded) for the prompt, types
+/// $TYPED and Enter, prints the whole transcript, exits with argv's code.
+const PTY_DRIVER: &str = r#"
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+deadline = time.time() + 30
+def more():
+    r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
+    if not r:
+        os.kill(pid, 9)
+        sys.exit("pty driver: timed out")
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return b""
+seen = b""
+while b"input hidden" not in seen:
+    chunk = more()
+    if not chunk:
+        break
+    seen += chunk
+os.write(fd, os.environb[b"TYPED"] + b"\n")
+while True:
+    chunk = more()
+    if not chunk:
+        break
+    seen += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+#[test]
+fn set_from_a_terminal_does_not_echo_and_drops_the_newline() {
+    let Some(w) = setup() else { return };
+    let python = require!("python3");
+    let file = w.sops_encrypt("tty", "A=1\n", &[]);
+    let typed = "sk-typed-on-a-tty";
+    let out =
+        w.sb.program(&python)
+            .args(["-c", PTY_DRIVER])
+            .arg(litekeys_tests::bin("litekeys"))
+            .env("SOPS_AGE_KEY_FILE", &w.key)
+            .env("TYPED", typed)
+            .arg("-f")
+            .arg(&file)
+            .args(["set", "A"])
+            .success();
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        transcript.contains("Value for A (input hidden"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains(typed), "echoed: {transcript}");
+    assert!(transcript.contains("sha256:"), "{transcript}");
+    // One line typed, its newline not part of the value.
+    w.assert_sops_reads(&file, format!("A={typed}\n").as_bytes());
+}

@@ -397,14 +397,16 @@ pub(super) fn read_secret_stdin(prompt: &str) -> Result<Zeroizing<Vec<u8>>, Fail
     if !stdin.is_terminal() {
         return read_all(&stdin);
     }
-    eprint!("{prompt} (input hidden, Enter to finish): ");
     let mut line = {
+        // Echo off before the prompt shows: whatever is typed after it is
+        // never echoed.
         let _quiet = terminal::EchoOff::new(&stdin).map_err(|e| {
             Failure::new(
                 exit::GENERIC,
                 format!("cannot turn off echo on the terminal: {e}"),
             )
         })?;
+        eprint!("{prompt} (input hidden, Enter to finish): ");
         read_line(&stdin)?
     };
     if line.last() == Some(&b'\n') {
