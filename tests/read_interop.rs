@@ -444,7 +444,7 @@ fn bad_files_fail_in_one_line() {
     f.litekeys(&not_dotenv, &f.key)
         .arg("decrypt")
         .expect(1)
-        .one_line_error("bad.env:line 2");
+        .one_line_error("bad.env:2: not KEY=value");
     let plain = f.sb.write("plain.env", "A=1\n");
     f.litekeys(&plain, &f.key)
         .arg("decrypt")

@@ -7,10 +7,25 @@ use thiserror::Error;
 /// A line the dotenv layout cannot hold.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FormatError {
-    #[error("line {line}: not KEY=value (no '=') and not a #comment")]
+    #[error("line {line}: {}", self.reason())]
     NoEquals { line: usize },
-    #[error("line {line}: not valid UTF-8")]
+    #[error("line {line}: {}", self.reason())]
     NotUtf8 { line: usize },
+}
+
+impl FormatError {
+    pub fn line(&self) -> usize {
+        match self {
+            FormatError::NoEquals { line } | FormatError::NotUtf8 { line } => *line,
+        }
+    }
+
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FormatError::NoEquals { .. } => "not KEY=value (no '=') and not a #comment",
+            FormatError::NotUtf8 { .. } => "not valid UTF-8",
+        }
+    }
 }
 
 /// `sops_*` metadata that does not describe an encrypted file.
@@ -43,7 +58,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("{}:{source}", path.display())]
+    #[error("{}:{}: {}", path.display(), source.line(), source.reason())]
     Format { path: PathBuf, source: FormatError },
 
     #[error("{}: {source}", path.display())]
