@@ -121,7 +121,9 @@ fn a_rotation_holding_the_lock_is_waited_for_and_not_restarted_again() {
     );
     lab.sb.write(
         "home/.local/state/litekeys/audit.log",
-        format!("2026-11-21T23:40:00Z lab rotate LITELLM_MASTER_KEY {fo}→{fnew} verified\n"),
+        format!(
+            "2026-11-21T23:40:00Z host=lab action=rotate LITELLM_MASTER_KEY={fo}->{fnew} verified tx=0a1b\n"
+        ),
     );
     drop(lock);
     w.wait_for("a rotation already restarted the service", 1);
@@ -141,7 +143,9 @@ fn an_unverified_rotation_is_restarted_by_the_watcher() {
     );
     lab.sb.write(
         "home/.local/state/litekeys/audit.log",
-        format!("2026-11-21T23:40:00Z lab rotate LITELLM_MASTER_KEY {fo}→{fnew} unverified\n"),
+        format!(
+            "2026-11-21T23:40:00Z host=lab action=rotate LITELLM_MASTER_KEY={fo}->{fnew} unverified tx=0a1c\n"
+        ),
     );
     lab.sb.write(ENV_FILE, env_text(&new));
     let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);

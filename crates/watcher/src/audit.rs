@@ -1,12 +1,15 @@
 //! The rotation's audit record, read to avoid restarting the gateway a
 //! second time for a change a rotation already restarted and verified.
 //!
-//! Format assumption (the rotate crate writes the file; keep in step):
+//! Format assumption (crates/rotate/src/audit.rs writes it; keep in step):
 //! `$XDG_STATE_HOME/litekeys/audit.log`, one line per committed rotation or
-//! sync, newest last, never a value. A line names each changed key's
-//! fingerprints as `OLD→NEW` (or `OLD->NEW`, `new=NEW`, JSON `"new":"NEW"`)
-//! and says `verified` or `unverified` (or JSON `"verified":true|false`).
-//! Only the last line is read.
+//! sync, newest last, never a value, e.g.
+//! `2025-06-01T12:00:00Z host=box action=rotate LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b verified tx=0a1b2c3d4e5f`.
+//! Each changed key shows as `NAME=OLD->NEW` fingerprints, and the word
+//! `verified` or `unverified` says whether the gateway was seen accepting
+//! the new key. Only the last line is read. Tolerated too, should the
+//! format move: `OLD→NEW`, `new=NEW`, JSON `"new":"NEW"` and
+//! `"verified":true|false`.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -83,6 +86,20 @@ mod tests {
             line: line.into(),
             written: SystemTime::now(),
         }
+    }
+
+    #[test]
+    fn reads_the_rotate_crates_line() {
+        let c = commit(
+            "2025-06-01T12:00:00Z host=box action=rotate LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b \
+             LITELLM_SALT_KEY=none->99aa88bb verified tx=0a1b2c3d4e5f",
+        );
+        assert!(c.verified() && c.sets("5e6f7a8b") && c.sets("99aa88bb"));
+        assert!(!c.sets("1a2b3c4d"));
+        let c = commit(
+            "2025-06-01T12:00:00Z host=box action=sync LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b unverified tx=1",
+        );
+        assert!(!c.verified() && c.sets("5e6f7a8b"));
     }
 
     #[test]
