@@ -1,12 +1,21 @@
 //! litekeys rotation: keys, sinks, the rotation transaction and its journal,
 //! service control, gateway verification. Internal crate; not a public API.
 
+pub mod activate;
+pub mod audit;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+pub mod fault;
 pub mod gateway;
+pub mod init;
+pub mod journal;
 pub mod keys;
+pub mod recover;
+pub mod salt;
 pub mod service;
 pub mod sinks;
+pub mod status;
+pub mod transaction;
 
 pub use error::{Error, Result};

@@ -1,14 +1,270 @@
 //! `litekeys-rotate`: rotate the gateway keys everywhere at once.
 
-use clap::Parser;
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use rotate::activate::{Activate, Skip};
+use rotate::config::{Config, Env, ManagerKind};
+use rotate::error::{Error, code};
+use rotate::transaction::{self, Action, Plan, Report, Request, Ui};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vault::identity::Identities;
 
-/// Rotate the LiteLLM master (and salt) key in the encrypted source and every sink, as one transaction.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  error (a sink cannot be read, parsed or written; nothing was changed)
+  2  usage, bad litekeys.toml, or refused (--salt with a database, init over a file, declined)
+  3  drift: status found a sink that does not hold the source's values
+  4  locked: another rotation holds the source's lock
+  5  verification failed and every file was rolled back
+  6  rollback incomplete: the message says what is where and what to fix
+  25, 51, 128  the source does not decrypt (a tampered value, a MAC mismatch, no usable identity), as sops
+
+Config: --config, $LITEKEYS_CONFIG, litekeys.toml next to the nearest secrets/ directory,
+$XDG_CONFIG_HOME/litekeys/config.toml, else the defaults (secrets/global.enc.env,
+~/.config/lab-secrets/litellm.env, ~/.factory, gateway http://127.0.0.1:4000).";
+
+/// Rotate the LiteLLM master (and salt) key in the encrypted source and in
+/// every sink (litellm.env, Droid settings, systemd, docker .env), as one
+/// crash-safe transaction.
 #[derive(Parser, Debug)]
-#[command(name = "litekeys-rotate", version)]
-struct Args {}
+#[command(name = "litekeys-rotate", version, after_help = EXIT_CODES)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    rotate: RotateArgs,
+    /// litekeys.toml to use
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the plan (files, fields, fingerprints old -> new) and change nothing
+    #[arg(long, global = true)]
+    dry_run: bool,
+    /// Do not ask for confirmation on a terminal
+    #[arg(long, short = 'y', global = true)]
+    yes: bool,
+    /// Skip the restart and verification (the audit log records the commit as unverified)
+    #[arg(long, global = true)]
+    no_restart: bool,
+}
 
-fn main() {
-    let _ = Args::parse();
-    eprintln!("litekeys-rotate: not implemented yet; see `litekeys-rotate --help`");
-    std::process::exit(1);
+#[derive(ClapArgs, Debug, Clone, Copy)]
+struct RotateArgs {
+    /// Rotate LITELLM_SALT_KEY too (refused when LiteLLM has a database)
+    #[arg(long)]
+    salt: bool,
+    /// Rotate the salt key even with a database (its stored credentials become unreadable)
+    #[arg(long, requires = "salt")]
+    force_salt: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Rotate the master key (the default)
+    Rotate(RotateArgs),
+    /// Show every sink (in-sync, drifted, missing, unreadable), the source and the last rotation
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the source's current values into every sink (after `git pull` on another machine)
+    Sync,
+    /// Settle an interrupted rotation: every file back to one consistent state
+    Recover,
+    /// Create the encrypted source with fresh master and salt keys (never overwrites)
+    Init {
+        /// An age recipient (repeatable); default: $SOPS_AGE_RECIPIENTS or your identities'
+        #[arg(long = "age", value_name = "RECIPIENT")]
+        age: Vec<String>,
+    },
+    /// A guided demonstration in a scratch directory
+    Demo,
+}
+
+/// Progress on stderr when it is a terminal; confirmation on a terminal.
+struct Terminal {
+    show: bool,
+    ask: bool,
+}
+
+impl Ui for Terminal {
+    fn step(&mut self, line: &str) {
+        if self.show {
+            eprintln!("litekeys-rotate: {line}");
+        }
+    }
+
+    fn confirm(&mut self, plan: &Plan) -> bool {
+        if !self.ask {
+            return true;
+        }
+        eprint!("{}Proceed? [y/N] ", plan.render());
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    }
+}
+
+fn identities() -> Identities {
+    Identities::discover(Some(&vault::keyring::OsKeyring::DEFAULT))
+}
+
+/// The restart + verification step. Issue 6 (service.rs, gateway.rs) plugs
+/// its implementation in here; until then every manager is skipped.
+fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
+    if let Some(double) = rotate::fault::activation_double() {
+        return Box::new(double);
+    }
+    if args.no_restart {
+        return Box::new(Skip("--no-restart: not restarted, not verified".into()));
+    }
+    if config.service.manager == ManagerKind::None {
+        return Box::new(Skip(
+            "manager = \"none\": not restarted, not verified".into(),
+        ));
+    }
+    Box::new(Skip(
+        "restart and verification are not available yet: not verified".into(),
+    ))
+}
+
+fn run(args: &Args) -> Result<u8, Error> {
+    let env = Env::from_process();
+    let config = Config::load(args.config.as_deref(), &env)?;
+    let mut ui = Terminal {
+        show: std::io::stderr().is_terminal(),
+        ask: !args.yes
+            && !args.dry_run
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal(),
+    };
+    let rotate_args = match &args.command {
+        None => Some(args.rotate),
+        Some(Command::Rotate(r)) => Some(RotateArgs {
+            salt: r.salt || args.rotate.salt,
+            force_salt: r.force_salt || args.rotate.force_salt,
+        }),
+        Some(_) if args.rotate.salt => {
+            return Err(Error::Refused(
+                "--salt and --force-salt go with rotate only".into(),
+            ));
+        }
+        Some(_) => None,
+    };
+    let action = match (&args.command, rotate_args) {
+        (_, Some(r)) => Action::Rotate {
+            salt: r.salt,
+            force_salt: r.force_salt,
+        },
+        (Some(Command::Sync), _) => Action::Sync,
+        (Some(Command::Status { json }), _) => {
+            let status = rotate::status::collect(&config, &identities())?;
+            let text = if *json {
+                format!("{:#}\n", status.json())
+            } else {
+                status.table()
+            };
+            print!("{text}");
+            return Ok(if status.in_sync() {
+                code::OK
+            } else {
+                code::DRIFT
+            });
+        }
+        (Some(Command::Recover), _) => {
+            let _lock =
+                vault::atomic::Lock::acquire(&config.source, false).map_err(|e| match e {
+                    vault::atomic::LockError::Busy(p) => Error::Locked(p),
+                    vault::atomic::LockError::Io { path, source } => Error::io(&path, source),
+                })?;
+            let done = rotate::recover::recover(&config, &identities().identities)?;
+            println!("{done}");
+            return Ok(code::OK);
+        }
+        (Some(Command::Init { age }), _) => {
+            let created = rotate::init::init(&config, age, &identities())?;
+            println!(
+                "created {} for {} recipient(s): {}; run `litekeys-rotate sync` to write the sinks",
+                created.path.display(),
+                created.recipients.len(),
+                created
+                    .keys
+                    .iter()
+                    .map(|(k, fp)| format!("{k} {fp}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            return Ok(code::OK);
+        }
+        (Some(Command::Demo), _) => {
+            println!("litekeys-rotate demo: not yet");
+            return Ok(code::OK);
+        }
+        (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
+    };
+    let ids = identities();
+    let request = Request {
+        config: &config,
+        identities: &ids,
+        action,
+        dry_run: args.dry_run,
+    };
+    let mut activate = activator(args, &config);
+    match transaction::run(&request, activate.as_mut(), &mut ui)? {
+        Report::DryRun(plan) => print!("{}", plan.render()),
+        Report::InSync { recovered } => {
+            if recovered != rotate::recover::Recovered::Nothing {
+                println!("{recovered}");
+            }
+            println!("every sink is in sync with {}", config.source.display());
+        }
+        Report::Done(done) => {
+            if done.recovered != rotate::recover::Recovered::Nothing {
+                println!("{}", done.recovered);
+            }
+            let keys: Vec<String> = done
+                .plan
+                .keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {} -> {}",
+                        k.name,
+                        k.old.as_deref().unwrap_or("none"),
+                        k.new
+                    )
+                })
+                .collect();
+            println!(
+                "{} {} in {} file(s); {} (tx {})",
+                if done.plan.action == "rotate" {
+                    "rotated"
+                } else {
+                    "synced"
+                },
+                keys.join(", "),
+                done.plan.files.len(),
+                if done.verification.verified() {
+                    format!("verified: {}", done.verification.detail())
+                } else {
+                    format!("unverified: {}", done.verification.detail())
+                },
+                done.tx
+            );
+        }
+    }
+    Ok(code::OK)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(c) => ExitCode::from(c),
+        Err(e) => {
+            eprintln!("litekeys-rotate: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

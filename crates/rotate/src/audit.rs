@@ -1,0 +1,144 @@
+//! `$XDG_STATE_HOME/litekeys/audit.log`: one line per committed rotation or
+//! sync, newest last, never a value:
+//!
+//! `2025-06-01T12:00:00Z host=box action=rotate LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b verified tx=0a1b2c3d4e5f`
+//!
+//! Keys show as `NAME=OLD->NEW` fingerprints (`none` when there was no old
+//! value); the word `verified` or `unverified` says whether the gateway was
+//! seen accepting the new key. The `tx` lets recovery append a line once.
+
+use crate::journal::Summary;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+pub fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join("audit.log")
+}
+
+/// This machine's name, for the audit line.
+pub fn host() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+        .replace(char::is_whitespace, "_")
+}
+
+pub fn line(time: &str, host: &str, summary: &Summary, verified: bool, tx: &str) -> String {
+    let mut out = format!("{time} host={host} action={}", summary.action);
+    for k in &summary.keys {
+        let old = k.old.as_deref().unwrap_or("none");
+        out.push_str(&format!(" {}={old}->{}", k.name, k.new));
+    }
+    out.push_str(if verified { " verified" } else { " unverified" });
+    out.push_str(&format!(" tx={tx}\n"));
+    out
+}
+
+/// Appends the line of transaction `tx` unless it is there already (a
+/// recovery finishing a committed transaction).
+pub fn append(
+    state_dir: &Path,
+    summary: &Summary,
+    verified: bool,
+    tx: &str,
+) -> std::io::Result<()> {
+    let path = path(state_dir);
+    let marker = format!(" tx={tx}");
+    if tail(&path, 64 * 1024).is_some_and(|t| t.lines().any(|l| l.ends_with(&marker))) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(state_dir)?;
+    let time = vault::rfc3339::Timestamp::now_utc().to_string();
+    let text = line(&time, &host(), summary, verified, tx);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_data()
+}
+
+fn tail(path: &Path, max: u64) -> Option<String> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The last line, split into its parts.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    pub time: String,
+    pub host: String,
+    pub action: String,
+    pub keys: Vec<String>,
+    pub verified: bool,
+    pub tx: String,
+}
+
+pub fn last(state_dir: &Path) -> Option<Entry> {
+    let text = tail(&path(state_dir), 8192)?;
+    let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    let mut words = line.split_whitespace();
+    let mut entry = Entry {
+        time: words.next()?.to_string(),
+        host: String::new(),
+        action: String::new(),
+        keys: Vec::new(),
+        verified: false,
+        tx: String::new(),
+    };
+    for w in words {
+        match w.split_once('=') {
+            Some(("host", v)) => entry.host = v.into(),
+            Some(("action", v)) => entry.action = v.into(),
+            Some(("tx", v)) => entry.tx = v.into(),
+            Some(_) => entry.keys.push(w.to_string()),
+            None => entry.verified = w == "verified",
+        }
+    }
+    Some(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::KeyChange;
+
+    #[test]
+    fn one_line_per_transaction_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = Summary {
+            action: "rotate".into(),
+            keys: vec![KeyChange {
+                name: "LITELLM_MASTER_KEY".into(),
+                old: Some("1a2b3c4d".into()),
+                new: "5e6f7a8b".into(),
+            }],
+        };
+        append(dir.path(), &summary, false, "abc").unwrap();
+        append(dir.path(), &summary, false, "abc").unwrap();
+        append(dir.path(), &summary, true, "def").unwrap();
+        let text = std::fs::read_to_string(path(dir.path())).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .contains(" LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b unverified tx=abc")
+        );
+        let last = last(dir.path()).unwrap();
+        assert_eq!(last.action, "rotate");
+        assert!(last.verified);
+        assert_eq!(last.tx, "def");
+        assert_eq!(last.keys, ["LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b"]);
+    }
+}

@@ -1,0 +1,83 @@
+//! `litekeys-rotate init`: creates the encrypted source with fresh master
+//! and salt keys, encrypted to the given age recipients (else
+//! `$SOPS_AGE_RECIPIENTS`, else the recipients of the identities found).
+//! Never overwrites a file.
+
+use crate::config::{Config, MASTER_KEY, SALT_KEY};
+use crate::error::{Error, Result};
+use crate::keys;
+use vault::Secret;
+use vault::identity::Identities;
+use zeroize::Zeroizing;
+
+pub struct Created {
+    pub path: std::path::PathBuf,
+    pub recipients: Vec<String>,
+    pub keys: Vec<(&'static str, String)>,
+}
+
+pub fn init(config: &Config, given: &[String], identities: &Identities) -> Result<Created> {
+    let path = &config.source;
+    let exists = || {
+        Error::Refused(format!(
+            "{} already exists; init never overwrites it (run `litekeys-rotate` to rotate its keys)",
+            path.display()
+        ))
+    };
+    if path.exists() {
+        return Err(exists());
+    }
+    let recipients: Vec<String> = if !given.is_empty() {
+        given.to_vec()
+    } else if let Some(env) = std::env::var("SOPS_AGE_RECIPIENTS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        env.split([',', ' ', '\n'])
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect()
+    } else {
+        identities
+            .identities
+            .iter()
+            .map(|i| i.to_public().to_string())
+            .collect()
+    };
+    if recipients.is_empty() {
+        return Err(Error::Refused(format!(
+            "{}: no age recipient: pass --age RECIPIENT (`age-keygen -y KEYFILE` prints it)",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let _lock = vault::atomic::Lock::acquire(path, false).map_err(|e| match e {
+        vault::atomic::LockError::Busy(p) => Error::Locked(p),
+        vault::atomic::LockError::Io { path, source } => Error::io(&path, source),
+    })?;
+    if path.exists() {
+        return Err(exists());
+    }
+    let fresh: Vec<(&'static str, Secret)> =
+        vec![(MASTER_KEY, keys::generate()), (SALT_KEY, keys::generate())];
+    let mut plain = Zeroizing::new(Vec::new());
+    for (k, v) in &fresh {
+        plain.extend_from_slice(k.as_bytes());
+        plain.push(b'=');
+        plain.extend_from_slice(v.expose());
+        plain.push(b'\n');
+    }
+    let options = vault::edit::EncryptOptions {
+        recipients: recipients.clone(),
+        ..Default::default()
+    };
+    let doc = vault::edit::encrypt(path, &plain, &options)?;
+    vault::atomic::write(path, &doc.to_bytes(), 0o644).map_err(|e| Error::io(path, e))?;
+    Ok(Created {
+        path: path.clone(),
+        recipients,
+        keys: fresh.iter().map(|(k, v)| (*k, v.fingerprint())).collect(),
+    })
+}

@@ -1,0 +1,220 @@
+//! Settling a transaction from its journal: after a crash (`kill -9` at any
+//! point) or a failed activation, every file returns to one consistent
+//! state — all old when no commit is recorded (restored from the encrypted
+//! backups), all new when it is (only the audit line and the cleanup were
+//! left to do). Leftover temp files of interrupted writes are removed.
+
+use crate::audit;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::fault;
+use crate::journal::{self, Loaded, PlannedFile};
+use age::x25519;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovered {
+    /// No interrupted transaction.
+    Nothing,
+    /// It had not committed: every file holds the old values again.
+    RolledBack {
+        tx: String,
+        action: String,
+        restored: Vec<PathBuf>,
+    },
+    /// Its commit was recorded: every file holds the new values.
+    Completed { tx: String, action: String },
+}
+
+impl std::fmt::Display for Recovered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recovered::Nothing => write!(f, "nothing to recover: no interrupted rotation"),
+            Recovered::RolledBack {
+                tx,
+                action,
+                restored,
+            } => write!(
+                f,
+                "recovered an interrupted {action} (tx {tx}): rolled back, every file holds the OLD keys ({} file(s) restored)",
+                restored.len()
+            ),
+            Recovered::Completed { tx, action } => write!(
+                f,
+                "recovered an interrupted {action} (tx {tx}): it had committed, every file holds the NEW keys"
+            ),
+        }
+    }
+}
+
+/// What a rollback did, file by file.
+#[derive(Debug, Default)]
+pub struct Restore {
+    pub restored: Vec<PathBuf>,
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+impl Restore {
+    /// The multi-line report of an incomplete rollback: what is where.
+    pub fn report(&self, files: &[PlannedFile], journal_dir: &Path) -> String {
+        let mut out = String::from("rollback incomplete; fix these by hand:");
+        for f in files {
+            let state = match self.failed.iter().find(|(p, _)| *p == f.target) {
+                Some((_, why)) => format!("NOT restored: {why}"),
+                None if self.restored.contains(&f.target) => "restored to the old content".into(),
+                None => "unchanged (holds the old content)".into(),
+            };
+            out.push_str(&format!("\n  {} {}: {state}", f.role, f.shown.display()));
+        }
+        out.push_str(&format!(
+            "\nthe encrypted backups are kept in {}; after fixing, run `litekeys-rotate recover`",
+            journal_dir.display()
+        ));
+        out
+    }
+}
+
+/// Temp files an interrupted `vault::atomic::write` of `target` may have
+/// left: `.NAME.XXXXXX.tmp` next to it.
+pub fn clean_temps(target: &Path) {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let n = entry.file_name().to_string_lossy().into_owned();
+        let middle = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp"));
+        if middle.is_some_and(|m| m.len() == 6 && m.chars().all(|c| c.is_ascii_alphanumeric())) {
+            removed |= std::fs::remove_file(entry.path()).is_ok();
+        }
+    }
+    if removed {
+        let _ = vault::atomic::sync_dir(dir);
+    }
+}
+
+fn current(target: &Path) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+    match std::fs::read(target) {
+        Ok(b) => Ok(Some(Zeroizing::new(b))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Puts back the old content of every file this transaction changed:
+/// those holding its new content, and those it wrote (`written[i]`) that
+/// were changed again since. A file someone else changed before the
+/// transaction wrote it is theirs, and is left alone.
+pub fn roll_back(
+    dir: &Path,
+    files: &[PlannedFile],
+    written: &[bool],
+    identities: &[x25519::Identity],
+) -> Restore {
+    let mut out = Restore::default();
+    let mut backups: Option<std::result::Result<Vec<_>, String>> = None;
+    for (i, f) in files.iter().enumerate() {
+        clean_temps(&f.target);
+        let now = match current(&f.target) {
+            Ok(now) => now,
+            Err(e) => {
+                out.failed
+                    .push((f.target.clone(), format!("cannot read it: {e}")));
+                continue;
+            }
+        };
+        let digest = journal::digest(now.as_deref().map(|b| b.as_slice()));
+        let ours = digest == f.new || written.get(i).copied().unwrap_or(false);
+        if digest == f.old || !ours {
+            continue;
+        }
+        let saved = backups.get_or_insert_with(|| journal::read_backups(dir, identities));
+        let old = match saved {
+            Ok(all) => all.get(i),
+            Err(why) => {
+                out.failed.push((f.target.clone(), why.clone()));
+                continue;
+            }
+        };
+        let result = match old {
+            None => Err("the backup has no record for it".to_string()),
+            Some(Some(bytes)) => vault::atomic::write(&f.target, bytes, f.mode)
+                .map(drop)
+                .map_err(|e| format!("cannot write it: {e}")),
+            Some(None) => match std::fs::remove_file(&f.target) {
+                Ok(()) => {
+                    let _ = f.target.parent().map(vault::atomic::sync_dir);
+                    Ok(())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!(
+                    "cannot remove the file it did not have before: {e}"
+                )),
+            },
+        };
+        match result {
+            Ok(()) => {
+                out.restored.push(f.target.clone());
+                fault::point("rollback-partial");
+            }
+            Err(why) => out.failed.push((f.target.clone(), why)),
+        }
+    }
+    out
+}
+
+/// Whether a journal is waiting for this source.
+pub fn pending(config: &Config) -> bool {
+    journal::exists(&journal::dir_for(&config.state_dir, &config.source))
+}
+
+/// Settles the journal of `config`'s source, if any. Call with the lock
+/// held.
+pub fn recover(config: &Config, identities: &[x25519::Identity]) -> Result<Recovered> {
+    let dir = journal::dir_for(&config.state_dir, &config.source);
+    let Some(loaded) = journal::load(&dir)? else {
+        return Ok(Recovered::Nothing);
+    };
+    settle(config, &loaded, identities)
+}
+
+fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> Result<Recovered> {
+    let Some((tx, files, summary)) = loaded.begin() else {
+        // Torn before its first record: nothing was touched.
+        journal::remove(&loaded.dir)?;
+        return Ok(Recovered::RolledBack {
+            tx: "unknown".into(),
+            action: "rotation".into(),
+            restored: Vec::new(),
+        });
+    };
+    if let Some(verified) = loaded.committed() {
+        for f in files {
+            clean_temps(&f.target);
+        }
+        audit::append(&config.state_dir, summary, verified, tx)
+            .map_err(|e| Error::io(&audit::path(&config.state_dir), e))?;
+        journal::remove(&loaded.dir)?;
+        return Ok(Recovered::Completed {
+            tx: tx.to_string(),
+            action: summary.action.clone(),
+        });
+    }
+    let restore = roll_back(&loaded.dir, files, &loaded.written(files.len()), identities);
+    if !restore.failed.is_empty() {
+        return Err(Error::RollbackIncomplete(
+            restore.report(files, &loaded.dir),
+        ));
+    }
+    journal::remove(&loaded.dir)?;
+    Ok(Recovered::RolledBack {
+        tx: tx.to_string(),
+        action: summary.action.clone(),
+        restored: restore.restored,
+    })
+}

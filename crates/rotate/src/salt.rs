@@ -1,0 +1,65 @@
+//! Whether LiteLLM keeps credentials in a database: `LITELLM_SALT_KEY`
+//! encrypts them, so a new salt key makes them unreadable and `--salt` is
+//! refused unless forced.
+
+use crate::config::Config;
+use crate::sinks::Values;
+
+const DATABASE_URL: &str = "DATABASE_URL";
+
+/// Why a database is (or may be) in use, or `None`.
+pub fn database_in_use(config: &Config, source: &Values) -> Option<String> {
+    if std::env::var_os(DATABASE_URL).is_some_and(|v| !v.is_empty()) {
+        return Some("DATABASE_URL is set in the environment".into());
+    }
+    if source.get(DATABASE_URL).is_some_and(|v| !v.is_empty()) {
+        return Some(format!("{} sets DATABASE_URL", config.source.display()));
+    }
+    let path = config.gateway.litellm_config.as_ref()?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Some(format!(
+                "{} (the LiteLLM config) cannot be read to check for a database_url: {e}",
+                path.display()
+            ));
+        }
+    };
+    yaml_database_url(&text).map(|line| format!("{}:{line} sets database_url", path.display()))
+}
+
+/// The line of a `database_url:` key with a value (not null or empty).
+/// A line scan is enough: the key only means one thing in LiteLLM's config.
+fn yaml_database_url(text: &str) -> Option<usize> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let body = line.trim_start().trim_start_matches("- ");
+        let value = body.strip_prefix("database_url:")?;
+        let value = value.split(" #").next().unwrap_or_default().trim();
+        let value = value.trim_matches(['"', '\'']);
+        let empty = matches!(value, "" | "null" | "~" | "None" | "Null" | "NULL");
+        (!empty).then_some(i + 1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_database_url_with_a_value() {
+        let cfg = "model_list: []\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  database_url: \"postgresql://u@db/litellm\"\n";
+        assert_eq!(yaml_database_url(cfg), Some(4));
+        assert_eq!(
+            yaml_database_url("general_settings:\n  database_url: null # none\n"),
+            None
+        );
+        assert_eq!(
+            yaml_database_url("general_settings:\n  database_url:\n"),
+            None
+        );
+        assert_eq!(
+            yaml_database_url("general_settings:\n  database_url: os.environ/DATABASE_URL\n"),
+            Some(2)
+        );
+    }
+}

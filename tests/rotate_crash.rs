@@ -1,0 +1,255 @@
+//! Crash safety: `litekeys-rotate` killed with SIGKILL at every step of the
+//! transaction (the fault-injection build the test suite uses), and at
+//! random moments of a real rotation; `litekeys-rotate recover` must leave
+//! every file in one consistent state (all old, or all new once the commit
+//! is recorded) and no plaintext backup or temp file anywhere.
+
+mod rotate_kit;
+
+use litekeys_tests::bin;
+use rotate_kit::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KILLED: i32 = 128 + 9;
+
+/// The binary must be the fault-injection build (`cargo test --workspace`).
+fn killed_at(s: &Seeds, step: &str) {
+    let out = s.cmd().arg("--yes").env("LITEKEYS_FAULT", step).output();
+    assert_eq!(
+        out.code, KILLED,
+        "litekeys-rotate was not killed at {step} (exit {}): build it with the fault-injection feature, as `cargo test --workspace` does; stderr: {}",
+        out.code, out.stderr
+    );
+}
+
+/// Kill at `step`, recover, check the one consistent state.
+fn crash_at(step: &str, committed: bool) {
+    let Some(s) = Seeds::new() else { return };
+    let before = s.snapshot();
+    killed_at(&s, step);
+    // From the journal on, a write may have been cut short: its temp file
+    // (holding the new key) is left next to the target.
+    let writing = !matches!(step, "locked" | "planned" | "backups-written");
+    let planted = s.sb.home().join(".factory/.settings.json.Xy12Ab.tmp");
+    if writing {
+        std::fs::write(&planted, fill_new()).unwrap();
+    }
+
+    let out = s.cmd().arg("recover").success();
+    let said = out.stdout_str();
+    let master = s.master();
+    if committed {
+        assert_ne!(master, OLD_MASTER);
+        assert!(said.contains("every file holds the NEW keys"), "{said}");
+        s.assert_all_hold(&master);
+        let audit =
+            std::fs::read_to_string(s.sb.home().join(".local/state/litekeys/audit.log")).unwrap();
+        assert_eq!(audit.lines().count(), 1, "one audit line: {audit}");
+    } else {
+        assert_eq!(master, OLD_MASTER);
+        assert!(
+            said.contains("every file holds the OLD keys") || said.contains("nothing to recover"),
+            "{said}"
+        );
+        s.assert_unchanged(&before);
+    }
+    assert!(!planted.exists(), "the temp file was left");
+    assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
+    // The seeds start drifted (a stale key on one LiteLLM route): status
+    // says so until a rotation has gone through.
+    s.cmd().arg("status").expect(if committed { 0 } else { 3 });
+    let again = s.cmd().arg("recover").success();
+    assert!(again.stdout_str().contains("nothing to recover"));
+}
+
+fn fill_new() -> String {
+    format!("{{\"apiKey\": \"sk-{}\"}}", "N".repeat(48))
+}
+
+macro_rules! crash {
+    ($($name:ident: $step:literal => $committed:literal,)*) => {$(
+        #[test]
+        fn $name() {
+            crash_at($step, $committed);
+        }
+    )*};
+}
+
+crash! {
+    killed_when_locked: "locked" => false,
+    killed_when_planned: "planned" => false,
+    killed_after_journal_begun: "journal-begun" => false,
+    killed_after_backups: "backups-written" => false,
+    killed_after_source_written: "source-written" => false,
+    killed_after_first_sink: "sink-written" => false,
+    killed_after_all_sinks: "sinks-written" => false,
+    killed_after_activation: "activated" => false,
+    killed_after_commit_record: "committed" => true,
+    killed_after_audit_line: "audited" => true,
+}
+
+#[test]
+fn the_next_rotation_recovers_first() {
+    let Some(s) = Seeds::new() else { return };
+    killed_at(&s, "sink-written");
+    let out = s.cmd().arg("--yes").success();
+    assert!(
+        out.stdout_str().contains("every file holds the OLD keys"),
+        "{}",
+        out.stdout_str()
+    );
+    let master = s.master();
+    assert_ne!(master, OLD_MASTER);
+    s.assert_all_hold(&master);
+    assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn failed_verification_rolls_back_and_exits_5() {
+    let Some(s) = Seeds::new() else { return };
+    let before = s.snapshot();
+    let out = s
+        .cmd()
+        .arg("--yes")
+        .env("LITEKEYS_FAULT_ACTIVATE", "fail")
+        .expect(5);
+    out.one_line_error("verification failed")
+        .never_shows(OLD_MASTER);
+    assert!(
+        out.stderr.contains("rolled back 7 file(s)"),
+        "{}",
+        out.stderr
+    );
+    s.assert_unchanged(&before);
+    assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_gateway_that_does_not_come_back_exits_6() {
+    let Some(s) = Seeds::new() else { return };
+    let before = s.snapshot();
+    let out = s
+        .cmd()
+        .arg("--yes")
+        .env("LITEKEYS_FAULT_ACTIVATE", "fail-reactivate")
+        .expect(6);
+    assert!(out.stderr.contains("did not come back"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    s.assert_unchanged(&before);
+}
+
+#[test]
+fn killed_during_the_rollback_recovery_finishes_it() {
+    let Some(s) = Seeds::new() else { return };
+    let before = s.snapshot();
+    let out = s
+        .cmd()
+        .arg("--yes")
+        .env("LITEKEYS_FAULT_ACTIVATE", "fail")
+        .env("LITEKEYS_FAULT", "rollback-partial")
+        .output();
+    assert_eq!(out.code, KILLED, "{}", out.stderr);
+    s.cmd().arg("recover").success();
+    s.assert_unchanged(&before);
+}
+
+#[test]
+fn a_file_changed_under_the_rotation_starts_it_over() {
+    let Some(s) = Seeds::new() else { return };
+    let settings = s.sb.home().join(".factory/settings.json");
+    // Droid rewrites its settings (a new field) while the rotation runs.
+    let droid = fill_settings().replace(
+        "\"unknownTopLevel\"",
+        "\"droidAddedThis\": true,\n  \"unknownTopLevel\"",
+    );
+    let rewritten = s.sb.write("droid-rewrite.json", &droid);
+    let exec = format!(
+        "source-written:cp {} {}",
+        rewritten.display(),
+        settings.display()
+    );
+    let out = s
+        .cmd()
+        .arg("--yes")
+        .env("LITEKEYS_FAULT_EXEC", exec)
+        .success();
+    let master = s.master();
+    assert_eq!(
+        s.read(&settings),
+        droid.replace(OLD_MASTER, &master).replace(STALE, &master)
+    );
+    s.assert_all_hold(&master);
+    out.never_shows(&master);
+    let audit =
+        std::fs::read_to_string(s.sb.home().join(".local/state/litekeys/audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 1);
+}
+
+fn fill_settings() -> String {
+    SETTINGS
+        .replace("OLD_MASTER", OLD_MASTER)
+        .replace("STALE", STALE)
+}
+
+/// Cheap pseudo-random numbers (the delays need no quality).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_always_recovers() {
+    let Some(s) = Seeds::new() else { return };
+    let rotate = || {
+        let mut cmd = Command::new(bin("litekeys-rotate"));
+        cmd.env_clear()
+            .envs(s.sb.env())
+            .current_dir(&s.repo)
+            .arg("--yes")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    // How long one rotation takes here bounds the delays.
+    let t = Instant::now();
+    assert!(rotate().status().unwrap().success());
+    let span = t.elapsed().as_micros() as u64 * 3 / 2;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    eprintln!("seed {seed}, delays below {span} µs");
+    let mut rng = Lcg(seed);
+    let (mut old, mut new) = (0, 0);
+    for round in 0..25 {
+        let before = s.master();
+        let mut child = rotate().spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(span)));
+        let _ = child.kill();
+        let _ = child.wait();
+        s.cmd().arg("recover").success();
+        let after = s.master();
+        if after == before {
+            old += 1
+        } else {
+            new += 1
+        }
+        s.assert_all_hold(&after);
+        assert_eq!(
+            s.strays(),
+            Vec::<std::path::PathBuf>::new(),
+            "round {round}"
+        );
+        s.cmd().arg("status").success();
+    }
+    eprintln!("{old} rounds ended on the old key, {new} on the new");
+}

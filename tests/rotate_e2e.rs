@@ -1,0 +1,326 @@
+//! `litekeys-rotate` end to end in a sandbox shaped like the seeds, against
+//! the real sops (the source) and systemd-analyze (the drop-in).
+
+mod rotate_kit;
+
+use litekeys_tests::{peer, require};
+use rotate_kit::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+fn exact(template: &str, new: &str) -> String {
+    template.replace("OLD_MASTER", new).replace("STALE", new)
+}
+
+#[test]
+fn rotation_changes_exactly_the_right_fields() {
+    let Some(s) = Seeds::new() else { return };
+    let home = s.sb.home();
+    let docker = s.sb.path("srv/docker/litellm/.env");
+    let docker_gid = std::fs::metadata(&docker).unwrap().gid();
+
+    let out = s.cmd().arg("--yes").success();
+    let new = s.master();
+    out.never_shows(OLD_MASTER)
+        .never_shows(&new)
+        .never_shows(OLD_SALT);
+    assert!(
+        out.stdout_str().starts_with("rotated LITELLM_MASTER_KEY"),
+        "{}",
+        out.stdout_str()
+    );
+    assert!(
+        new.starts_with("sk-")
+            && new.len() >= 46
+            && new[3..].chars().all(|c| c.is_ascii_alphanumeric())
+    );
+
+    // The source: only the master key changed (the real sops reads it).
+    let values = s.decrypt();
+    assert_eq!(values["LITELLM_SALT_KEY"], OLD_SALT);
+    assert_eq!(values["OTHER_VAR"], "kept");
+    assert_eq!(values.len(), 3);
+
+    // Droid: the two LiteLLM routes with literal keys; VibeProxy, Z.AI,
+    // ${VAR} and env: routes, unknown fields and layout untouched.
+    assert_eq!(
+        s.read(&home.join(".factory/settings.json")),
+        exact(SETTINGS, &new)
+    );
+    assert_eq!(
+        s.read(&home.join(".factory/config.json")),
+        LEGACY.replace("OLD_MASTER", &new)
+    );
+    assert_eq!(
+        s.read(&home.join(".factory/config.d/lab-litellm.json")),
+        GENERATED.replace("OLD_MASTER", &new)
+    );
+
+    // litellm.env through its symlink; the docker .env keeps 0640 and group.
+    let link = home.join(".config/lab-secrets/litellm.env");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        s.read(&link),
+        format!(
+            "# LiteLLM keys (materialised by direnv)\nLITELLM_MASTER_KEY={new}\nLITELLM_SALT_KEY={OLD_SALT}\n"
+        )
+    );
+    assert_eq!(
+        s.read(&docker),
+        format!("LITELLM_MASTER_KEY={new}\nLITELLM_SALT_KEY={OLD_SALT}\nSTORE_MODEL_IN_DB=False\n")
+    );
+    let md = std::fs::metadata(&docker).unwrap();
+    assert_eq!(md.permissions().mode() & 0o777, 0o640);
+    assert_eq!(md.gid(), docker_gid);
+    assert_eq!(
+        s.read(&home.join(".config/systemd/user/litellm.service.d/litekeys.conf")),
+        format!("[Service]\nEnvironment=\"LITELLM_MASTER_KEY={new}\"\nRestart=on-failure\n")
+    );
+
+    // status: all in sync; one audit line with fingerprints, no values.
+    let status = s.cmd().arg("status").success();
+    assert!(
+        !status.stdout_str().contains("drifted"),
+        "{}",
+        status.stdout_str()
+    );
+    status.never_shows(&new);
+    let json = s.cmd().args(["status", "--json"]).success();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["in_sync"], true);
+    assert_eq!(v["sinks"].as_array().unwrap().len(), 6);
+    assert_eq!(v["last_rotation"]["action"], "rotate");
+    let audit = std::fs::read_to_string(home.join(".local/state/litekeys/audit.log")).unwrap();
+    assert_eq!(audit.lines().count(), 1);
+    let fp = |k: &str| vault::fingerprint(k.as_bytes());
+    assert!(
+        audit.contains(&format!(
+            "LITELLM_MASTER_KEY={}->{} unverified",
+            fp(OLD_MASTER),
+            fp(&new)
+        )),
+        "{audit}"
+    );
+    assert!(!holds_key(audit.as_bytes()));
+    assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
+    let tx = home.join(".local/state/litekeys/tx");
+    assert_eq!(
+        walk(&tx),
+        Vec::<std::path::PathBuf>::new(),
+        "no journal left"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let Some(s) = Seeds::new() else { return };
+    let before = s.snapshot();
+    let out = s.cmd().arg("--dry-run").success();
+    let plan = out.stdout_str();
+    let old = vault::fingerprint(OLD_MASTER.as_bytes());
+    for needle in [
+        "settings.json",
+        "customModels[2].apiKey (custom:gpt-5-5-[LiteLLM]-6)",
+        "custom_models[1].api_key (qwen2.5-coder (LiteLLM))",
+        "config.d/lab-litellm.json",
+        "srv/docker/litellm/.env",
+        &format!("LITELLM_MASTER_KEY: {old} -> (fresh key)"),
+    ] {
+        assert!(plan.contains(needle), "{needle:?} not in\n{plan}");
+    }
+    assert!(
+        !plan.contains("customModels[0]") && !plan.contains("customModels[4]"),
+        "{plan}"
+    );
+    out.never_shows(OLD_MASTER);
+    s.assert_unchanged(&before);
+}
+
+#[test]
+fn status_reports_drift_and_sync_repairs_it() {
+    let Some(s) = Seeds::new() else { return };
+    s.cmd().arg("--yes").success();
+    // Another machine rotated and pushed: `git pull` brings a new source.
+    let pulled = "sk-PULLEDkey000000aaaaBBBBccccDDDDeeeeFFFFggggPULL";
+    s.sb.program(peer("sops").unwrap())
+        .args([
+            "set",
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            "--value-stdin",
+        ])
+        .arg(&s.source)
+        .arg("[\"LITELLM_MASTER_KEY\"]")
+        .stdin(format!("\"{pulled}\""))
+        .success();
+    let status = s.cmd().arg("status").expect(3);
+    assert_eq!(
+        status.stdout_str().matches("drifted").count(),
+        6,
+        "{}",
+        status.stdout_str()
+    );
+    status.never_shows(pulled);
+    let out = s.cmd().args(["sync", "--yes"]).success();
+    assert!(
+        out.stdout_str().starts_with("synced LITELLM_MASTER_KEY"),
+        "{}",
+        out.stdout_str()
+    );
+    s.assert_all_hold(pulled);
+    assert_eq!(s.master(), pulled);
+    s.cmd().arg("status").success();
+    let again = s.cmd().arg("sync").success();
+    assert!(
+        again.stdout_str().contains("every sink is in sync"),
+        "{}",
+        again.stdout_str()
+    );
+}
+
+#[test]
+fn salt_is_refused_with_a_database_unless_forced() {
+    let Some(s) = Seeds::with_config(|t| {
+        t.replace(
+            "[service]",
+            "litellm_config = \"~/.config/litellm/config.yaml\"\n[service]",
+        )
+    }) else {
+        return;
+    };
+    s.sb.write(
+        "home/.config/litellm/config.yaml",
+        "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  database_url: postgresql://litellm@db/litellm\n",
+    );
+    let before = s.snapshot();
+    let out = s.cmd().args(["--salt", "--yes"]).expect(2);
+    out.one_line_error("config.yaml:3 sets database_url");
+    s.assert_unchanged(&before);
+
+    s.cmd()
+        .args(["rotate", "--salt", "--force-salt", "--yes"])
+        .success();
+    let values = s.decrypt();
+    assert_ne!(values["LITELLM_SALT_KEY"], OLD_SALT);
+    let env = s.read(&s.sb.home().join("dotfiles/litellm.env"));
+    assert!(env.contains(&format!(
+        "LITELLM_SALT_KEY={}\n",
+        values["LITELLM_SALT_KEY"]
+    )));
+}
+
+#[test]
+fn drop_in_passes_systemd_analyze_verify_with_awkward_values() {
+    let Some(s) = Seeds::new() else { return };
+    let analyze = require!("systemd-analyze");
+    let home = s.sb.home();
+    let run_dir = home.join("run");
+    std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let unit = home.join(".config/systemd/user/litellm.service");
+    let verify = || {
+        s.sb.program(&analyze)
+            .env("XDG_RUNTIME_DIR", &run_dir)
+            .args(["verify", "--user"])
+            .arg(&unit)
+            .output()
+    };
+    // The check can fail: a bad specifier in the drop-in is reported.
+    let dropin = home.join(".config/systemd/user/litellm.service.d/litekeys.conf");
+    let good = std::fs::read(&dropin).unwrap();
+    std::fs::write(&dropin, "[Service]\nEnvironment=\"A=x%Zy\"\n").unwrap();
+    let bad = verify();
+    assert!(
+        bad.stderr.contains("litekeys.conf"),
+        "systemd-analyze did not read the drop-in: {bad:?}"
+    );
+    std::fs::write(&dropin, good).unwrap();
+
+    let awkward = r#"sk-pe%rc\ent"quote%%s\\"#;
+    s.sb.program(peer("sops").unwrap())
+        .args([
+            "set",
+            "--input-type",
+            "dotenv",
+            "--output-type",
+            "dotenv",
+            "--value-stdin",
+        ])
+        .arg(&s.source)
+        .arg("[\"LITELLM_MASTER_KEY\"]")
+        .stdin(serde_json::to_string(awkward).unwrap())
+        .success();
+    s.cmd().arg("sync").success();
+    assert_eq!(
+        s.read(&dropin),
+        "[Service]\nEnvironment=\"LITELLM_MASTER_KEY=sk-pe%%rc\\\\ent\\\"quote%%%%s\\\\\\\\\"\nRestart=on-failure\n"
+    );
+    let ok = verify();
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert_eq!(ok.stderr, "", "systemd-analyze warned");
+    assert_eq!(
+        s.read(&home.join("dotfiles/litellm.env"))
+            .lines()
+            .nth(1)
+            .unwrap(),
+        format!("LITELLM_MASTER_KEY='{awkward}'")
+    );
+    s.cmd().arg("status").success();
+}
+
+#[test]
+fn init_creates_a_source_sops_decrypts_and_never_overwrites() {
+    let Some(s) = Seeds::new() else { return };
+    let fresh = s.repo.join("secrets/fresh.enc.env");
+    std::fs::write(
+        &s.config,
+        "source = \"secrets/fresh.enc.env\"\n[service]\nmanager = \"none\"\n",
+    )
+    .unwrap();
+    let out = s.cmd().args(["init", "--age", &s.recipient]).success();
+    assert!(out.stdout_str().contains("created"), "{}", out.stdout_str());
+    let plain =
+        s.sb.program(peer("sops").unwrap())
+            .args([
+                "decrypt",
+                "--input-type",
+                "dotenv",
+                "--output-type",
+                "dotenv",
+            ])
+            .arg(&fresh)
+            .success();
+    let text = plain.stdout_str();
+    assert!(
+        text.starts_with("LITELLM_MASTER_KEY=sk-") && text.contains("\nLITELLM_SALT_KEY=sk-"),
+        "shape"
+    );
+    out.never_shows(text.lines().next().unwrap().split_once('=').unwrap().1);
+    let bytes = std::fs::read(&fresh).unwrap();
+    s.cmd()
+        .args(["init", "--age", &s.recipient])
+        .expect(2)
+        .one_line_error("already exists");
+    assert_eq!(std::fs::read(&fresh).unwrap(), bytes);
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let Some(s) = Seeds::new() else { return };
+    let out = s.cmd().arg("--help").success();
+    for line in [
+        "4  locked",
+        "5  verification failed",
+        "6  rollback incomplete",
+        "3  drift",
+    ] {
+        assert!(out.stdout_str().contains(line), "{line}");
+    }
+    let demo = s.cmd().arg("demo").success();
+    assert!(demo.stdout_str().contains("not yet"));
+}

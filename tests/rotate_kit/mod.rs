@@ -1,0 +1,380 @@
+//! A sandbox HOME shaped like the seeds, for the `litekeys-rotate` tests:
+//! the encrypted source made by the real `sops encrypt --age`, a Droid
+//! settings.json (VibeProxy :8317, Z.AI, two LiteLLM routes, a
+//! `${LITELLM_MASTER_KEY}` route, unknown fields), a legacy config.json (an
+//! `env:` key and a literal one), a generated config.d file, a symlinked
+//! litellm.env, a 0640 docker `.env`, a systemd drop-in and its unit.
+#![allow(dead_code)]
+
+use litekeys_tests::{Run, Sandbox, peer};
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const OLD_MASTER: &str = "sk-OLDmasterKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg1234";
+pub const OLD_SALT: &str = "sk-OLDsaltKEY00000aaaaBBBBccccDDDDeeeeFFFFgggg5678";
+/// A stale literal key on one LiteLLM route (drifted before the rotation).
+pub const STALE: &str = "sk-STALEkey0000000aaaaBBBBccccDDDDeeeeFFFFgggg9999";
+
+pub const SETTINGS: &str = r#"{
+  "enabledPlugins": {
+    "core@factory-plugins": true
+  },
+  "customModels": [
+    {
+      "model": "kimi-k2.5",
+      "id": "custom:Kimi-K2.5-[Kimi-Coding]-0",
+      "index": 0,
+      "baseUrl": "http://localhost:8317/v1",
+      "apiKey": "vibeproxy",
+      "displayName": "Kimi K2.5 [VibeProxy]",
+      "maxOutputTokens": 262144,
+      "noImageSupport": false,
+      "provider": "generic-chat-completion-api"
+    },
+    {
+      "model": "glm-5.1",
+      "id": "custom:GLM-5.1-[ZAI]-1",
+      "baseUrl": "https://api.z.ai/api/coding/paas/v4",
+      "apiKey": "zai-0123456789abcdef",
+      "provider": "generic-chat-completion-api",
+      "displayName": "GLM-5.1 [ZAI Coding]"
+    },
+    {
+      "model": "gpt-5.5",
+      "id": "custom:gpt-5-5-[LiteLLM]-6",
+      "baseUrl": "http://127.0.0.1:4000/v1",
+      "apiKey": "OLD_MASTER",
+      "displayName": "gpt-5.5 [LiteLLM]",
+      "provider": "generic-chat-completion-api",
+      "extraHeaders": {"x-team": "lab"},
+      "futureField": [1, 2.50, "\u00e9"]
+    },
+    {
+      "model": "qwen3p6-plus",
+      "displayName": "Qwen 3 Plus (Local LiteLLM)",
+      "baseUrl": "http://localhost:4000",
+      "apiKey": "STALE",
+      "provider": "generic-chat-completion-api",
+      "maxOutputTokens": 16384
+    },
+    {
+      "model": "deepseek-v3p2",
+      "baseUrl": "http://localhost:4000/v1",
+      "apiKey": "${LITELLM_MASTER_KEY}",
+      "provider": "generic-chat-completion-api"
+    }
+  ],
+  "unknownTopLevel": {"keep": [true, null]}
+}
+"#;
+
+pub const LEGACY: &str = r#"{
+  "custom_models": [
+    {
+      "model_display_name": "qwen3-coder (LiteLLM)",
+      "model": "qwen3-coder:480b-cloud",
+      "base_url": "http://127.0.0.1:4000/v1/",
+      "api_key": "env:LITELLM_MASTER_KEY",
+      "provider": "generic-chat-completion-api",
+      "max_tokens": 128000
+    },
+    {
+      "model_display_name": "qwen2.5-coder (LiteLLM)",
+      "model": "qwen2.5-coder:7b",
+      "base_url": "http://127.0.0.1:4000/v1/",
+      "api_key": "OLD_MASTER",
+      "provider": "generic-chat-completion-api",
+      "max_tokens": 32000
+    }
+  ]
+}
+"#;
+
+pub const GENERATED: &str = r#"{
+  "custom_models": [
+    {
+      "model_display_name": "llama3.1 (LiteLLM)",
+      "model": "llama3.1:latest",
+      "base_url": "http://framework:4000/v1/",
+      "api_key": "OLD_MASTER",
+      "provider": "generic-chat-completion-api",
+      "max_tokens": 8192
+    }
+  ]
+}
+"#;
+
+pub const UNIT: &str = "[Unit]\nDescription=LiteLLM gateway\n\n[Service]\nType=simple\nEnvironmentFile=-%h/.config/lab-secrets/litellm.env\nExecStart=/bin/true\n\n[Install]\nWantedBy=default.target\n";
+
+pub struct Seeds {
+    pub sb: Sandbox,
+    pub recipient: String,
+    pub repo: PathBuf,
+    pub source: PathBuf,
+    pub config: PathBuf,
+}
+
+fn fill(template: &str) -> String {
+    template
+        .replace("OLD_MASTER", OLD_MASTER)
+        .replace("STALE", STALE)
+}
+
+impl Seeds {
+    /// The sandbox, or `None` (test skipped) when sops or age is missing.
+    pub fn new() -> Option<Seeds> {
+        Seeds::with_config(|toml| toml)
+    }
+
+    /// The sandbox with litekeys.toml passed through `edit`.
+    pub fn with_config(edit: impl FnOnce(String) -> String) -> Option<Seeds> {
+        let sops = peer("sops")?;
+        let sb = Sandbox::new();
+        let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
+        let home = sb.home();
+        let repo = sb.path("repo");
+        let plain = sb.write(
+            "repo/secrets/plain.env",
+            format!(
+                "LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\nOTHER_VAR=kept\n"
+            ),
+        );
+        let out = Command::new(&sops)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .args([
+                "encrypt",
+                "--age",
+                &recipient,
+                "--input-type",
+                "dotenv",
+                "--output-type",
+                "dotenv",
+            ])
+            .arg(&plain)
+            .output()
+            .expect("sops runs");
+        assert!(
+            out.status.success(),
+            "sops encrypt: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::remove_file(&plain).unwrap();
+        let source = sb.write("repo/secrets/global.enc.env", &out.stdout);
+
+        sb.write("home/.factory/settings.json", fill(SETTINGS));
+        sb.write("home/.factory/config.json", fill(LEGACY));
+        sb.write("home/.factory/config.d/lab-litellm.json", fill(GENERATED));
+        sb.write(
+            "home/dotfiles/litellm.env",
+            format!("# LiteLLM keys (materialised by direnv)\nLITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\n"),
+        );
+        std::fs::create_dir_all(home.join(".config/lab-secrets")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../dotfiles/litellm.env",
+            home.join(".config/lab-secrets/litellm.env"),
+        )
+        .unwrap();
+        let docker = sb.write(
+            "srv/docker/litellm/.env",
+            format!("LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\nSTORE_MODEL_IN_DB=False\n"),
+        );
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // root:docker on the seeds' box; here a group the file must keep
+        // (only root may give a file to a group it is not in).
+        let _ = std::os::unix::fs::chown(&docker, None, Some(65534));
+        sb.write("home/.config/systemd/user/litellm.service", UNIT);
+        sb.write(
+            "home/.config/systemd/user/litellm.service.d/litekeys.conf",
+            format!(
+                "[Service]\nEnvironment=\"LITELLM_MASTER_KEY={OLD_MASTER}\"\nRestart=on-failure\n"
+            ),
+        );
+        let toml = format!(
+            r#"source = "secrets/global.enc.env"
+[gateway]
+url = "http://127.0.0.1:4000"
+aliases = ["http://framework:4000"]
+[service]
+manager = "none"
+[[sink]]
+kind = "dotenv"
+path = "~/.config/lab-secrets/litellm.env"
+keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
+[[sink]]
+kind = "dotenv"
+path = "{}"
+keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
+[[sink]]
+kind = "droid"
+path = "~/.factory"
+key = "LITELLM_MASTER_KEY"
+[[sink]]
+kind = "systemd-env"
+path = "~/.config/systemd/user/litellm.service.d/litekeys.conf"
+keys = ["LITELLM_MASTER_KEY"]
+"#,
+            docker.display()
+        );
+        let config = sb.write("repo/litekeys.toml", edit(toml));
+        Some(Seeds {
+            sb,
+            recipient,
+            repo,
+            source,
+            config,
+        })
+    }
+
+    /// `litekeys-rotate ARGS` run from the repo.
+    pub fn cmd(&self) -> Run {
+        self.sb.cmd("litekeys-rotate").current_dir(&self.repo)
+    }
+
+    /// The source's values, decrypted by the real sops.
+    pub fn decrypt(&self) -> BTreeMap<String, String> {
+        let out = self
+            .sb
+            .program(peer("sops").expect("sops"))
+            .args([
+                "decrypt",
+                "--input-type",
+                "dotenv",
+                "--output-type",
+                "dotenv",
+            ])
+            .arg(&self.source)
+            .success();
+        out.stdout_str()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    pub fn master(&self) -> String {
+        self.decrypt()["LITELLM_MASTER_KEY"].clone()
+    }
+
+    /// The real files that hold keys in plaintext (symlinks resolved).
+    pub fn sink_files(&self) -> Vec<PathBuf> {
+        let home = self.sb.home();
+        vec![
+            home.join("dotfiles/litellm.env"),
+            self.sb.path("srv/docker/litellm/.env"),
+            home.join(".factory/settings.json"),
+            home.join(".factory/config.json"),
+            home.join(".factory/config.d/lab-litellm.json"),
+            home.join(".config/systemd/user/litellm.service.d/litekeys.conf"),
+        ]
+    }
+
+    pub fn read(&self, path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// Every regular file in the sandbox with its bytes and mode (lock
+    /// files excepted: they hold nothing).
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32, u32)> {
+        walk(self.sb.dir.path())
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().ends_with(".lock"))
+            .map(|p| {
+                let md = std::fs::metadata(&p).unwrap();
+                let bytes = std::fs::read(&p).unwrap();
+                (p, (bytes, md.mode() & 0o7777, md.gid()))
+            })
+            .collect()
+    }
+
+    /// Fails naming every file that differs from `before` (bytes, mode or
+    /// group), or appeared, or vanished.
+    pub fn assert_unchanged(&self, before: &BTreeMap<PathBuf, (Vec<u8>, u32, u32)>) {
+        let after = self.snapshot();
+        let differ: Vec<&PathBuf> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|p| before.get(*p) != after.get(*p))
+            .collect();
+        assert!(differ.is_empty(), "changed, created or removed: {differ:?}");
+    }
+
+    /// Files outside the sinks that hold a plaintext key, and temp files.
+    pub fn strays(&self) -> Vec<PathBuf> {
+        let sinks = self.sink_files();
+        walk(self.sb.dir.path())
+            .into_iter()
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.ends_with(".tmp")
+                    || (!sinks.contains(p) && holds_key(&std::fs::read(p).unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    /// Every sink holds `master` where it should (the consistency check).
+    pub fn assert_all_hold(&self, master: &str) {
+        let home = self.sb.home();
+        for p in [
+            home.join("dotfiles/litellm.env"),
+            self.sb.path("srv/docker/litellm/.env"),
+        ] {
+            assert!(
+                self.read(&p)
+                    .contains(&format!("LITELLM_MASTER_KEY={master}\n")),
+                "{}",
+                p.display()
+            );
+        }
+        let dropin = self.read(&home.join(".config/systemd/user/litellm.service.d/litekeys.conf"));
+        assert!(
+            dropin.contains(&format!("\"LITELLM_MASTER_KEY={master}\"")),
+            "{dropin}"
+        );
+        let settings: serde_json::Value =
+            serde_json::from_str(&self.read(&home.join(".factory/settings.json"))).unwrap();
+        assert_eq!(settings["customModels"][2]["apiKey"], master);
+        assert_eq!(settings["customModels"][3]["apiKey"], master);
+        let legacy: serde_json::Value =
+            serde_json::from_str(&self.read(&home.join(".factory/config.json"))).unwrap();
+        assert_eq!(legacy["custom_models"][1]["api_key"], master);
+        let generated: serde_json::Value =
+            serde_json::from_str(&self.read(&home.join(".factory/config.d/lab-litellm.json")))
+                .unwrap();
+        assert_eq!(generated["custom_models"][0]["api_key"], master);
+    }
+}
+
+pub fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `sk-` followed by at least 43 base62 characters: a gateway key.
+pub fn holds_key(bytes: &[u8]) -> bool {
+    bytes.windows(3).enumerate().any(|(i, w)| {
+        w == b"sk-"
+            && bytes[i + 3..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count()
+                >= 43
+    })
+}
