@@ -169,7 +169,7 @@ fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
         .env("GITHUB_ENV", &missing)
         .args(["ci", "github", "-f"])
         .arg(&f.file)
-        .expect(1)
+        .expect(4)
         .one_line_error("runner/missing")
         .never_shows(&secret);
     assert!(!missing.exists());
@@ -398,6 +398,15 @@ fn env_file_bad_input_leaves_the_file_alone() {
         .arg(&path)
         .expect(1)
         .one_line_error("missing.enc.env");
+    let nowhere = f.sb.path("no-such-dir/secrets.env");
+    f.sb.cmd("litekeys")
+        .args(["ci", "env-file", "-f"])
+        .arg(&f.file)
+        .arg(&nowhere)
+        .expect(4)
+        .one_line_error("no-such-dir/secrets.env")
+        .never_shows(&secret);
+    assert!(!nowhere.exists());
     f.use_wrong_identity();
     f.sb.cmd("litekeys")
         .args(["ci", "env-file", "-f"])

@@ -83,7 +83,7 @@ fn github(args: &Args, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .open(env_file)
         .map_err(|e| {
             Failure::new(
-                exit::GENERIC,
+                exit::CANNOT_WRITE,
                 format!(
                     "{}: cannot append to $GITHUB_ENV: {e}; it must be the file the runner made",
                     env_file.display()
@@ -97,7 +97,10 @@ fn github(args: &Args, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .map_err(|e| {
             Failure::new(
                 exit::GENERIC,
-                format!("ci github: cannot write the masks to stdout ({e}); nothing appended to $GITHUB_ENV"),
+                format!(
+                    "ci github: cannot write the masks to stdout ({e}); \
+                     nothing appended to $GITHUB_ENV"
+                ),
             )
         })?;
     // One write: the runner never reads half an entry.
@@ -105,7 +108,7 @@ fn github(args: &Args, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .and_then(|()| file.sync_all())
         .map_err(|e| {
             Failure::new(
-                exit::GENERIC,
+                exit::CANNOT_WRITE,
                 format!("{}: cannot append to $GITHUB_ENV: {e}", env_file.display()),
             )
         })?;
@@ -225,7 +228,7 @@ fn env_file(args: &Args, out_path: &Path, only: Option<&[String]>) -> Result<Vec
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let cannot = |e: std::io::Error| {
         Failure::new(
-            exit::GENERIC,
+            exit::CANNOT_WRITE,
             format!("{}: cannot write: {e}", path.display()),
         )
     };
