@@ -76,7 +76,7 @@ fn keys_a_dotenv_file_cannot_hold_are_refused_with_3() {
         .arg(&out)
         .arg(&input)
         .expect(3)
-        .one_line_error("line 3")
+        .one_line_error("latin1.env:3")
         .never_shows("sk-latin");
     assert!(!out.exists());
 }

@@ -231,11 +231,24 @@ impl Document {
         };
         doc.metadata.lastmodified = Timestamp::now_utc();
         doc.metadata.version = SOPS_VERSION.to_string();
-        // The MAC of what will be read back, computed by the reader itself:
-        // unchanged values of any type tag hash exactly as sops hashes them.
-        drop(entries);
-        let (_, mac) = doc.decrypt_unverified(key)?;
-        doc.seal_mac(key, &mac);
+        // Every value a `str` (all sops' dotenv store writes): the MAC comes
+        // from the plaintexts at hand. Anything else (typed values, `str`
+        // comments from other tools) hashes as the reader hashes it, so the
+        // reader computes it on a second pass.
+        let plain_is_hashed_as_is = entries
+            .iter()
+            .all(|e| matches!(e, Entry::Value { is_str: true, .. } | Entry::Comment(_)))
+            && doc
+                .items
+                .iter()
+                .all(|i| !matches!(i, Item::Comment { text, .. } if text.ends_with(",type:str]")));
+        if plain_is_hashed_as_is {
+            doc.reseal_mac(key, &Plaintext { entries })?;
+        } else {
+            drop(entries);
+            let (_, mac) = doc.decrypt_unverified(key)?;
+            doc.seal_mac(key, &mac);
+        }
         Ok(doc)
     }
 
@@ -393,5 +406,90 @@ impl Plaintext {
             })
             .collect();
         Plaintext { entries }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Identities, Source};
+    use age::secrecy::ExposeSecret;
+
+    fn fixture(plain: &[u8]) -> (Document, DataKey) {
+        let id = age::x25519::Identity::generate();
+        let options = EncryptOptions {
+            recipients: vec![id.to_public().to_string()],
+            ..EncryptOptions::default()
+        };
+        let doc = encrypt(Path::new("t.env"), plain, &options).unwrap();
+        let ids = Identities::from_text(Source::Env, id.to_string().expose_secret());
+        let key = doc.data_key(&ids).unwrap();
+        (doc, key)
+    }
+
+    fn set(k: &str, v: &str) -> Change {
+        Change::Set(k.into(), Secret::from(v.to_string()))
+    }
+
+    #[test]
+    fn set_unset_keep_other_lines_and_a_valid_mac() {
+        let (doc, key) = fixture(b"# c\nA=1\nB=2\nC=\n");
+        let new = doc.apply(&key, &[set("B", "two"), set("D", "4")]).unwrap();
+        assert_eq!(new.items[0], doc.items[0]);
+        assert_eq!(new.items[1], doc.items[1]);
+        assert_ne!(new.items[2], doc.items[2]);
+        let plain = new.decrypt(&key).unwrap();
+        assert_eq!(&*plain.to_dotenv(), b"# c\nA=1\nB=two\nC=\nD=4\n");
+        let same = new.apply(&key, &[set("B", "two")]).unwrap();
+        assert_eq!(same.items, new.items, "the same value keeps its ciphertext");
+        let gone = same.apply(&key, &[Change::Unset("A".into())]).unwrap();
+        assert_eq!(
+            &*gone.decrypt(&key).unwrap().to_dotenv(),
+            b"# c\nB=two\nC=\nD=4\n"
+        );
+        assert!(doc.apply(&key, &[set("X=Y", "1")]).is_err());
+    }
+
+    #[test]
+    fn the_mac_stays_right_around_values_of_other_types() {
+        let (mut doc, key) = fixture(b"A=1\nN=007\n");
+        // A value tagged bool (other sops stores write them): shown as
+        // "true", hashed as "True".
+        if let Item::Pair { value, .. } = &mut doc.items[1] {
+            *value = cipher::seal(b"t", "bool", &key, "N:");
+        }
+        let (_, mac) = doc.decrypt_unverified(&key).unwrap();
+        doc.seal_mac(&key, &mac);
+        doc.decrypt(&key).unwrap();
+        let new = doc.apply(&key, &[set("A", "2")]).unwrap();
+        let plain = new.decrypt(&key).expect("MAC verifies");
+        assert_eq!(plain.get("A").unwrap().0.expose(), b"2");
+    }
+
+    #[test]
+    fn recipients_and_rotation() {
+        let (doc, key) = fixture(b"A=1\n");
+        let other = age::x25519::Identity::generate().to_public().to_string();
+        let mut list: Vec<String> = doc
+            .metadata
+            .age
+            .iter()
+            .map(|s| s.recipient.clone())
+            .collect();
+        list.push(other);
+        let two = doc.with_recipients(&key, &list).unwrap();
+        assert_eq!(two.metadata.age.len(), 2);
+        assert_eq!(
+            two.metadata.age[0], doc.metadata.age[0],
+            "kept stanza untouched"
+        );
+        assert_eq!(two.items, doc.items);
+        assert!(doc.with_recipients(&key, &[]).is_err());
+        let rotated = doc.rotate_data_key(&key).unwrap();
+        assert_ne!(rotated.items, doc.items);
+        assert!(
+            rotated.decrypt(&key).is_err(),
+            "the old key no longer opens it"
+        );
     }
 }
