@@ -143,6 +143,11 @@ fn a_rotation_while_watching_restarts_litellm_exactly_once() {
         .arg(g.lab.sb.path("litekeys.toml"))
         .output();
     assert_eq!(out.code, 0, "litekeys-rotate: {}", out.stderr);
+    assert!(
+        out.stdout_str().contains("; verified:"),
+        "the rotation did not restart and verify the gateway itself: {}",
+        out.stdout_str()
+    );
     w.wait_for("a rotation already restarted the service", 1);
     g.lab
         .sb
