@@ -55,7 +55,7 @@ pub struct Debouncer {
     rx: Receiver<Msg>,
     settings: Debounce,
     // Dropping the watcher stops its thread; keep it for our lifetime.
-    _watcher: RecommendedWatcher,
+    _watcher: Option<RecommendedWatcher>,
 }
 
 impl Debouncer {
@@ -81,8 +81,18 @@ impl Debouncer {
         Ok(Debouncer {
             rx,
             settings,
-            _watcher: watcher,
+            _watcher: Some(watcher),
         })
+    }
+
+    /// Batches whatever arrives on `rx` (tests feed it directly).
+    #[cfg(test)]
+    fn from_channel(rx: Receiver<Msg>, settings: Debounce) -> Debouncer {
+        Debouncer {
+            rx,
+            settings,
+            _watcher: None,
+        }
     }
 
     /// Blocks until a batch is complete, or `timer` passes first.
@@ -147,5 +157,66 @@ fn forward(set: &WatchSet, tx: &Sender<Msg>, res: notify::Result<notify::Event>)
         for i in set.lookup(path) {
             let _ = tx.send(Msg::Changed(i, now));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn batches(rx: Receiver<Msg>, settings: Debounce) -> Vec<Batch> {
+        let d = Debouncer::from_channel(rx, settings);
+        let mut out = Vec::new();
+        while let Wake::Batch(b) = d.next(None) {
+            out.push(b);
+        }
+        out
+    }
+
+    #[test]
+    fn a_burst_is_one_batch() {
+        let (tx, rx) = channel();
+        for i in 0..20 {
+            tx.send(Msg::Changed(i % 2, Instant::now())).unwrap();
+        }
+        drop(tx);
+        let settings = Debounce {
+            quiet: Duration::from_millis(50),
+            max: Duration::from_secs(5),
+        };
+        let got = batches(rx, settings);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].files.keys().copied().collect::<Vec<_>>(), [0, 1]);
+    }
+
+    #[test]
+    fn an_endless_stream_is_cut_at_max() {
+        let (tx, rx) = channel();
+        // Events every 20 ms for 1.5 s never leave a 400 ms quiet gap, so
+        // only the 300 ms cap can end a batch (a quiet-only debounce would
+        // give one): about five of them.
+        let feeder = std::thread::spawn(move || {
+            for _ in 0..75 {
+                tx.send(Msg::Changed(0, Instant::now())).unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let settings = Debounce {
+            quiet: Duration::from_millis(400),
+            max: Duration::from_millis(300),
+        };
+        let got = batches(rx, settings);
+        feeder.join().unwrap();
+        assert!(got.len() >= 3, "{} batches", got.len());
+    }
+
+    #[test]
+    fn a_timer_wakes_an_idle_watcher() {
+        let (tx, rx) = channel::<Msg>();
+        let d = Debouncer::from_channel(rx, Debounce::default());
+        assert!(matches!(d.next(Some(Instant::now())), Wake::Timer));
+        drop(tx);
+        assert!(matches!(d.next(None), Wake::Closed));
     }
 }
