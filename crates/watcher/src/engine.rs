@@ -119,7 +119,7 @@ impl<A: Actions> Engine<A> {
 
     /// Compares the files with the last look and the last good state, and
     /// acts on what changed. `force`: look even if nothing changed since.
-    fn look(&mut self, batch: Option<&Batch>, force: bool) {
+    fn look(&mut self, batch: Option<&Batch>, mut force: bool) {
         for _ in 0..LOCKED_RETRIES {
             self.wait_for_rotation();
             let now = self.set.snapshot();
@@ -153,7 +153,9 @@ impl<A: Actions> Engine<A> {
                 self.sinks_changed(&changed)
             };
             match result {
-                Err(Failure::Locked) => continue,
+                // Look again once the rotation is done, even though the
+                // files were already seen.
+                Err(Failure::Locked) => force = true,
                 _ => return,
             }
         }
@@ -369,5 +371,111 @@ impl<A: Actions> Engine<A> {
         self.keys
             .as_ref()
             .map_or_else(|| "none".into(), SourceKeys::master_fp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::Drift;
+    use crate::config::{self, Sink};
+    use std::path::Path;
+    use std::time::Duration;
+    use vault::Secret;
+
+    /// Scripted outcomes for the engine's decisions (no peer is involved:
+    /// the end-to-end tests run the real ones).
+    #[derive(Default)]
+    struct Script {
+        source_results: Vec<Result<Done, Failure>>,
+        sink_results: Vec<Result<Done, Failure>>,
+        retry_results: Vec<Result<Done, Failure>>,
+        calls: Vec<String>,
+    }
+
+    impl Actions for Script {
+        fn read_source(&mut self, source: &Path) -> Result<SourceKeys, Failure> {
+            let text =
+                std::fs::read_to_string(source).map_err(|e| Failure::Source(e.to_string()))?;
+            let mut keys = SourceKeys::default();
+            keys.values.insert(
+                config::MASTER_KEY.into(),
+                Secret::from(text.trim().to_string()),
+            );
+            Ok(keys)
+        }
+        fn drift(&mut self, _: &Sink, _: &SourceKeys) -> Vec<Drift> {
+            Vec::new()
+        }
+        fn source_changed(&mut self, _: &Path, _: &SourceKeys) -> Result<Done, Failure> {
+            self.calls.push("source".into());
+            self.source_results.remove(0)
+        }
+        fn sink_changed(
+            &mut self,
+            _: &Path,
+            reload: bool,
+            _: &SourceKeys,
+        ) -> Result<Done, Failure> {
+            self.calls.push(format!("sink reload={reload}"));
+            self.sink_results.remove(0)
+        }
+        fn restart_and_verify(&mut self, reload: bool, _: &SourceKeys) -> Result<Done, Failure> {
+            self.calls.push(format!("retry reload={reload}"));
+            self.retry_results.remove(0)
+        }
+    }
+
+    fn engine(dir: &Path, script: Script) -> Engine<Script> {
+        std::fs::write(dir.join("s.env"), "sk-one").unwrap();
+        let d = dir.join("litellm.service.d");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("litekeys.conf"), "[Service]\n").unwrap();
+        let text = "source = \"s.env\"\n[service]\nmanager = \"none\"\n\
+                    [[sink]]\nkind = \"systemd-env\"\npath = \"litellm.service.d/litekeys.conf\"\n";
+        let cfg = config::parse(&dir.join("litekeys.toml"), text).unwrap();
+        let set = Arc::new(WatchSet::new(&cfg));
+        let zero = Duration::ZERO;
+        Engine::new(cfg, set, script, Pacing::new(zero, zero, zero))
+    }
+
+    #[test]
+    fn a_sync_that_finds_the_lock_taken_is_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Script {
+            source_results: vec![Err(Failure::Locked), Ok(Done::Restarted)],
+            ..Script::default()
+        };
+        let mut e = engine(dir.path(), script);
+        std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
+        e.look(None, false);
+        assert_eq!(e.actions.calls, ["source", "source"]);
+        assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
+        e.look(None, false);
+        assert_eq!(e.actions.calls.len(), 2, "nothing new: nothing done");
+    }
+
+    #[test]
+    fn a_failed_verification_is_retried_until_it_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Script {
+            sink_results: vec![Err(Failure::Verify("400".into()))],
+            retry_results: vec![Err(Failure::Verify("400".into())), Ok(Done::Verified)],
+            ..Script::default()
+        };
+        let mut e = engine(dir.path(), script);
+        let conf = dir.path().join("litellm.service.d/litekeys.conf");
+        std::fs::write(&conf, "[Service]\n# edited\n").unwrap();
+        e.look(None, false);
+        assert_eq!(e.retry, Some(true), "a drop-in: daemon-reload owed");
+        e.on_timer();
+        assert_eq!(e.pacing.failures(), 2);
+        e.on_timer();
+        assert_eq!(e.retry, None);
+        assert_eq!(e.pacing.failures(), 0);
+        assert_eq!(
+            e.actions.calls,
+            ["sink reload=true", "retry reload=true", "retry reload=true"]
+        );
     }
 }
