@@ -103,7 +103,7 @@ fn github(args: &Args, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
                 ),
             )
         })?;
-    // One write: the runner never reads half an entry.
+    // Every entry at once, only after every check passed and every mask is out.
     file.write_all(&appended)
         .and_then(|()| file.sync_all())
         .map_err(|e| {
