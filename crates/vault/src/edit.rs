@@ -120,7 +120,15 @@ pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Resul
 impl Document {
     /// The file's bytes: data lines, then the sorted metadata.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let data: usize = self
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Comment { text, .. } => text.len() + 2,
+                Item::Pair { key, value, .. } => key.len() + value.len() + 2,
+            })
+            .sum();
+        let mut out = Vec::with_capacity(data + 4096);
         for item in &self.items {
             match item {
                 Item::Comment { text, .. } => format::push_comment(&mut out, text.as_bytes()),

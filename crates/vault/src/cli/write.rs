@@ -296,8 +296,8 @@ impl Locked {
     /// Replaces the file with `new`, unless it changed since it was read.
     fn replace(&self, new: &Document) -> Result<(), Failure> {
         let bytes = new.to_bytes();
-        let now = std::fs::read(&self.path).map_err(|e| io_failure(&self.path, e))?;
-        if now != self.before {
+        let same = same_bytes(&self.path, &self.before).map_err(|e| io_failure(&self.path, e))?;
+        if !same {
             return Err(Failure::new(
                 exit::CHANGED_UNDERNEATH,
                 format!(
@@ -309,6 +309,28 @@ impl Locked {
         atomic::write(&self.path, &bytes, NEW_FILE_MODE)
             .map_err(|e| cannot_write(&self.path, e))?;
         Ok(())
+    }
+}
+
+/// Whether the file still holds exactly `expected` (streamed: no second
+/// copy of a large file in memory).
+fn same_bytes(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    if file.metadata()?.len() != expected.len() as u64 {
+        return Ok(false);
+    }
+    let mut buf = [0u8; 64 * 1024];
+    let mut at = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(at == expected.len());
+        }
+        if at + n > expected.len() || buf[..n] != expected[at..at + n] {
+            return Ok(false);
+        }
+        at += n;
     }
 }
 
