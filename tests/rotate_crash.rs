@@ -30,7 +30,7 @@ fn crash_at(step: &str, committed: bool) {
     killed_at(&s, step);
     // From the journal on, a write may have been cut short: its temp file
     // (holding the new key) is left next to the target.
-    let writing = !matches!(step, "locked" | "planned" | "backups-written");
+    let writing = !matches!(step, "locked" | "planned");
     let planted = s.sb.home().join(".factory/.settings.json.Xy12Ab.tmp");
     if writing {
         std::fs::write(&planted, fill_new()).unwrap();
@@ -80,13 +80,11 @@ crash! {
     killed_when_locked: "locked" => false,
     killed_when_planned: "planned" => false,
     killed_after_journal_begun: "journal-begun" => false,
-    killed_after_backups: "backups-written" => false,
     killed_after_source_written: "source-written" => false,
     killed_after_first_sink: "sink-written" => false,
     killed_after_all_sinks: "sinks-written" => false,
     killed_after_activation: "activated" => false,
-    killed_after_commit_record: "committed" => true,
-    killed_after_audit_line: "audited" => true,
+    killed_after_commit: "committed" => true,
 }
 
 #[test]
@@ -165,7 +163,7 @@ fn a_file_changed_under_the_rotation_starts_it_over() {
     );
     let rewritten = s.sb.write("droid-rewrite.json", &droid);
     let exec = format!(
-        "source-written:cp {} {}",
+        "journal-begun:cp {} {}",
         rewritten.display(),
         settings.display()
     );

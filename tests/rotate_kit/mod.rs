@@ -275,11 +275,15 @@ keys = ["LITELLM_MASTER_KEY"]
     }
 
     /// Every regular file in the sandbox with its bytes and mode (lock
-    /// files excepted: they hold nothing).
+    /// files and emptied journals excepted: they hold nothing).
     pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32, u32)> {
         walk(self.sb.dir.path())
             .into_iter()
             .filter(|p| !p.to_string_lossy().ends_with(".lock"))
+            .filter(|p| {
+                !(p.to_string_lossy().ends_with(".journal")
+                    && std::fs::metadata(p).unwrap().len() == 0)
+            })
             .map(|p| {
                 let md = std::fs::metadata(&p).unwrap();
                 let bytes = std::fs::read(&p).unwrap();

@@ -5,7 +5,9 @@
 //!
 //! Keys show as `NAME=OLD->NEW` fingerprints (`none` when there was no old
 //! value); the word `verified` or `unverified` says whether the gateway was
-//! seen accepting the new key. The `tx` lets recovery append a line once.
+//! seen accepting the new key. The line is the transaction's commit record:
+//! recovery looks for its `tx` to tell a committed transaction from one to
+//! roll back.
 
 use crate::journal::Summary;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -39,8 +41,8 @@ pub fn line(time: &str, host: &str, summary: &Summary, verified: bool, tx: &str)
     out
 }
 
-/// Appends the line of transaction `tx` unless it is there already (a
-/// recovery finishing a committed transaction).
+/// Appends the line of transaction `tx` and waits until it is on disk:
+/// this commits the transaction.
 pub fn append(
     state_dir: &Path,
     summary: &Summary,
@@ -48,10 +50,6 @@ pub fn append(
     tx: &str,
 ) -> std::io::Result<()> {
     let path = path(state_dir);
-    let marker = format!(" tx={tx}");
-    if tail(&path, 64 * 1024).is_some_and(|t| t.lines().any(|l| l.ends_with(&marker))) {
-        return Ok(());
-    }
     std::fs::create_dir_all(state_dir)?;
     let time = vault::rfc3339::Timestamp::now_utc().to_string();
     let text = line(&time, &host(), summary, verified, tx);
@@ -62,6 +60,13 @@ pub fn append(
         .open(&path)?;
     f.write_all(text.as_bytes())?;
     f.sync_data()
+}
+
+/// Whether transaction `tx` committed (its line is in the log's tail; the
+/// lock makes it the last line or close to it).
+pub fn contains(state_dir: &Path, tx: &str) -> bool {
+    let marker = format!(" tx={tx}");
+    tail(&path(state_dir), 64 * 1024).is_some_and(|t| t.lines().any(|l| l.ends_with(&marker)))
 }
 
 fn tail(path: &Path, max: u64) -> Option<String> {
@@ -125,8 +130,9 @@ mod tests {
             }],
         };
         append(dir.path(), &summary, false, "abc").unwrap();
-        append(dir.path(), &summary, false, "abc").unwrap();
         append(dir.path(), &summary, true, "def").unwrap();
+        assert!(contains(dir.path(), "abc") && contains(dir.path(), "def"));
+        assert!(!contains(dir.path(), "ab") && !contains(dir.path(), "xyz"));
         let text = std::fs::read_to_string(path(dir.path())).unwrap();
         assert_eq!(text.lines().count(), 2);
         assert!(

@@ -10,14 +10,12 @@
 pub const STEPS: &[&str] = &[
     "locked",
     "planned",
-    "backups-written",
     "journal-begun",
     "source-written",
     "sink-written",
     "sinks-written",
     "activated",
     "committed",
-    "audited",
     "rollback-partial",
 ];
 

@@ -1,13 +1,18 @@
-//! The rotation journal: `$XDG_STATE_HOME/litekeys/tx/<source-id>/`.
-//! `backup.age` holds the old content of every file the transaction
-//! replaces, age-encrypted to the source's own recipients, so no plaintext
-//! copy of a secret is ever made. `journal` holds one JSON record per line:
-//! `begin` (the plan, written once the backups are on disk), a `wrote` per
-//! file, `activation-failed`, `commit`. The records recovery depends on
-//! (`begin`, `commit`) are fsynced before the next step; the others only say
-//! how far it got. A torn last line (a crash while appending) is ignored.
+//! The rotation journal: `$XDG_STATE_HOME/litekeys/tx/<source-id>.journal`,
+//! one JSON record per line.
+//!
+//! `begin` holds the plan and the old content of every file the transaction
+//! replaces, age-encrypted (armored) to the source's own recipients, so no
+//! plaintext copy of a secret is ever made; it is fsynced before the first
+//! file changes. Then come a `wrote` per file and `activation-failed`: they
+//! only say how far it got. The commit is the audit line naming the
+//! transaction (see `audit`): once that is on disk the new values stand.
+//! Settling a transaction empties the file; the file is kept, so the next
+//! `begin` costs one fsync. A torn last line (a crash while appending) is
+//! ignored.
 
 use crate::error::{Error, Result};
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::x25519;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,8 +24,6 @@ use std::str::FromStr;
 use zeroize::Zeroizing;
 
 pub const VERSION: u32 = 1;
-const JOURNAL: &str = "journal";
-const BACKUP: &str = "backup.age";
 
 /// SHA-256 of a file's content, hex; `""` for a file that does not exist.
 pub fn digest(bytes: Option<&[u8]>) -> String {
@@ -64,186 +67,187 @@ pub struct Summary {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "kebab-case")]
-pub enum Record {
-    Begin {
-        version: u32,
-        tx: String,
-        source: PathBuf,
-        files: Vec<PlannedFile>,
-        summary: Summary,
-    },
-    Wrote {
-        file: usize,
-    },
-    Activated {
-        verified: bool,
-        detail: String,
-    },
-    ActivationFailed {
-        reason: String,
-    },
-    Commit {
-        verified: bool,
-    },
+pub struct Begin {
+    pub version: u32,
+    pub tx: String,
+    pub source: PathBuf,
+    pub files: Vec<PlannedFile>,
+    pub summary: Summary,
+    /// The old contents, in `files` order, as an armored age file.
+    pub backup: String,
 }
 
-/// The journal directory of a source.
-pub fn dir_for(state_dir: &Path, source: &Path) -> PathBuf {
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum Record {
+    Begin(Begin),
+    Wrote { file: usize },
+    Activated { verified: bool, detail: String },
+    ActivationFailed { reason: String },
+}
+
+/// The journal file of a source.
+pub fn path_for(state_dir: &Path, source: &Path) -> PathBuf {
     let resolved = vault::atomic::resolve(source).unwrap_or_else(|_| source.to_path_buf());
     let id = digest(Some(resolved.as_os_str().as_encoded_bytes()));
-    state_dir.join("tx").join(&id[..16])
+    state_dir.join("tx").join(format!("{}.journal", &id[..16]))
+}
+
+/// Whether a transaction waits in `path`.
+pub fn exists(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
+}
+
+/// Empties the journal: its transaction is settled. Not synced: should a
+/// power loss bring the records back, settling them again changes nothing.
+pub fn clear(path: &Path) -> Result<()> {
+    match OpenOptions::new().write(true).open(path) {
+        Ok(f) => f.set_len(0).map_err(|e| Error::io(path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
 /// An open journal the running transaction appends to.
 pub struct Journal {
-    pub dir: PathBuf,
+    pub path: PathBuf,
     file: File,
 }
 
-fn create_dir_private(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
 impl Journal {
-    /// Saves the old content of every planned file, encrypted to
-    /// `recipients` (the source's age recipients), then records `begin`.
-    /// Files may change once this returns. Fails if a journal exists
-    /// (recovery runs before any new transaction).
-    pub fn begin(
-        dir: &Path,
-        begin: &Record,
-        recipients: &[String],
-        contents: &[Option<&[u8]>],
-    ) -> Result<Journal> {
-        if !dir.is_dir() {
-            create_dir_private(dir).map_err(|e| Error::io(dir, e))?;
-            let parent = dir.parent().unwrap_or(Path::new("/"));
-            vault::atomic::sync_dir(parent).map_err(|e| Error::io(parent, e))?;
+    /// Records `begin` (plan and encrypted backups) and waits until it is on
+    /// disk: files may change once this returns. Fails if a transaction is
+    /// pending (recovery runs before any new one).
+    pub fn begin(path: &Path, begin: Begin) -> Result<Journal> {
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        let created = !path.exists();
+        if created {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io(dir, e))?;
         }
-        let path = dir.join(JOURNAL);
         let file = OpenOptions::new()
-            .create_new(true)
+            .create(true)
             .append(true)
             .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        if file.metadata().map_err(|e| Error::io(path, e))?.len() > 0 {
+            return Err(Error::sink(
+                path,
+                "a transaction is pending; run `litekeys-rotate recover`",
+            ));
+        }
+        if created {
+            vault::atomic::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+        }
         let mut journal = Journal {
-            dir: dir.to_path_buf(),
+            path: path.to_path_buf(),
             file,
         };
-        // The backup's atomic write syncs the directory, which makes the
-        // journal's own entry durable too.
-        let written = journal.write_backups(recipients, contents).and_then(|()| {
-            crate::fault::point("backups-written");
-            journal.record(begin)
-        });
-        match written {
-            Ok(()) => Ok(journal),
-            Err(e) => {
-                let _ = remove(dir);
-                Err(e)
-            }
+        if let Err(e) = journal.record(&Record::Begin(begin)) {
+            let _ = clear(path);
+            return Err(e);
         }
+        Ok(journal)
     }
 
     /// Appends a record and waits until it is on disk.
     pub fn record(&mut self, record: &Record) -> Result<()> {
         self.note(record)?;
-        let path = self.dir.join(JOURNAL);
-        self.file.sync_data().map_err(|e| Error::io(&path, e))
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 
-    /// Appends a record recovery does not depend on (no fsync: the next
-    /// `record` carries it to disk).
+    /// Appends a record recovery does not depend on (no fsync).
     pub fn note(&mut self, record: &Record) -> Result<()> {
         let mut line = serde_json::to_vec(record).expect("records serialise");
         line.push(b'\n');
-        let path = self.dir.join(JOURNAL);
-        self.file.write_all(&line).map_err(|e| Error::io(&path, e))
+        self.file
+            .write_all(&line)
+            .map_err(|e| Error::io(&self.path, e))
     }
 
-    fn write_backups(&self, recipients: &[String], contents: &[Option<&[u8]>]) -> Result<()> {
-        let path = self.dir.join(BACKUP);
-        let parsed: Vec<x25519::Recipient> = recipients
-            .iter()
-            .map(|r| x25519::Recipient::from_str(r))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| {
-                Error::sink(
-                    &path,
-                    format!("a recipient of the source is not an age X25519 key: {e}"),
-                )
-            })?;
-        let encryptor =
-            age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))
-                .map_err(|e| Error::sink(&path, format!("cannot encrypt the backup: {e}")))?;
-        let mut sealed = Vec::new();
-        let mut w = encryptor
-            .wrap_output(&mut sealed)
-            .map_err(|e| Error::io(&path, e))?;
-        for content in contents {
-            let bytes = content.unwrap_or_default();
-            w.write_all(&[u8::from(content.is_some())])
-                .and_then(|()| w.write_all(&(bytes.len() as u64).to_le_bytes()))
-                .and_then(|()| w.write_all(bytes))
-                .map_err(|e| Error::io(&path, e))?;
-        }
-        w.finish().map_err(|e| Error::io(&path, e))?;
-        vault::atomic::write(&path, &sealed, 0o600).map_err(|e| Error::io(&path, e))?;
-        Ok(())
-    }
-
-    /// Removes the journal and its backups: the transaction is settled.
     pub fn finish(self) -> Result<()> {
-        remove(&self.dir)
+        clear(&self.path)
     }
 }
 
-/// Removes the journal and the backups. Not synced: should a power loss
-/// bring back a settled journal, recovery finds its commit (or restores
-/// files that already hold their old content) and settles it again.
-pub fn remove(dir: &Path) -> Result<()> {
-    crate::recover::clean_temps(&dir.join(BACKUP));
-    for name in [JOURNAL, BACKUP] {
-        let path = dir.join(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&path, e)),
-        }
+/// The old contents, encrypted to `recipients`, armored.
+pub fn seal_backup(
+    recipients: &[String],
+    contents: &[Option<&[u8]>],
+) -> std::result::Result<String, String> {
+    let parsed: Vec<x25519::Recipient> = recipients
+        .iter()
+        .map(|r| x25519::Recipient::from_str(r))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| format!("a recipient of the source is not an age X25519 key: {e}"))?;
+    let encryptor =
+        age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| format!("cannot encrypt the backup: {e}"))?;
+    let mut sealed = Vec::new();
+    let io = |e: std::io::Error| format!("cannot encrypt the backup: {e}");
+    let armor = ArmoredWriter::wrap_output(&mut sealed, Format::AsciiArmor).map_err(io)?;
+    let mut w = encryptor.wrap_output(armor).map_err(io)?;
+    for content in contents {
+        let bytes = content.unwrap_or_default();
+        w.write_all(&[u8::from(content.is_some())])
+            .and_then(|()| w.write_all(&(bytes.len() as u64).to_le_bytes()))
+            .and_then(|()| w.write_all(bytes))
+            .map_err(io)?;
     }
-    Ok(())
+    w.finish().and_then(|armor| armor.finish()).map_err(io)?;
+    Ok(String::from_utf8(sealed).expect("armor is ASCII"))
 }
 
-/// Whether a journal waits in `dir`.
-pub fn exists(dir: &Path) -> bool {
-    dir.join(JOURNAL).exists()
+/// The old contents in plan order (`None`: the file did not exist). `Err`
+/// is a one-line reason.
+pub fn open_backup(
+    armored: &str,
+    identities: &[x25519::Identity],
+) -> std::result::Result<Vec<Option<Zeroizing<Vec<u8>>>>, String> {
+    let decryptor = age::Decryptor::new(ArmoredReader::new(armored.as_bytes()))
+        .map_err(|e| format!("the journal's backup is corrupt: {e}"))?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| {
+            format!(
+                "cannot decrypt the journal's backup ({e}): an identity of the source's recipients is needed"
+            )
+        })?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|e| format!("the journal's backup is corrupt: {e}"))?;
+    let corrupt = || "the journal's backup is corrupt (truncated record)".to_string();
+    let mut out = Vec::new();
+    let mut rest: &[u8] = &plain;
+    while let Some((&flag, after)) = rest.split_first() {
+        let len: [u8; 8] = after.get(..8).ok_or_else(corrupt)?.try_into().expect("8");
+        let len = usize::try_from(u64::from_le_bytes(len)).map_err(|_| corrupt())?;
+        let body = after.get(8..8 + len).ok_or_else(corrupt)?;
+        out.push((flag == 1).then(|| Zeroizing::new(body.to_vec())));
+        rest = &after[8 + len..];
+    }
+    Ok(out)
 }
 
-/// A journal left behind by an earlier process.
+/// A journal left by an earlier process.
 pub struct Loaded {
-    pub dir: PathBuf,
+    pub path: PathBuf,
     pub records: Vec<Record>,
 }
 
 impl Loaded {
-    pub fn begin(&self) -> Option<(&str, &[PlannedFile], &Summary)> {
+    /// `None` when `begin` was torn: then no file had been touched.
+    pub fn begin(&self) -> Option<&Begin> {
         match self.records.first()? {
-            Record::Begin {
-                tx, files, summary, ..
-            } => Some((tx, files, summary)),
+            Record::Begin(b) => Some(b),
             _ => None,
         }
-    }
-
-    /// The backups are complete once `begin` is recorded.
-    pub fn has_backups(&self) -> bool {
-        self.begin().is_some()
     }
 
     /// Which files the `wrote` records say were written.
@@ -258,79 +262,27 @@ impl Loaded {
         }
         out
     }
-
-    /// `Some(verified)` once the commit is recorded.
-    pub fn committed(&self) -> Option<bool> {
-        self.records.iter().find_map(|r| match r {
-            Record::Commit { verified } => Some(*verified),
-            _ => None,
-        })
-    }
 }
 
-/// The journal in `dir`, if there is one.
-pub fn load(dir: &Path) -> Result<Option<Loaded>> {
-    let path = dir.join(JOURNAL);
-    let text = match std::fs::read_to_string(&path) {
+/// The pending journal at `path`, if any.
+pub fn load(path: &Path) -> Result<Option<Loaded>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) if t.is_empty() => return Ok(None),
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // A crash before the journal was created may leave a backup.
-            remove(dir)?;
-            return Ok(None);
-        }
-        Err(e) => return Err(Error::io(&path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
     };
     let records = text
         .lines()
         .map_while(|l| serde_json::from_str::<Record>(l).ok())
         .collect();
     Ok(Some(Loaded {
-        dir: dir.to_path_buf(),
+        path: path.to_path_buf(),
         records,
     }))
 }
 
-/// The old contents saved in `dir`, in plan order (`None`: the file did not
-/// exist). `Err` is a one-line reason.
-pub fn read_backups(
-    dir: &Path,
-    identities: &[x25519::Identity],
-) -> std::result::Result<Vec<Option<Zeroizing<Vec<u8>>>>, String> {
-    let path = dir.join(BACKUP);
-    let sealed = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let decryptor =
-        age::Decryptor::new(&sealed[..]).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| {
-            format!(
-                "{}: cannot decrypt ({e}); an identity of the source's recipients is needed",
-                path.display()
-            )
-        })?;
-    let mut plain = Zeroizing::new(Vec::new());
-    reader
-        .read_to_end(&mut plain)
-        .map_err(|e| format!("{}: corrupt ({e})", path.display()))?;
-    let mut out = Vec::new();
-    let mut rest: &[u8] = &plain;
-    while !rest.is_empty() {
-        let corrupt = || format!("{}: corrupt (truncated record)", path.display());
-        let (&flag, after) = rest.split_first().ok_or_else(corrupt)?;
-        let len_bytes: [u8; 8] = after
-            .get(..8)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .expect("8 bytes");
-        let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| corrupt())?;
-        let body = after.get(8..8 + len).ok_or_else(corrupt)?;
-        out.push((flag == 1).then(|| Zeroizing::new(body.to_vec())));
-        rest = &after[8 + len..];
-    }
-    Ok(out)
-}
-
-/// A new transaction id (random, for matching journal and audit lines).
+/// A new transaction id (random; matches journal and audit line).
 pub fn new_tx() -> String {
     use rand::RngCore;
     let mut b = [0u8; 6];
@@ -345,9 +297,15 @@ mod tests {
     #[test]
     fn backups_round_trip_and_records_survive_a_torn_line() {
         let state = tempfile::tempdir().unwrap();
-        let dir = dir_for(state.path(), Path::new("/repo/secrets/global.enc.env"));
+        let path = path_for(state.path(), Path::new("/repo/secrets/global.enc.env"));
         let id = x25519::Identity::generate();
-        let begin = Record::Begin {
+        let backup = seal_backup(
+            &[id.to_public().to_string()],
+            &[Some(b"KEY=sk-old\n"), None, Some(b"")],
+        )
+        .unwrap();
+        assert!(!backup.contains("sk-old"));
+        let begin = Begin {
             version: VERSION,
             tx: "t1".into(),
             source: "/repo/secrets/global.enc.env".into(),
@@ -356,29 +314,26 @@ mod tests {
                 action: "rotate".into(),
                 keys: Vec::new(),
             },
+            backup,
         };
-        let mut j = Journal::begin(
-            &dir,
-            &begin,
-            &[id.to_public().to_string()],
-            &[Some(b"KEY=sk-old\n"), None, Some(b"")],
-        )
-        .unwrap();
+        let mut j = Journal::begin(&path, begin.clone()).unwrap();
         j.note(&Record::Wrote { file: 0 }).unwrap();
-        let sealed = std::fs::read(dir.join(BACKUP)).unwrap();
-        assert!(!sealed.windows(6).any(|w| w == b"sk-old"));
         // A crash mid-append leaves half a line.
         std::fs::OpenOptions::new()
             .append(true)
-            .open(dir.join(JOURNAL))
+            .open(&path)
             .unwrap()
-            .write_all(b"{\"step\":\"comm")
+            .write_all(b"{\"step\":\"wro")
             .unwrap();
-        let loaded = load(&dir).unwrap().unwrap();
+        assert!(
+            Journal::begin(&path, begin.clone()).is_err(),
+            "one at a time"
+        );
+        let loaded = load(&path).unwrap().unwrap();
         assert_eq!(loaded.records.len(), 2);
-        assert!(loaded.has_backups());
-        assert_eq!(loaded.committed(), None);
-        let backups = read_backups(&dir, std::slice::from_ref(&id)).unwrap();
+        assert_eq!(loaded.written(2), [true, false]);
+        let backups =
+            open_backup(&loaded.begin().unwrap().backup, std::slice::from_ref(&id)).unwrap();
         assert_eq!(backups.len(), 3);
         assert_eq!(
             backups[0].as_deref().map(|b| b.as_slice()),
@@ -387,9 +342,10 @@ mod tests {
         assert!(backups[1].is_none());
         assert_eq!(backups[2].as_deref().map(|b| b.as_slice()), Some(&b""[..]));
         let other = x25519::Identity::generate();
-        assert!(read_backups(&dir, &[other]).is_err());
+        assert!(open_backup(&loaded.begin().unwrap().backup, &[other]).is_err());
         j.finish().unwrap();
-        assert!(!exists(&dir));
-        assert!(load(&dir).unwrap().is_none());
+        assert!(!exists(&path));
+        assert!(load(&path).unwrap().is_none());
+        Journal::begin(&path, begin).unwrap();
     }
 }

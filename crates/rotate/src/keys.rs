@@ -1,21 +1,33 @@
 //! New gateway keys: `sk-` and 48 base62 characters from the OS CSPRNG
 //! (about 285 bits; LiteLLM wants the `sk-` prefix and refuses weak keys).
 
-use rand::Rng;
-use rand::distributions::Alphanumeric;
+use rand::RngCore;
 use rand::rngs::OsRng;
 use vault::Secret;
+use zeroize::Zeroizing;
 
 pub const PREFIX: &str = "sk-";
 /// At least 43 base62 characters (≥ 256 bits); 48 keeps a margin.
 pub const BODY_LEN: usize = 48;
 
-/// A fresh key. `Alphanumeric` samples [A-Za-z0-9] uniformly (rejection
-/// sampling, no modulo bias).
+const BASE62: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// A fresh key. Bytes from the OS CSPRNG, 64 at a time (one getrandom
+/// call, not one per character); a byte is used only below 248 = 4 x 62,
+/// so every character is equally likely (no modulo bias).
 pub fn generate() -> Secret {
     let mut bytes = Vec::with_capacity(PREFIX.len() + BODY_LEN);
     bytes.extend_from_slice(PREFIX.as_bytes());
-    bytes.extend(OsRng.sample_iter(&Alphanumeric).take(BODY_LEN));
+    let mut random = Zeroizing::new([0u8; 64]);
+    while bytes.len() < PREFIX.len() + BODY_LEN {
+        OsRng.fill_bytes(random.as_mut());
+        for &b in random.iter().filter(|b| **b < 248) {
+            if bytes.len() == PREFIX.len() + BODY_LEN {
+                break;
+            }
+            bytes.push(BASE62[usize::from(b % 62)]);
+        }
+    }
     Secret::new(bytes)
 }
 

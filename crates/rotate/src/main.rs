@@ -78,8 +78,13 @@ enum Command {
         #[arg(long = "age", value_name = "RECIPIENT")]
         age: Vec<String>,
     },
-    /// A guided demonstration in a scratch directory
-    Demo,
+    /// The main job on embedded defaults: a throwaway HOME and repository shaped like the
+    /// seeds, status, a rotation, status again; the sandbox is removed afterwards
+    Demo {
+        /// Keep the sandbox and print where it is
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// Progress on stderr when it is a terminal; confirmation on a terminal.
@@ -198,9 +203,11 @@ fn run(args: &Args) -> Result<u8, Error> {
             );
             return Ok(code::OK);
         }
-        (Some(Command::Demo), _) => {
-            println!("litekeys-rotate demo: not yet");
-            return Ok(code::OK);
+        (Some(Command::Demo { keep }), _) => {
+            return rotate::demo::run(*keep, &mut std::io::stdout()).map_err(|e| match e {
+                rotate::demo::DemoError::Io { path, source } => Error::io(&path, source),
+                rotate::demo::DemoError::Step(why) => Error::Sink { path: "demo".into(), reason: why },
+            });
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };

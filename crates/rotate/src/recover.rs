@@ -1,8 +1,9 @@
 //! Settling a transaction from its journal: after a crash (`kill -9` at any
 //! point) or a failed activation, every file returns to one consistent
 //! state — all old when no commit is recorded (restored from the encrypted
-//! backups), all new when it is (only the audit line and the cleanup were
-//! left to do). Leftover temp files of interrupted writes are removed.
+//! backups), all new when it is (the audit line names the transaction: only
+//! the cleanup was left to do). Leftover temp files of interrupted writes
+//! are removed.
 
 use crate::audit;
 use crate::config::Config;
@@ -57,7 +58,7 @@ pub struct Restore {
 
 impl Restore {
     /// The multi-line report of an incomplete rollback: what is where.
-    pub fn report(&self, files: &[PlannedFile], journal_dir: &Path) -> String {
+    pub fn report(&self, files: &[PlannedFile], journal: &Path) -> String {
         let mut out = String::from("rollback incomplete; fix these by hand:");
         for f in files {
             let state = match self.failed.iter().find(|(p, _)| *p == f.target) {
@@ -68,8 +69,8 @@ impl Restore {
             out.push_str(&format!("\n  {} {}: {state}", f.role, f.shown.display()));
         }
         out.push_str(&format!(
-            "\nthe encrypted backups are kept in {}; after fixing, run `litekeys-rotate recover`",
-            journal_dir.display()
+            "\nthe journal with the encrypted backups is kept at {}; after fixing, run `litekeys-rotate recover`",
+            journal.display()
         ));
         out
     }
@@ -111,7 +112,7 @@ fn current(target: &Path) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
 /// were changed again since. A file someone else changed before the
 /// transaction wrote it is theirs, and is left alone.
 pub fn roll_back(
-    dir: &Path,
+    backup: &str,
     files: &[PlannedFile],
     written: &[bool],
     identities: &[x25519::Identity],
@@ -133,7 +134,7 @@ pub fn roll_back(
         if digest == f.old || !ours {
             continue;
         }
-        let saved = backups.get_or_insert_with(|| journal::read_backups(dir, identities));
+        let saved = backups.get_or_insert_with(|| journal::open_backup(backup, identities));
         let old = match saved {
             Ok(all) => all.get(i),
             Err(why) => {
@@ -170,51 +171,50 @@ pub fn roll_back(
 
 /// Whether a journal is waiting for this source.
 pub fn pending(config: &Config) -> bool {
-    journal::exists(&journal::dir_for(&config.state_dir, &config.source))
+    journal::exists(&journal::path_for(&config.state_dir, &config.source))
 }
 
 /// Settles the journal of `config`'s source, if any. Call with the lock
 /// held.
 pub fn recover(config: &Config, identities: &[x25519::Identity]) -> Result<Recovered> {
-    let dir = journal::dir_for(&config.state_dir, &config.source);
-    let Some(loaded) = journal::load(&dir)? else {
+    let path = journal::path_for(&config.state_dir, &config.source);
+    let Some(loaded) = journal::load(&path)? else {
         return Ok(Recovered::Nothing);
     };
     settle(config, &loaded, identities)
 }
 
 fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> Result<Recovered> {
-    let Some((tx, files, summary)) = loaded.begin() else {
-        // Torn before its first record: nothing was touched.
-        journal::remove(&loaded.dir)?;
+    let Some(begin) = loaded.begin() else {
+        // Torn while recording `begin`: no file had been touched.
+        journal::clear(&loaded.path)?;
         return Ok(Recovered::RolledBack {
             tx: "unknown".into(),
             action: "rotation".into(),
             restored: Vec::new(),
         });
     };
-    if let Some(verified) = loaded.committed() {
-        for f in files {
+    if audit::contains(&config.state_dir, &begin.tx) {
+        for f in &begin.files {
             clean_temps(&f.target);
         }
-        audit::append(&config.state_dir, summary, verified, tx)
-            .map_err(|e| Error::io(&audit::path(&config.state_dir), e))?;
-        journal::remove(&loaded.dir)?;
+        journal::clear(&loaded.path)?;
         return Ok(Recovered::Completed {
-            tx: tx.to_string(),
-            action: summary.action.clone(),
+            tx: begin.tx.clone(),
+            action: begin.summary.action.clone(),
         });
     }
-    let restore = roll_back(&loaded.dir, files, &loaded.written(files.len()), identities);
+    let written = loaded.written(begin.files.len());
+    let restore = roll_back(&begin.backup, &begin.files, &written, identities);
     if !restore.failed.is_empty() {
         return Err(Error::RollbackIncomplete(
-            restore.report(files, &loaded.dir),
+            restore.report(&begin.files, &loaded.path),
         ));
     }
-    journal::remove(&loaded.dir)?;
+    journal::clear(&loaded.path)?;
     Ok(Recovered::RolledBack {
-        tx: tx.to_string(),
-        action: summary.action.clone(),
+        tx: begin.tx.clone(),
+        action: begin.summary.action.clone(),
         restored: restore.restored,
     })
 }

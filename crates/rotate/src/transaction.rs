@@ -1,12 +1,16 @@
 //! The rotation transaction. Order: lock the source, settle any earlier
 //! journal, validate every sink (read, parse, plan, check writable), begin
-//! the journal, save the encrypted backups, write the new value into the
-//! encrypted source, write the sinks, activate (restart + verify, see
-//! [`crate::activate`]), commit (journal record, audit line, backups
-//! deleted). Any error before the commit restores every file from the
-//! journal; a crash is settled by the next command (see [`crate::recover`]).
-//! A file that changed between planning and writing (Droid rewrites its
-//! settings) makes the transaction roll back and start over.
+//! the journal with the encrypted backups, write the new value into the
+//! encrypted source and the sinks, activate (restart + verify, see
+//! [`crate::activate`]), commit (the audit line), empty the journal. Any
+//! error before the commit restores every file from the journal; a crash
+//! is settled by the next command (see [`crate::recover`]). A file that
+//! changed between planning and writing (Droid rewrites its settings) makes
+//! the transaction roll back and start over.
+//!
+//! The files are written at once, each by its own thread, so that their
+//! fsyncs overlap: recovery compares contents, so the order among them does
+//! not matter to it.
 
 use crate::activate::{Activate, Activation, ChangedFile, Verification};
 use crate::audit;
@@ -14,7 +18,7 @@ use crate::config::{Config, MASTER_KEY, SALT_KEY, is_env_name};
 use crate::endpoint::Gateway;
 use crate::error::{Error, Result};
 use crate::fault;
-use crate::journal::{self, Journal, KeyChange, PlannedFile, Record, Summary};
+use crate::journal::{self, Begin, Journal, KeyChange, PlannedFile, Record, Summary};
 use crate::keys;
 use crate::recover::{self, Recovered};
 use crate::salt;
@@ -401,14 +405,15 @@ fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
 /// Restores every file after a failure; `Ok` when all are back.
 fn undo(
     journal: Journal,
+    backup: &str,
     files: &[PlannedFile],
     written: &[bool],
     req: &Request<'_>,
 ) -> Result<recover::Restore> {
-    let restore = recover::roll_back(&journal.dir, files, written, &req.identities.identities);
+    let restore = recover::roll_back(backup, files, written, &req.identities.identities);
     if !restore.failed.is_empty() {
         return Err(Error::RollbackIncomplete(
-            restore.report(files, &journal.dir),
+            restore.report(files, &journal.path),
         ));
     }
     journal.finish()?;
@@ -428,86 +433,78 @@ fn execute(
         action: req.action.name().into(),
         keys: prepared.plan.keys.clone(),
     };
-    let dir = journal::dir_for(&config.state_dir, &config.source);
     let befores: Vec<Option<&[u8]>> = prepared
         .changes
         .iter()
         .map(|c| c.before.as_deref().map(|b| b.as_slice()))
         .collect();
+    let backup = journal::seal_backup(&prepared.recipients, &befores)
+        .map_err(|reason| Error::sink(&config.source, reason))?;
     let mut journal = Journal::begin(
-        &dir,
-        &Record::Begin {
+        &journal::path_for(&config.state_dir, &config.source),
+        Begin {
             version: journal::VERSION,
             tx: tx.clone(),
             source: config.source.clone(),
             files: files.clone(),
             summary: summary.clone(),
+            backup: backup.clone(),
         },
-        &prepared.recipients,
-        &befores,
     )?;
-    ui.step("journal and age-encrypted backups written");
+    ui.step("journal written, with the old contents age-encrypted");
     fault::point("journal-begun");
 
-    // The source, then one sink, one at a time (a crash between them is a
-    // mix recovery must settle); then the other sinks at once, so that
-    // their fsyncs overlap. Order among sinks does not matter to recovery.
     let changes = &prepared.changes;
-    let serial = changes
-        .iter()
-        .position(|c| c.role != Role::Source)
-        .map_or(changes.len(), |i| i + 1);
-    let mut results: Vec<Option<std::result::Result<(), Stop>>> = Vec::new();
-    for (i, change) in changes.iter().enumerate().take(serial) {
-        let result = write_checked(change, &files[i].old);
-        let ok = result.is_ok();
-        results.push(Some(result));
-        if !ok {
-            break;
-        }
-        fault::point(if change.role == Role::Source {
-            "source-written"
-        } else {
-            "sink-written"
-        });
-    }
-    if results.iter().all(|r| matches!(r, Some(Ok(())))) {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = changes
-                .iter()
-                .zip(&files)
-                .skip(serial)
-                .map(|(change, file)| scope.spawn(move || write_checked(change, &file.old)))
-                .collect();
-            for h in handles {
-                results.push(Some(h.join().unwrap_or_else(|_| {
+    let first_sink = std::sync::atomic::AtomicBool::new(true);
+    let results: Vec<std::result::Result<(), Stop>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = changes
+            .iter()
+            .zip(&files)
+            .map(|(change, file)| {
+                let first_sink = &first_sink;
+                scope.spawn(move || {
+                    write_checked(change, &file.old)?;
+                    if change.role == Role::Source {
+                        fault::point("source-written");
+                    } else if first_sink.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        fault::point("sink-written");
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
                     Err(Stop::Failed(Error::sink(
                         &config.source,
                         "a writer thread panicked",
                     )))
-                })));
-            }
-        });
-    }
+                })
+            })
+            .collect()
+    });
     let mut failure = None;
     let mut written = vec![false; files.len()];
     for (i, result) in results.into_iter().enumerate() {
         match result {
-            Some(Ok(())) => {
+            Ok(()) => {
                 written[i] = true;
-                journal.note(&Record::Wrote { file: i })?;
+                // Informational: recovery compares contents.
+                let _ = journal.note(&Record::Wrote { file: i });
                 ui.step(&format!(
                     "wrote {} {}",
                     changes[i].role.name(),
                     changes[i].shown.display()
                 ));
             }
-            Some(Err(stop)) if failure.is_none() => failure = Some(stop),
-            _ => {}
+            Err(stop) if failure.is_none() => failure = Some(stop),
+            Err(_) => {}
         }
     }
     if let Some(stop) = failure {
-        undo(journal, &files, &written, req)?;
+        undo(journal, &backup, &files, &written, req)?;
         return Err(stop);
     }
     fault::point("sinks-written");
@@ -537,7 +534,7 @@ fn execute(
                 reason: failure.0.clone(),
             });
             ui.step(&format!("activation failed: {failure}; rolling back"));
-            let restore = undo(journal, &files, &written, req)?;
+            let restore = undo(journal, &backup, &files, &written, req)?;
             return Err(match activator.reactivate(&step) {
                 Ok(()) => Error::RolledBack(format!(
                     "verification failed: {failure}; rolled back {} file(s) to the old keys and the gateway runs on the old key again",
@@ -550,20 +547,20 @@ fn execute(
             .into());
         }
     };
-    journal.note(&Record::Activated {
+    let _ = journal.note(&Record::Activated {
         verified: verification.verified(),
         detail: verification.detail().to_string(),
-    })?;
+    });
     ui.step(&format!("activation: {}", verification.detail()));
     fault::point("activated");
 
-    journal.record(&Record::Commit {
-        verified: verification.verified(),
-    })?;
+    // The audit line is the commit record.
+    if let Err(e) = audit::append(&config.state_dir, &summary, verification.verified(), &tx) {
+        undo(journal, &backup, &files, &written, req)?;
+        let _ = activator.reactivate(&step);
+        return Err(Error::io(&audit::path(&config.state_dir), e).into());
+    }
     fault::point("committed");
-    audit::append(&config.state_dir, &summary, verification.verified(), &tx)
-        .map_err(|e| Error::io(&audit::path(&config.state_dir), e))?;
-    fault::point("audited");
     journal.finish()?;
     ui.step(&format!("committed (tx {tx})"));
     Ok((prepared.plan, tx, verification))

@@ -90,8 +90,12 @@ fn snapshot(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if !p.to_string_lossy().ends_with(".lock") {
-                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            } else {
+                let name = p.to_string_lossy();
+                let empty_journal = name.ends_with(".journal") && p.metadata().unwrap().len() == 0;
+                if !name.ends_with(".lock") && !empty_journal {
+                    out.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
             }
         }
     }
