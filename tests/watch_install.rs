@@ -124,3 +124,31 @@ fn a_bad_config_is_one_line_naming_it() {
         .expect(1)
         .one_line_error("litekeys.toml:3: unknown manager");
 }
+
+#[test]
+fn without_a_config_the_unit_names_the_source_it_found() {
+    let analyze = require!("systemd-analyze");
+    let mut sb = Sandbox::new();
+    let run = sb.home().join("run");
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    sb.set_env("XDG_RUNTIME_DIR", &run);
+    let source = sb.write("project/secrets/global.enc.env", "not read by install\n");
+    sb.cmd("litekeys-watch")
+        .arg("install")
+        .current_dir(sb.path("project"))
+        .success();
+    let unit = sb
+        .home()
+        .join(".config/systemd/user/litekeys-watch.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    let source = source.canonicalize().unwrap();
+    assert!(
+        text.contains(&format!(
+            "Environment=\"LITEKEYS_FILE={}\"",
+            source.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("--config"), "{text}");
+    verify(&sb, &analyze, true, &unit);
+}

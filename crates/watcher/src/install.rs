@@ -92,6 +92,15 @@ pub fn unit_text(exe: &Path, config: &Config, system: bool) -> String {
     let _ = writeln!(u, "ExecStart={}", exec.join(" "));
     let _ = writeln!(u, "Restart=on-failure");
     let _ = writeln!(u, "RestartSec=5s");
+    if config.file.is_none() {
+        // No litekeys.toml: the defaults find the source from the working
+        // directory, which a service does not share; name it instead.
+        let _ = writeln!(
+            u,
+            "Environment={}",
+            env_assignment(&format!("LITEKEYS_FILE={}", config.source.display()))
+        );
+    }
     for name in PASSED_ENV {
         if let Some(v) = std::env::var_os(name).filter(|v| !v.is_empty()) {
             let _ = writeln!(
