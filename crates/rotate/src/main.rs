@@ -10,6 +10,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vault::identity::Identities;
 
+/// Writes to stdout, ignoring a closed pipe: the work is done by then.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  ok
@@ -171,7 +184,7 @@ fn run(args: &Args) -> Result<u8, Error> {
             } else {
                 status.table()
             };
-            print!("{text}");
+            out!("{text}");
             return Ok(if status.in_sync() {
                 code::OK
             } else {
@@ -185,12 +198,12 @@ fn run(args: &Args) -> Result<u8, Error> {
                     vault::atomic::LockError::Io { path, source } => Error::io(&path, source),
                 })?;
             let done = rotate::recover::recover(&config, &identities().identities)?;
-            println!("{done}");
+            outln!("{done}");
             return Ok(code::OK);
         }
         (Some(Command::Init { age }), _) => {
             let created = rotate::init::init(&config, age, &identities())?;
-            println!(
+            outln!(
                 "created {} for {} recipient(s): {}; run `litekeys-rotate sync` to write the sinks",
                 created.path.display(),
                 created.recipients.len(),
@@ -206,7 +219,10 @@ fn run(args: &Args) -> Result<u8, Error> {
         (Some(Command::Demo { keep }), _) => {
             return rotate::demo::run(*keep, &mut std::io::stdout()).map_err(|e| match e {
                 rotate::demo::DemoError::Io { path, source } => Error::io(&path, source),
-                rotate::demo::DemoError::Step(why) => Error::Sink { path: "demo".into(), reason: why },
+                rotate::demo::DemoError::Step(why) => Error::Sink {
+                    path: "demo".into(),
+                    reason: why,
+                },
             });
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
@@ -220,16 +236,16 @@ fn run(args: &Args) -> Result<u8, Error> {
     };
     let mut activate = activator(args, &config);
     match transaction::run(&request, activate.as_mut(), &mut ui)? {
-        Report::DryRun(plan) => print!("{}", plan.render()),
+        Report::DryRun(plan) => out!("{}", plan.render()),
         Report::InSync { recovered } => {
             if recovered != rotate::recover::Recovered::Nothing {
-                println!("{recovered}");
+                outln!("{recovered}");
             }
-            println!("every sink is in sync with {}", config.source.display());
+            outln!("every sink is in sync with {}", config.source.display());
         }
         Report::Done(done) => {
             if done.recovered != rotate::recover::Recovered::Nothing {
-                println!("{}", done.recovered);
+                outln!("{}", done.recovered);
             }
             let keys: Vec<String> = done
                 .plan
@@ -244,7 +260,7 @@ fn run(args: &Args) -> Result<u8, Error> {
                     )
                 })
                 .collect();
-            println!(
+            outln!(
                 "{} {} in {} file(s); {} (tx {})",
                 if done.plan.action == "rotate" {
                     "rotated"
