@@ -132,6 +132,13 @@ impl Document {
         for item in &self.items {
             match item {
                 Item::Comment { text, .. } => format::push_comment(&mut out, text.as_bytes()),
+                // Ciphertexts never hold a newline: no byte-by-byte escaping.
+                Item::Pair { key, value, .. } if !value.contains('\n') => {
+                    out.extend_from_slice(key.as_bytes());
+                    out.push(b'=');
+                    out.extend_from_slice(value.as_bytes());
+                    out.push(b'\n');
+                }
                 Item::Pair { key, value, .. } => format::push_pair(&mut out, key, value.as_bytes()),
             }
         }
@@ -141,9 +148,14 @@ impl Document {
 
     /// Applies `changes` (after verifying the MAC) and returns the new file.
     pub fn apply(&self, key: &DataKey, changes: &[Change]) -> Result<Document, Error> {
+        self.clone().apply_into(key, changes)
+    }
+
+    /// [`Document::apply`] without copying the file's items first.
+    pub fn apply_into(mut self, key: &DataKey, changes: &[Change]) -> Result<Document, Error> {
         self.require_native()?;
         let plain = self.decrypt(key)?;
-        let mut items = self.items.clone();
+        let mut items = std::mem::take(&mut self.items);
         let mut entries = plain.entries;
         let mut changed = vec![false; items.len()];
         for change in changes {
@@ -233,9 +245,9 @@ impl Document {
             }
         }
         let mut doc = Document {
-            path: self.path.clone(),
+            path: self.path,
             items,
-            metadata: self.metadata.clone(),
+            metadata: self.metadata,
         };
         doc.metadata.lastmodified = Timestamp::now_utc();
         doc.metadata.version = SOPS_VERSION.to_string();

@@ -42,7 +42,7 @@ pub fn set(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
         None => sops::set(&path, &key, value.expose())?,
         Some(doc) => {
             let data_key = data_key(&doc)?;
-            let new = doc.apply(&data_key, &[Change::Set(key.clone(), value.clone())])?;
+            let new = doc.apply_into(&data_key, &[Change::Set(key.clone(), value.clone())])?;
             file.replace(&new)?;
         }
     }
@@ -74,7 +74,7 @@ pub fn unset(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
                 ));
             }
             let data_key = data_key(&doc)?;
-            file.replace(&doc.apply(&data_key, &[Change::Unset(key)])?)?;
+            file.replace(&doc.apply_into(&data_key, &[Change::Unset(key)])?)?;
         }
     }
     Ok(Vec::new())
