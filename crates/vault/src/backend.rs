@@ -49,7 +49,14 @@ pub fn decrypt_file(
             });
         }
     }
-    let identities = Identities::discover(keyring);
-    let key = doc.data_key(&identities)?;
+    let mut identities = Identities::discover(None);
+    let key = match (doc.data_key(&identities), keyring) {
+        (Ok(key), _) => key,
+        (Err(e), None) => return Err(e),
+        (Err(_), Some(keyring)) => {
+            identities.load_keyring(keyring);
+            doc.data_key(&identities)?
+        }
+    };
     doc.decrypt(&key)
 }

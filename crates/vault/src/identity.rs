@@ -76,11 +76,7 @@ impl Identities {
             }
         }
         if let Some(keyring) = keyring {
-            match keyring.lookup() {
-                Ok(Some(text)) => out.load(Source::Keyring, &text),
-                Ok(None) => out.empty.push(Source::Keyring),
-                Err(e) => out.errors.push(format!("keyring: {e}")),
-            }
+            out.load_keyring(keyring);
         }
         if let Some(path) = keys_txt_path() {
             match read_secret_file(&path) {
@@ -92,6 +88,18 @@ impl Identities {
             }
         }
         out
+    }
+
+    /// Adds the keyring's identity. Callers on a hot path (`exec`, `direnv`)
+    /// call this only when the other sources did not open the file: the
+    /// outcome is the same (any matching identity opens it) without a D-Bus
+    /// round trip on every run.
+    pub fn load_keyring(&mut self, keyring: &dyn KeyringLookup) {
+        match keyring.lookup() {
+            Ok(Some(text)) => self.load(Source::Keyring, &text),
+            Ok(None) => self.empty.push(Source::Keyring),
+            Err(e) => self.errors.push(format!("keyring: {e}")),
+        }
     }
 
     /// Identities from one text (for tests and `identity import`).
