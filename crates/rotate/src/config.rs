@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
+pub use crate::env::Env;
+
 pub const MASTER_KEY: &str = "LITELLM_MASTER_KEY";
 pub const SALT_KEY: &str = "LITELLM_SALT_KEY";
 pub const FILE_NAME: &str = "litekeys.toml";
@@ -141,62 +143,6 @@ pub struct Config {
     pub sinks: Vec<SinkSpec>,
     /// `$XDG_STATE_HOME/litekeys`: journal and audit log.
     pub state_dir: PathBuf,
-}
-
-/// What the configuration is resolved against (the process environment,
-/// or a test's).
-#[derive(Clone, Debug, Default)]
-pub struct Env {
-    pub home: Option<PathBuf>,
-    pub cwd: PathBuf,
-    pub xdg_config_home: Option<PathBuf>,
-    pub xdg_state_home: Option<PathBuf>,
-    pub litekeys_config: Option<PathBuf>,
-    pub litekeys_file: Option<PathBuf>,
-}
-
-impl Env {
-    pub fn from_process() -> Env {
-        let var = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        Env {
-            home: var("HOME"),
-            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            xdg_config_home: var("XDG_CONFIG_HOME"),
-            xdg_state_home: var("XDG_STATE_HOME"),
-            litekeys_config: var(ENV_CONFIG),
-            litekeys_file: var(vault::locate::ENV_FILE),
-        }
-    }
-
-    /// `~` and `~/…` are `$HOME`; other relative paths are against `base`.
-    pub fn expand(&self, raw: &str, base: &Path) -> PathBuf {
-        let home = self.home.clone().unwrap_or_else(|| PathBuf::from("/"));
-        if raw == "~" {
-            home
-        } else if let Some(rest) = raw.strip_prefix("~/") {
-            home.join(rest)
-        } else {
-            base.join(raw)
-        }
-    }
-
-    fn config_home(&self) -> Option<PathBuf> {
-        self.xdg_config_home
-            .clone()
-            .or_else(|| self.home.as_ref().map(|h| h.join(".config")))
-    }
-
-    pub fn state_dir(&self) -> PathBuf {
-        self.xdg_state_home
-            .clone()
-            .or_else(|| self.home.as_ref().map(|h| h.join(".local/state")))
-            .unwrap_or_else(|| PathBuf::from(".local/state"))
-            .join("litekeys")
-    }
 }
 
 impl Config {

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::fault;
 use crate::journal::{self, Begin, Journal, KeyChange, PlannedFile, Record, Summary};
 use crate::keys;
+pub use crate::plan::{Plan, PlanFile};
 use crate::recover::{self, Recovered};
 use crate::salt;
 use crate::sinks::{self, Field, FileChange, Role, Values, droid};
@@ -50,59 +51,6 @@ pub trait Ui {
     fn step(&mut self, line: &str);
     /// Asked once the plan is known, before anything changes.
     fn confirm(&mut self, plan: &Plan) -> bool;
-}
-
-/// What a transaction changes: files, fields, fingerprints old → new.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub action: &'static str,
-    pub source: PathBuf,
-    pub keys: Vec<KeyChange>,
-    pub files: Vec<PlanFile>,
-    /// A journal of an interrupted transaction will be settled first.
-    pub pending_recovery: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct PlanFile {
-    pub role: Role,
-    pub path: PathBuf,
-    pub creates: bool,
-    pub fields: Vec<Field>,
-}
-
-impl Plan {
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        if self.pending_recovery {
-            out.push_str("an interrupted rotation will be recovered first\n");
-        }
-        for k in &self.keys {
-            out.push_str(&format!(
-                "{} {}: {} -> {}\n",
-                self.action,
-                k.name,
-                k.old.as_deref().unwrap_or("none"),
-                k.new
-            ));
-        }
-        for f in &self.files {
-            let what = if f.creates { " (new file)" } else { "" };
-            out.push_str(&format!("{} {}{what}\n", f.role.name(), f.path.display()));
-            for field in &f.fields {
-                out.push_str(&format!(
-                    "    {}: {} -> {}\n",
-                    field.name,
-                    field.old.as_deref().unwrap_or("none"),
-                    field.new
-                ));
-            }
-        }
-        if self.files.is_empty() {
-            out.push_str("every sink is in sync: nothing to write\n");
-        }
-        out
-    }
 }
 
 pub struct Request<'a> {
