@@ -26,11 +26,14 @@ fn keyring() -> Option<Keyring> {
     let w = setup()?;
     // A fresh session bus and keyring daemon per command. gnome-keyring
     // creates (then unlocks) the login keyring only with a non-empty
-    // password on stdin.
+    // password on stdin. The bus, and any daemon it starts on demand,
+    // write to /dev/null; the command gets the test's stdout and stderr.
     let wrapper = w.script(
         "in-keyring.sh",
-        "exec dbus-run-session -- sh -c 'printf %s litekeys-test | \
-         gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec \"$@\"' sh \"$@\"\n",
+        "exec 3>&1 4>&2\n\
+         exec dbus-run-session -- sh -c 'printf %s litekeys-test | \
+         gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; \
+         exec \"$@\" 1>&3 2>&4 3>&- 4>&-' sh \"$@\" >/dev/null 2>&1\n",
     );
     Some(Keyring { w, wrapper })
 }
