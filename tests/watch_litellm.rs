@@ -13,9 +13,11 @@ use rotate::gateway;
 use vault::Secret;
 use watch_kit::{Lab, SALT, SOURCE, key, make_executable};
 
+/// Fields drop in order: the proxy is killed (by its control script, in
+/// the sandbox) before the sandbox is removed.
 struct Gateway {
-    lab: Lab,
     gw: LiteLlm,
+    lab: Lab,
 }
 
 impl Gateway {
@@ -47,7 +49,7 @@ impl Gateway {
                 gw.env_file().display()
             ),
         );
-        Some(Gateway { lab, gw })
+        Some(Gateway { gw, lab })
     }
 
     fn status(&self, key: &str) -> u16 {
