@@ -4,6 +4,7 @@
 pub mod activate;
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod endpoint;
 pub mod env;
 pub mod error;

@@ -1,0 +1,294 @@
+//! `litekeys-rotate demo`: the main job on embedded defaults, in a
+//! throwaway sandbox, with nothing installed but litekeys. It builds a HOME
+//! and a repository shaped like the seeds (an encrypted source, Droid
+//! routes through VibeProxy, Z.AI and LiteLLM, a litellm.env, a systemd
+//! drop-in), then runs this very binary — `status`, a rotation, `status`
+//! again — exactly as a user would, and removes the sandbox.
+
+use crate::config::{MASTER_KEY, SALT_KEY};
+use crate::keys;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use vault::Secret;
+use vault::edit::{EncryptOptions, encrypt};
+
+/// Why the demo could not run; one line.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo sandbox {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("demo: {0}")]
+    Step(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The sandbox: a scratch HOME and a repository inside one temp dir.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    identity_file: PathBuf,
+    config: PathBuf,
+}
+
+impl Sandbox {
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// Keeps the sandbox on disk; returns its path.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+}
+
+/// Builds the sandbox with a fresh identity and fresh keys.
+pub fn build() -> Result<Sandbox, DemoError> {
+    let dir = tempfile::Builder::new()
+        .prefix("litekeys-demo.")
+        .tempdir()
+        .map_err(io(Path::new("/tmp")))?;
+    let root = dir.path().to_path_buf();
+    let home = root.join("home");
+    let repo = root.join("repo");
+    let write = |rel: &Path, text: &str, mode: u32| -> Result<(), DemoError> {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).map_err(io(&path))?;
+        vault::atomic::write(&path, text.as_bytes(), mode)
+            .map(|_| ())
+            .map_err(io(&path))
+    };
+
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let identity_text = {
+        use age::secrecy::ExposeSecret;
+        format!(
+            "# litekeys demo identity (throwaway)\n# public key: {recipient}\n{}\n",
+            identity.to_string().expose_secret()
+        )
+    };
+    let identity_file = home.join(".config/sops/age/keys.txt");
+    write(
+        Path::new("home/.config/sops/age/keys.txt"),
+        &identity_text,
+        0o600,
+    )?;
+
+    let master = keys::generate();
+    let salt = keys::generate();
+    let m = secret_str(&master)?;
+    let s = secret_str(&salt)?;
+
+    // The encrypted source, as `sops encrypt` would write it (native).
+    let plain = format!(
+        "# LiteLLM gateway keys (litekeys demo)\n{MASTER_KEY}={m}\n{SALT_KEY}={s}\nLITELLM_URL_unencrypted=http://127.0.0.1:4000\n"
+    );
+    let source = repo.join("secrets/global.enc.env");
+    let options = EncryptOptions {
+        recipients: vec![recipient.clone()],
+        ..Default::default()
+    };
+    let doc =
+        encrypt(&source, plain.as_bytes(), &options).map_err(|e| DemoError::Step(e.to_string()))?;
+    write(
+        Path::new("repo/secrets/.sops.yaml"),
+        &format!("creation_rules:\n  - path_regex: \\.env$\n    age: {recipient}\n"),
+        0o644,
+    )?;
+    std::fs::create_dir_all(source.parent().expect("secrets/")).map_err(io(&source))?;
+    vault::atomic::write(&source, &doc.to_bytes(), 0o644).map_err(io(&source))?;
+
+    // The sinks, holding the current keys (a machine in sync).
+    write(
+        Path::new("home/.config/lab-secrets/litellm.env"),
+        &format!(
+            "# read by litellm.service (EnvironmentFile=)\n{MASTER_KEY}={m}\n{SALT_KEY}={s}\n"
+        ),
+        0o600,
+    )?;
+    write(
+        Path::new("home/.factory/settings.json"),
+        &droid_settings(m),
+        0o600,
+    )?;
+    write(
+        Path::new("home/.config/systemd/user/litellm.service.d/litekeys.conf"),
+        &format!("[Service]\nEnvironment=\"{MASTER_KEY}={m}\"\nEnvironment=\"{SALT_KEY}={s}\"\n"),
+        0o600,
+    )?;
+
+    let config = repo.join("litekeys.toml");
+    write(
+        Path::new("repo/litekeys.toml"),
+        &format!(
+            "# litekeys demo: the seeds' layout under a throwaway HOME\n\
+             source = \"secrets/global.enc.env\"\n\n\
+             [gateway]\nurl = \"http://127.0.0.1:4000\"\naliases = [\"http://localhost:4000\"]\n\n\
+             [service]\nmanager = \"none\"\n\n\
+             [[sink]]\nkind = \"dotenv\"\npath = \"~/.config/lab-secrets/litellm.env\"\nkeys = [\"{MASTER_KEY}\", \"{SALT_KEY}\"]\n\n\
+             [[sink]]\nkind = \"droid\"\npath = \"~/.factory\"\nkey = \"{MASTER_KEY}\"\n\n\
+             [[sink]]\nkind = \"systemd-env\"\npath = \"~/.config/systemd/user/litellm.service.d/litekeys.conf\"\nkeys = [\"{MASTER_KEY}\", \"{SALT_KEY}\"]\n"
+        ),
+        0o644,
+    )?;
+    Ok(Sandbox {
+        dir,
+        identity_file,
+        config,
+    })
+}
+
+fn secret_str(s: &Secret) -> Result<&str, DemoError> {
+    s.as_str()
+        .ok_or_else(|| DemoError::Step("a generated key is not UTF-8".into()))
+}
+
+/// Droid settings with the seeds' three routes: only the LiteLLM one goes
+/// through the gateway; VibeProxy and Z.AI must be left alone.
+fn droid_settings(master: &str) -> String {
+    let settings = serde_json::json!({
+        "enabledPlugins": { "core@factory-plugins": true },
+        "customModels": [
+            {
+                "model": "kimi-k2.5",
+                "id": "custom:Kimi-K2.5-[Kimi-Coding]-0",
+                "index": 0,
+                "baseUrl": "http://localhost:8317/v1",
+                "apiKey": "vibeproxy",
+                "displayName": "Kimi K2.5 [VibeProxy]",
+                "maxOutputTokens": 262144,
+                "noImageSupport": false,
+                "provider": "generic-chat-completion-api"
+            },
+            {
+                "model": "glm-5.1",
+                "id": "custom:GLM-5.1-[ZAI]-1",
+                "baseUrl": "https://api.z.ai/api/coding/paas/v4",
+                "apiKey": "zai-demo-not-a-real-key",
+                "provider": "generic-chat-completion-api",
+                "displayName": "GLM-5.1 [ZAI Coding]"
+            },
+            {
+                "model": "gpt-5.5",
+                "id": "custom:gpt-5-5-[LiteLLM]-6",
+                "baseUrl": "http://127.0.0.1:4000/v1",
+                "apiKey": master,
+                "displayName": "gpt-5.5 [LiteLLM]",
+                "provider": "generic-chat-completion-api"
+            }
+        ]
+    });
+    let mut text = serde_json::to_string_pretty(&settings).expect("JSON of literals");
+    text.push('\n');
+    text
+}
+
+/// Runs this binary inside the sandbox and copies its output to `out`.
+fn step(
+    sandbox: &Sandbox,
+    out: &mut dyn Write,
+    title: &str,
+    args: &[&str],
+) -> Result<i32, DemoError> {
+    let exe = std::env::current_exe().map_err(io(Path::new("litekeys-rotate")))?;
+    let _ = writeln!(
+        out,
+        "\n$ litekeys-rotate {}        # {title}",
+        args.join(" ")
+    );
+    let home = sandbox.home();
+    let output = Command::new(exe)
+        .args(args)
+        .arg("--config")
+        .arg(&sandbox.config)
+        .current_dir(sandbox.root().join("repo"))
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("SOPS_AGE_KEY_FILE", &sandbox.identity_file)
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_CMD")
+        .env_remove("LITEKEYS_CONFIG")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .map_err(io(Path::new("litekeys-rotate")))?;
+    let _ = out.write_all(&output.stdout);
+    let _ = out.write_all(&output.stderr);
+    Ok(output.status.code().unwrap_or(1))
+}
+
+/// The whole demonstration. Returns the exit code of the rotation.
+pub fn run(keep: bool, out: &mut dyn Write) -> Result<u8, DemoError> {
+    let sandbox = build()?;
+    let _ = writeln!(
+        out,
+        "litekeys demo: a throwaway HOME and repository in {}\n\
+         - secrets/global.enc.env: LITELLM_MASTER_KEY and LITELLM_SALT_KEY, encrypted to a fresh age identity\n\
+         - ~/.factory/settings.json: three Droid routes (VibeProxy :8317, Z.AI, LiteLLM :4000)\n\
+         - ~/.config/lab-secrets/litellm.env and a litellm.service drop-in\n\
+         - service manager \"none\": nothing is restarted (no LiteLLM is started here)",
+        sandbox.root().display()
+    );
+    let before = step(
+        &sandbox,
+        out,
+        "every sink holds the source's keys",
+        &["status"],
+    )?;
+    if before != 0 {
+        return Err(DemoError::Step(format!(
+            "status before the rotation exited {before}"
+        )));
+    }
+    let rotated = step(
+        &sandbox,
+        out,
+        "new master key everywhere, one transaction",
+        &["--yes"],
+    )?;
+    let after = step(
+        &sandbox,
+        out,
+        "new fingerprints, still in sync",
+        &["status"],
+    )?;
+    let settings = std::fs::read_to_string(sandbox.home().join(".factory/settings.json"))
+        .map_err(io(&sandbox.home()))?;
+    let untouched =
+        settings.contains("\"vibeproxy\"") && settings.contains("zai-demo-not-a-real-key");
+    let _ = writeln!(
+        out,
+        "\nVibeProxy and Z.AI routes untouched: {}",
+        if untouched { "yes" } else { "NO" }
+    );
+    let code = if rotated == 0 && after == 0 && untouched {
+        0
+    } else {
+        1
+    };
+    if keep {
+        let path = sandbox.keep();
+        let _ = writeln!(
+            out,
+            "kept the sandbox: {} (SOPS_AGE_KEY_FILE={}/home/.config/sops/age/keys.txt)",
+            path.display(),
+            path.display()
+        );
+    } else {
+        let _ = writeln!(out, "removed the sandbox (--keep keeps it)");
+    }
+    Ok(code)
+}
