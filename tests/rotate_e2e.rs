@@ -323,6 +323,4 @@ fn help_lists_the_exit_codes() {
     ] {
         assert!(out.stdout_str().contains(line), "{line}");
     }
-    let demo = s.cmd().arg("demo").success();
-    assert!(demo.stdout_str().contains("not yet"));
 }

@@ -125,8 +125,17 @@ impl Ui for Terminal {
     }
 }
 
-fn identities() -> Identities {
-    Identities::discover(Some(&vault::keyring::OsKeyring::DEFAULT))
+/// The identities sops would use; the OS keyring is asked only when they
+/// do not open the source (same outcome, no D-Bus round trip per run).
+fn identities(config: &Config) -> Identities {
+    let mut ids = Identities::discover(None);
+    let opens = vault::Document::read(&config.source)
+        .ok()
+        .is_some_and(|doc| doc.data_key(&ids).is_ok());
+    if !opens {
+        ids.load_keyring(&vault::keyring::OsKeyring::DEFAULT);
+    }
+    ids
 }
 
 /// The restart + verification step. Issue 6 (service.rs, gateway.rs) plugs
@@ -178,7 +187,7 @@ fn run(args: &Args) -> Result<u8, Error> {
         },
         (Some(Command::Sync), _) => Action::Sync,
         (Some(Command::Status { json }), _) => {
-            let status = rotate::status::collect(&config, &identities())?;
+            let status = rotate::status::collect(&config, &identities(&config))?;
             let text = if *json {
                 format!("{:#}\n", status.json())
             } else {
@@ -197,12 +206,12 @@ fn run(args: &Args) -> Result<u8, Error> {
                     vault::atomic::LockError::Busy(p) => Error::Locked(p),
                     vault::atomic::LockError::Io { path, source } => Error::io(&path, source),
                 })?;
-            let done = rotate::recover::recover(&config, &identities().identities)?;
+            let done = rotate::recover::recover(&config, &identities(&config).identities)?;
             outln!("{done}");
             return Ok(code::OK);
         }
         (Some(Command::Init { age }), _) => {
-            let created = rotate::init::init(&config, age, &identities())?;
+            let created = rotate::init::init(&config, age, &identities(&config))?;
             outln!(
                 "created {} for {} recipient(s): {}; run `litekeys-rotate sync` to write the sinks",
                 created.path.display(),
@@ -227,7 +236,7 @@ fn run(args: &Args) -> Result<u8, Error> {
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };
-    let ids = identities();
+    let ids = identities(&config);
     let request = Request {
         config: &config,
         identities: &ids,
