@@ -1,0 +1,81 @@
+//! The README cannot drift from the program: every `sh` block of its
+//! "Quick start" section runs, in order, in a scratch HOME, with the built
+//! binaries and the real peers (age, direnv) on PATH.
+
+use litekeys_tests::{Sandbox, bin, require, root};
+
+fn quick_start_blocks(readme: &str) -> Vec<String> {
+    let section = readme
+        .split("\n## Quick start")
+        .nth(1)
+        .expect("a Quick start section");
+    let section = section.split("\n## ").next().expect("section text");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in section.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), text) => {
+                block.push_str(text);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn quick_start_runs_as_written() {
+    require!("age-keygen");
+    require!("direnv");
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let blocks = quick_start_blocks(&readme);
+    assert!(blocks.len() >= 6, "the quick start lost its commands");
+    let sb = Sandbox::new();
+    let bins = bin("litekeys").parent().expect("target dir").to_path_buf();
+    let path = format!(
+        "{}:{}:{}",
+        bins.display(),
+        root().join(".tools/venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut script = String::from("set -euo pipefail\ncd ~\n");
+    for (i, block) in blocks.iter().enumerate() {
+        script.push_str(&format!("echo '--- block {}' >&2\n{block}", i + 1));
+    }
+    let out = sb
+        .program("bash")
+        .env("PATH", path)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .arg("-c")
+        .arg(&script)
+        .output();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.code, 0,
+        "the README's quick start failed\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.stderr
+    );
+    for expected in [
+        "mac:          ok",
+        "key loaded",
+        "exec ok",
+        "in-sync",
+        "rotated LITELLM_MASTER_KEY",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing from the quick start's output:\n{stdout}"
+        );
+    }
+    // The VibeProxy route was not touched, the LiteLLM route was.
+    let settings = String::from_utf8(sb.read("home/.factory/settings.json")).unwrap();
+    assert!(settings.contains("\"apiKey\": \"vibeproxy\""));
+    assert!(!settings.contains("sk-not-yet"));
+}
