@@ -98,6 +98,38 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages of litekeys-rotate into DIR
+    Manpages { dir: PathBuf },
+}
+
+/// Completions and man pages need no config (a broken one must not hide them).
+fn meta(command: &Option<Command>) -> Option<ExitCode> {
+    use clap::CommandFactory;
+    match command {
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Args::command(), "litekeys-rotate", &mut out);
+            let _ = std::io::stdout().write_all(&out);
+            Some(ExitCode::SUCCESS)
+        }
+        Some(Command::Manpages { dir }) => {
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(Args::command(), dir));
+            Some(match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("litekeys-rotate: {}: {e}", dir.display());
+                    ExitCode::from(code::ERROR)
+                }
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Progress on stderr when it is a terminal; confirmation on a terminal.
@@ -234,6 +266,9 @@ fn run(args: &Args) -> Result<u8, Error> {
                 },
             });
         }
+        (Some(Command::Completions { .. } | Command::Manpages { .. }), _) => {
+            unreachable!("handled by meta() before the config is read")
+        }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };
     let ids = identities(&config);
@@ -292,6 +327,9 @@ fn run(args: &Args) -> Result<u8, Error> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(exit) = meta(&args.command) {
+        return exit;
+    }
     match run(&args) {
         Ok(c) => ExitCode::from(c),
         Err(e) => {

@@ -111,6 +111,13 @@ enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man page of litekeys-watch into DIR
+    Manpages { dir: std::path::PathBuf },
 }
 
 /// `500ms`, `5s`, `2m`, `1h`.
@@ -138,6 +145,23 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    match &args.command {
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Args::command(), "litekeys-watch", &mut out);
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            return Ok(());
+        }
+        Some(Command::Manpages { dir }) => {
+            use clap::CommandFactory;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            return clap_mangen::generate_to(Args::command(), dir)
+                .map_err(|e| format!("{}: {e}", dir.display()));
+        }
+        _ => {}
+    }
     let mut config = config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
     if let Some(Command::Install { system, print }) = args.command {
         let out = install::install(&config, system, print)?;
