@@ -6,6 +6,7 @@
 //! again — exactly as a user would, and removes the sandbox.
 
 use crate::config::{MASTER_KEY, SALT_KEY};
+use crate::demo_gateway::{self, Gateway};
 use crate::keys;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
 
 /// The sandbox: a scratch HOME and a repository inside one temp dir.
 pub struct Sandbox {
+    /// Declared first: LiteLLM is stopped before its directory is removed.
+    gateway: Option<Gateway>,
     dir: tempfile::TempDir,
     identity_file: PathBuf,
     config: PathBuf,
@@ -48,14 +51,18 @@ impl Sandbox {
         self.dir.path().join("home")
     }
 
-    /// Keeps the sandbox on disk; returns its path.
-    pub fn keep(self) -> PathBuf {
-        self.dir.keep()
+    /// Stops LiteLLM (if any) and keeps the sandbox on disk; returns its path.
+    pub fn keep_dir(mut self) -> PathBuf {
+        drop(self.gateway.take());
+        let Sandbox { dir, .. } = self;
+        dir.keep()
     }
 }
 
 /// Builds the sandbox with a fresh identity and fresh keys.
-pub fn build() -> Result<Sandbox, DemoError> {
+/// Builds the sandbox with a fresh identity and fresh keys; with `litellm`,
+/// a LiteLLM to start on a free loopback port (not started yet).
+pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
     let dir = tempfile::Builder::new()
         .prefix("litekeys-demo.")
         .tempdir()
@@ -63,6 +70,27 @@ pub fn build() -> Result<Sandbox, DemoError> {
     let root = dir.path().to_path_buf();
     let home = root.join("home");
     let repo = root.join("repo");
+    let env_file = home.join(".config/lab-secrets/litellm.env");
+    let gateway = match litellm {
+        Some(bin) => {
+            Some(Gateway::prepare(&root.join("litellm"), bin, &env_file).map_err(io(&root))?)
+        }
+        None => None,
+    };
+    let url = gateway
+        .as_ref()
+        .map_or_else(|| "http://127.0.0.1:4000".to_string(), Gateway::url);
+    let service = match &gateway {
+        Some(g) => format!(
+            "manager = \"command\"\ncommand = [{}]\ntimeout = 30\n",
+            g.restart_argv()
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "manager = \"none\"\n".to_string(),
+    };
     let write = |rel: &Path, text: &str, mode: u32| -> Result<(), DemoError> {
         let path = root.join(rel);
         std::fs::create_dir_all(path.parent().expect("a parent")).map_err(io(&path))?;
@@ -121,7 +149,7 @@ pub fn build() -> Result<Sandbox, DemoError> {
     )?;
     write(
         Path::new("home/.factory/settings.json"),
-        &droid_settings(m),
+        &droid_settings(m, &url),
         0o600,
     )?;
     write(
@@ -136,8 +164,8 @@ pub fn build() -> Result<Sandbox, DemoError> {
         &format!(
             "# litekeys demo: the seeds' layout under a throwaway HOME\n\
              source = \"secrets/global.enc.env\"\n\n\
-             [gateway]\nurl = \"http://127.0.0.1:4000\"\naliases = [\"http://localhost:4000\"]\n\n\
-             [service]\nmanager = \"none\"\n\n\
+             [gateway]\nurl = \"{url}\"\ntimeout = 120\n\n\
+             [service]\n{service}\n\
              [[sink]]\nkind = \"dotenv\"\npath = \"~/.config/lab-secrets/litellm.env\"\nkeys = [\"{MASTER_KEY}\", \"{SALT_KEY}\"]\n\n\
              [[sink]]\nkind = \"droid\"\npath = \"~/.factory\"\nkey = \"{MASTER_KEY}\"\n\n\
              [[sink]]\nkind = \"systemd-env\"\npath = \"~/.config/systemd/user/litellm.service.d/litekeys.conf\"\nkeys = [\"{MASTER_KEY}\", \"{SALT_KEY}\"]\n"
@@ -145,6 +173,7 @@ pub fn build() -> Result<Sandbox, DemoError> {
         0o644,
     )?;
     Ok(Sandbox {
+        gateway,
         dir,
         identity_file,
         config,
@@ -158,7 +187,7 @@ fn secret_str(s: &Secret) -> Result<&str, DemoError> {
 
 /// Droid settings with the seeds' three routes: only the LiteLLM one goes
 /// through the gateway; VibeProxy and Z.AI must be left alone.
-fn droid_settings(master: &str) -> String {
+fn droid_settings(master: &str, gateway: &str) -> String {
     let settings = serde_json::json!({
         "enabledPlugins": { "core@factory-plugins": true },
         "customModels": [
@@ -184,7 +213,7 @@ fn droid_settings(master: &str) -> String {
             {
                 "model": "gpt-5.5",
                 "id": "custom:gpt-5-5-[LiteLLM]-6",
-                "baseUrl": "http://127.0.0.1:4000/v1",
+                "baseUrl": format!("{gateway}/v1"),
                 "apiKey": master,
                 "displayName": "gpt-5.5 [LiteLLM]",
                 "provider": "generic-chat-completion-api"
@@ -232,16 +261,37 @@ fn step(
 
 /// The whole demonstration. Returns the exit code of the rotation.
 pub fn run(keep: bool, out: &mut dyn Write) -> Result<u8, DemoError> {
-    let sandbox = build()?;
+    let litellm = demo_gateway::find();
+    let sandbox = build(litellm.as_deref())?;
     let _ = writeln!(
         out,
         "litekeys demo: a throwaway HOME and repository in {}\n\
          - secrets/global.enc.env: LITELLM_MASTER_KEY and LITELLM_SALT_KEY, encrypted to a fresh age identity\n\
-         - ~/.factory/settings.json: three Droid routes (VibeProxy :8317, Z.AI, LiteLLM :4000)\n\
-         - ~/.config/lab-secrets/litellm.env and a litellm.service drop-in\n\
-         - service manager \"none\": nothing is restarted (no LiteLLM is started here)",
+         - ~/.factory/settings.json: three Droid routes (VibeProxy :8317, Z.AI, LiteLLM)\n\
+         - ~/.config/lab-secrets/litellm.env and a litellm.service drop-in",
         sandbox.root().display()
     );
+    match &sandbox.gateway {
+        Some(gateway) => {
+            let _ = writeln!(
+                out,
+                "- litellm is on PATH: starting it on {} (mock model, no upstream) …",
+                gateway.url()
+            );
+            let took = gateway.start().map_err(DemoError::Step)?;
+            let _ = writeln!(
+                out,
+                "  up in {:.1} s; the rotation restarts it (manager \"command\") and verifies the keys",
+                took.as_secs_f64()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "- litellm is not on PATH: service manager \"none\", nothing is restarted or verified"
+            );
+        }
+    }
     let before = step(
         &sandbox,
         out,
@@ -280,10 +330,15 @@ pub fn run(keep: bool, out: &mut dyn Write) -> Result<u8, DemoError> {
         1
     };
     if keep {
-        let path = sandbox.keep();
+        let stopped = if sandbox.gateway.is_some() {
+            "; its LiteLLM is stopped"
+        } else {
+            ""
+        };
+        let path = sandbox.keep_dir();
         let _ = writeln!(
             out,
-            "kept the sandbox: {} (SOPS_AGE_KEY_FILE={}/home/.config/sops/age/keys.txt)",
+            "kept the sandbox: {} (SOPS_AGE_KEY_FILE={}/home/.config/sops/age/keys.txt){stopped}",
             path.display(),
             path.display()
         );

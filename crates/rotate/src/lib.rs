@@ -5,6 +5,7 @@ pub mod activate;
 pub mod audit;
 pub mod config;
 pub mod demo;
+pub mod demo_gateway;
 pub mod endpoint;
 pub mod env;
 pub mod error;
