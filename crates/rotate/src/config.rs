@@ -64,6 +64,7 @@ struct RawGateway {
     aliases: Option<Vec<Spanned<String>>>,
     timeout: Option<Spanned<Seconds>>,
     litellm_config: Option<String>,
+    sentinel: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -106,6 +107,10 @@ pub struct GatewayConfig {
     pub timeout: Duration,
     /// LiteLLM's own config.yaml: a `database_url` there forbids `--salt`.
     pub litellm_config: Option<PathBuf>,
+    /// The exact reply `--sentinel` asks each route's model for, for models
+    /// that answer fixed text (LiteLLM `mock_response`); default: a fresh
+    /// random `LITEKEYS_SENTINEL_<hex>` per rotation.
+    pub sentinel: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -200,6 +205,7 @@ impl Config {
                 aliases: Vec::new(),
                 timeout: Duration::from_secs(60),
                 litellm_config: None,
+                sentinel: None,
             },
             service: default_service(),
             sinks: vec![
@@ -260,6 +266,19 @@ impl Config {
             aliases,
             timeout: duration(&g.timeout, 60, &fail, &at)?,
             litellm_config: g.litellm_config.as_deref().map(|p| env.expand(p, &base)),
+            sentinel: match &g.sentinel {
+                Some(t)
+                    if t.get_ref().trim().is_empty()
+                        || t.get_ref().chars().any(char::is_control) =>
+                {
+                    return Err(fail(
+                        at(Some(t.span())),
+                        "sentinel must be one line of text (the exact reply asked for)".into(),
+                    ));
+                }
+                Some(t) => Some(t.get_ref().trim().to_string()),
+                None => None,
+            },
         };
 
         let no_service = Spanned::new(0..0, RawService::default());

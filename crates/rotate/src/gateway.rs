@@ -184,6 +184,20 @@ pub fn probe(base_url: &str, key: Option<&Secret>) -> Result<u16, GatewayError> 
     get(&root, MODELS, key, REQUEST_TIMEOUT)
 }
 
+/// [`liveliness`] and [`probe`] bounded by `timeout` (connect and answer):
+/// `status` stays quick when the gateway hangs.
+pub fn liveliness_within(base_url: &str, timeout: Duration) -> Result<u16, GatewayError> {
+    get(&root(base_url)?, LIVELINESS, None, timeout)
+}
+
+pub fn probe_within(
+    base_url: &str,
+    key: Option<&Secret>,
+    timeout: Duration,
+) -> Result<u16, GatewayError> {
+    get(&root(base_url)?, MODELS, key, timeout)
+}
+
 /// Proves the gateway runs on `new`: waits until it is live and accepts
 /// `new` (a restart may still be under way; all within `timeout`), then
 /// checks that no key and `old` (when given and different) are refused.

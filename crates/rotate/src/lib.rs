@@ -2,6 +2,7 @@
 //! service control, gateway verification. Internal crate; not a public API.
 
 pub mod activate;
+pub mod activation;
 pub mod audit;
 pub mod config;
 pub mod demo;
@@ -11,6 +12,7 @@ pub mod env;
 pub mod error;
 pub mod fault;
 pub mod gateway;
+pub mod gateway_status;
 pub mod init;
 pub mod journal;
 pub mod keys;

@@ -60,6 +60,12 @@ struct Args {
     /// Skip the restart and verification (the audit log records the commit as unverified)
     #[arg(long, global = true)]
     no_restart: bool,
+    /// After the restart, also send one chat completion per model of the Droid routes through
+    /// the gateway, asking for an exact reply: a fresh LITEKEYS_SENTINEL_<hex>, or the text of
+    /// `[gateway] sentinel = "…"` in litekeys.toml (for models that answer fixed text, e.g.
+    /// LiteLLM's mock_response); any other reply fails the rotation and rolls it back (exit 5)
+    #[arg(long, global = true)]
+    sentinel: bool,
 }
 
 #[derive(ClapArgs, Debug, Clone, Copy)]
@@ -170,8 +176,8 @@ fn identities(config: &Config) -> Identities {
     ids
 }
 
-/// The restart + verification step. Issue 6 (service.rs, gateway.rs) plugs
-/// its implementation in here; until then every manager is skipped.
+/// The restart + verification step: every real manager restarts and
+/// verifies ([`rotate::activation::Restart`]); `--no-restart` and `none` skip.
 fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
     if let Some(double) = rotate::fault::activation_double() {
         return Box::new(double);
@@ -184,9 +190,7 @@ fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
             "manager = \"none\": not restarted, not verified".into(),
         ));
     }
-    Box::new(Skip(
-        "restart and verification are not available yet: not verified".into(),
-    ))
+    Box::new(rotate::activation::Restart::new(config, args.sentinel))
 }
 
 fn run(args: &Args) -> Result<u8, Error> {
@@ -219,7 +223,9 @@ fn run(args: &Args) -> Result<u8, Error> {
         },
         (Some(Command::Sync), _) => Action::Sync,
         (Some(Command::Status { json }), _) => {
-            let status = rotate::status::collect(&config, &identities(&config))?;
+            let mut status = rotate::status::collect(&config, &identities(&config))?;
+            // Informational: the exit code stays the sinks' (3 on drift).
+            status.probe_gateway(&config, rotate::gateway_status::TIMEOUT);
             let text = if *json {
                 format!("{:#}\n", status.json())
             } else {

@@ -34,6 +34,11 @@ pub struct Status {
     pub checks: Vec<Check>,
     /// Where the configuration came from.
     pub config: String,
+    /// The gateway lines, once probed ([`Status::probe_gateway`]);
+    /// informational: not part of [`Status::in_sync`].
+    pub gateway: Option<crate::gateway_status::GatewayLines>,
+    /// The source's master key, for the gateway probe.
+    pub(crate) master: Option<vault::Secret>,
 }
 
 /// Settles any interrupted transaction (unless one is running), then
@@ -77,6 +82,8 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
         recovered,
         checks: Vec::new(),
         config: config.origin(),
+        gateway: None,
+        master: values.get(crate::config::MASTER_KEY).cloned(),
     })
 }
 
@@ -150,6 +157,9 @@ impl Status {
             let ok = if c.ok { "ok" } else { "FAILED" };
             out.push_str(&format!("check   {}  {ok}  {}\n", c.name, c.detail));
         }
+        if let Some(g) = &self.gateway {
+            out.push_str(&g.to_string());
+        }
         match &self.last {
             Some(l) => out.push_str(&format!(
                 "last    {} {} {} on {}: {}\n",
@@ -194,6 +204,7 @@ impl Status {
             })).collect::<Vec<_>>(),
             "checks": self.checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
             "last_rotation": self.last,
+            "gateway": self.gateway.as_ref().map(|g| g.json()),
         })
     }
 }

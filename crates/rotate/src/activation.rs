@@ -1,0 +1,272 @@
+//! The activation of every real service manager ([`Restart`]): restart the
+//! gateway through `[service]`, prove it runs on the new key
+//! ([`gateway::verify`]: live, new key 2xx, no key and old key refused),
+//! and with `--sentinel` send one chat completion per model of the Droid
+//! routes that reach the gateway, asking for an exact reply. After a
+//! rollback, [`Activate::reactivate`] brings the gateway back on the old
+//! key and checks that it is accepted again.
+//!
+//! Messages name what failed and show keys as fingerprints only.
+
+use crate::activate::{Activate, ActivateError, Activation, Verification};
+use crate::config::{Config, ManagerKind, SinkKind};
+use crate::gateway::{self, GatewayError};
+use crate::service::{Manager, Programs, ServiceSpec};
+use crate::sinks::Role;
+use rand::RngCore;
+use std::time::{Duration, Instant};
+use vault::Secret;
+
+/// What a fresh sentinel reply starts with; 16 random hex digits follow.
+pub const SENTINEL_PREFIX: &str = "LITEKEYS_SENTINEL_";
+
+/// Restart through the configured manager, then verify.
+pub struct Restart {
+    pub service: ServiceSpec,
+    /// `[gateway] url`.
+    pub url: String,
+    /// Bound on the restarted gateway answering, and on each sentinel.
+    pub timeout: Duration,
+    /// The exact reply each sentinel asks for; `None`: no sentinel.
+    pub sentinel: Option<String>,
+}
+
+impl Restart {
+    /// From `config`; `sentinel` is `--sentinel`: the reply asked for is
+    /// `[gateway] sentinel` when set, else a fresh [`fresh_sentinel`].
+    pub fn new(config: &Config, sentinel: bool) -> Restart {
+        Restart {
+            service: service_spec(config),
+            url: config.gateway.url.clone(),
+            timeout: config.gateway.timeout,
+            sentinel: sentinel.then(|| {
+                config
+                    .gateway
+                    .sentinel
+                    .clone()
+                    .unwrap_or_else(fresh_sentinel)
+            }),
+        }
+    }
+
+    /// Runs the restart; the error names the manager.
+    fn restart(&self, step: &Activation<'_>) -> Result<Duration, ActivateError> {
+        self.service
+            .restart(step.systemd_env_changed(), &step.secrets())
+            .map(|r| r.elapsed)
+            .map_err(|e| {
+                ActivateError(format!(
+                    "restart through manager \"{}\" failed: {e}",
+                    self.service.manager.name()
+                ))
+            })
+    }
+
+    /// One sentinel per distinct model of the gateway's Droid routes.
+    fn sentinels(&self, step: &Activation<'_>, expected: &str) -> Result<usize, ActivateError> {
+        let mut models: Vec<&str> = Vec::new();
+        for route in step.routes {
+            if !models.contains(&route.model.as_str()) {
+                models.push(&route.model);
+            }
+        }
+        for model in &models {
+            gateway::sentinel(&self.url, step.new, model, expected, self.timeout).map_err(|e| {
+                let at: Vec<&str> = step
+                    .routes
+                    .iter()
+                    .filter(|r| r.model == *model)
+                    .map(|r| r.at.as_str())
+                    .collect();
+                ActivateError(format!("{e} (Droid route {})", at.join(", ")))
+            })?;
+        }
+        Ok(models.len())
+    }
+}
+
+/// The restart of `[service]`, with `systemctl`/`docker` overridable by
+/// `LITEKEYS_SYSTEMCTL`/`LITEKEYS_DOCKER`.
+pub fn service_spec(config: &Config) -> ServiceSpec {
+    let s = &config.service;
+    let manager = match s.manager {
+        ManagerKind::SystemdUser => Manager::SystemdUser {
+            unit: s.unit.clone(),
+        },
+        ManagerKind::SystemdSystem => Manager::SystemdSystem {
+            unit: s.unit.clone(),
+        },
+        ManagerKind::Compose => Manager::Compose {
+            // The config refuses compose without a dir.
+            dir: s.dir.clone().unwrap_or_default(),
+            service: s.service.clone(),
+        },
+        ManagerKind::Command => Manager::Command {
+            argv: s.command.iter().map(Into::into).collect(),
+        },
+        ManagerKind::None => Manager::None,
+    };
+    ServiceSpec {
+        manager,
+        timeout: s.timeout,
+        programs: Programs::from_env(),
+    }
+}
+
+/// `LITEKEYS_SENTINEL_` and 16 hex digits from the OS CSPRNG: a reply no
+/// cache or canned answer can hold.
+pub fn fresh_sentinel() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{SENTINEL_PREFIX}{hex}")
+}
+
+/// Whether the gateway must restart to see what changed: the master key
+/// changed, or a file the service reads (a dotenv or systemd-env sink). A
+/// sync that only fixes Droid routes needs no restart, only the check.
+fn needs_restart(step: &Activation<'_>) -> bool {
+    step.old.is_some()
+        || step.changed.iter().any(|c| {
+            matches!(
+                c.role,
+                Role::Sink(SinkKind::Dotenv) | Role::Sink(SinkKind::SystemdEnv)
+            )
+        })
+}
+
+fn failed(e: GatewayError) -> ActivateError {
+    ActivateError(e.to_string())
+}
+
+impl Activate for Restart {
+    fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError> {
+        let start = Instant::now();
+        let restarted = if needs_restart(step) {
+            Some(self.restart(step)?)
+        } else {
+            None
+        };
+        let report =
+            gateway::verify(&self.url, step.old, step.new, self.timeout).map_err(failed)?;
+        let mut detail = match restarted {
+            Some(took) => format!(
+                "restarted (manager \"{}\") in {:.1} s; {report}",
+                self.service.manager.name(),
+                took.as_secs_f64()
+            ),
+            None => format!("no restart needed; {report}"),
+        };
+        if let Some(expected) = &self.sentinel {
+            let models = self.sentinels(step, expected)?;
+            detail.push_str(&format!("; sentinel replied on {models} model(s)"));
+        }
+        detail.push_str(&format!("; {:.1} s in all", start.elapsed().as_secs_f64()));
+        Ok(Verification::Verified(detail))
+    }
+
+    fn reactivate(&mut self, step: &Activation<'_>) -> Result<(), ActivateError> {
+        // The files hold the old values again: the old master key, or the
+        // unchanged one when only other values moved.
+        let restored = step.old.unwrap_or(step.new);
+        let newer = step.old.map(|_| step.new);
+        if let Some(newer) = newer {
+            // A restart that failed before stopping anything leaves the
+            // gateway on the old key: nothing to undo then.
+            let accepts = |key: &Secret| {
+                gateway::probe(&self.url, Some(key)).is_ok_and(|s| (200..300).contains(&s))
+            };
+            if accepts(restored) && !accepts(newer) {
+                return Ok(());
+            }
+        } else if !needs_restart(step) {
+            return Ok(());
+        }
+        self.restart(step)
+            .map_err(|e| ActivateError(format!("{e} (while going back to the old key)")))?;
+        gateway::verify(&self.url, newer, restored, self.timeout)
+            .map(drop)
+            .map_err(|e| ActivateError(format!("on the old key {}: {e}", restored.fingerprint())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml: &str) -> Config {
+        let env = crate::config::Env {
+            cwd: "/tmp".into(),
+            ..crate::config::Env::default()
+        };
+        Config::parse(std::path::Path::new("/tmp/litekeys.toml"), toml, &env).unwrap()
+    }
+
+    #[test]
+    fn fresh_sentinels_differ_and_are_plain_text() {
+        let (a, b) = (fresh_sentinel(), fresh_sentinel());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), SENTINEL_PREFIX.len() + 16);
+        assert!(a.starts_with(SENTINEL_PREFIX));
+        assert!(
+            a[SENTINEL_PREFIX.len()..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit())
+        );
+    }
+
+    #[test]
+    fn the_sentinel_text_comes_from_the_config_only_with_the_flag() {
+        let c = config(
+            "[gateway]\nsentinel = \"PONG\"\n[service]\nmanager = \"command\"\ncommand = [\"/bin/true\", \"x\"]\n",
+        );
+        assert_eq!(Restart::new(&c, true).sentinel.as_deref(), Some("PONG"));
+        assert_eq!(Restart::new(&c, false).sentinel, None);
+        let r = Restart::new(&c, false);
+        assert_eq!(
+            r.service.manager,
+            Manager::Command {
+                argv: vec!["/bin/true".into(), "x".into()]
+            }
+        );
+        let fresh = Restart::new(&config(""), true).sentinel.unwrap();
+        assert!(fresh.starts_with(SENTINEL_PREFIX), "{fresh}");
+    }
+
+    #[test]
+    fn managers_map_from_the_config() {
+        let c =
+            config("[service]\nmanager = \"systemd-system\"\nunit = \"gw.service\"\ntimeout = 7\n");
+        let spec = service_spec(&c);
+        assert_eq!(
+            spec.manager,
+            Manager::SystemdSystem {
+                unit: "gw.service".into()
+            }
+        );
+        assert_eq!(spec.timeout, Duration::from_secs(7));
+        let c = config(
+            "[service]\nmanager = \"compose\"\ndir = \"/srv/litellm\"\nservice = \"proxy\"\n",
+        );
+        assert_eq!(
+            service_spec(&c).manager,
+            Manager::Compose {
+                dir: "/srv/litellm".into(),
+                service: "proxy".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_sentinel_must_be_one_line() {
+        let env = crate::config::Env::default();
+        let err = Config::parse(
+            std::path::Path::new("/tmp/litekeys.toml"),
+            "[gateway]\nsentinel = \"a\\nb\"\n",
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("/tmp/litekeys.toml:2: sentinel"), "{err}");
+    }
+}
