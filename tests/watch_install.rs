@@ -122,7 +122,7 @@ fn a_bad_config_is_one_line_naming_it() {
     sb.cmd("litekeys-watch")
         .args(["install", "--config", "litekeys.toml"])
         .expect(1)
-        .one_line_error("litekeys.toml:3: unknown manager");
+        .one_line_error("litekeys.toml:3: unknown variant `launchd`");
 }
 
 #[test]

@@ -127,7 +127,7 @@ fn failed_restarts_back_off_exponentially_and_say_so() {
         .find(|l| l.contains("restart failed"))
         .unwrap();
     assert!(
-        line.contains("exited with 3: unit litellm.service not found"),
+        line.contains("failed (exit 3): unit litellm.service not found"),
         "{line}"
     );
     w.wait_for("retrying in 10s (backoff after 2 failures)", 1);

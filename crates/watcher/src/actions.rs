@@ -1,10 +1,10 @@
 //! What the watcher does about a change, behind one trait so that the
-//! rotate crate's transaction, service control and gateway checks can
-//! replace the first implementation (`shell::ShellActions`) step by step.
+//! engine's decisions can be tested without peers (`shell::ShellActions` is
+//! the real one).
 //! The engine decides *when* (debounce, hashes, lock, audit, pacing); an
 //! `Actions` decides *how*.
 
-use crate::config::{MASTER_KEY, Sink};
+use rotate::config::{MASTER_KEY, SinkSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
 use vault::Secret;
@@ -80,7 +80,7 @@ pub trait Actions {
     fn read_source(&mut self, source: &Path) -> Result<SourceKeys, Failure>;
 
     /// The values of `sink` that contradict the source.
-    fn drift(&mut self, sink: &Sink, keys: &SourceKeys) -> Vec<Drift>;
+    fn drift(&mut self, sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift>;
 
     /// The source changed (and reads fine): sync the sinks, restart (with
     /// daemon-reload when a drop-in sink exists), verify.

@@ -2,8 +2,8 @@
 //! second time for a change a rotation already restarted and verified.
 //!
 //! Format assumption (crates/rotate/src/audit.rs writes it; keep in step):
-//! `$XDG_STATE_HOME/litekeys/audit.log`, one line per committed rotation or
-//! sync, newest last, never a value, e.g.
+//! `rotate::audit::path` (`$XDG_STATE_HOME/litekeys/audit.log`), one line
+//! per committed rotation or sync, newest last, never a value, e.g.
 //! `2025-06-01T12:00:00Z host=box action=rotate LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b verified tx=0a1b2c3d4e5f`.
 //! Each changed key shows as `NAME=OLD->NEW` fingerprints, and the word
 //! `verified` or `unverified` says whether the gateway was seen accepting
@@ -12,7 +12,7 @@
 //! `"verified":true|false`.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::SystemTime;
 
 pub struct LastCommit {
@@ -21,23 +21,9 @@ pub struct LastCommit {
     pub written: SystemTime,
 }
 
-pub fn path() -> PathBuf {
-    state_home().join("litekeys/audit.log")
-}
-
-pub fn state_home() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
-                .join(".local/state")
-        })
-}
-
 /// The last line of the audit log, if any.
-pub fn last_commit() -> Option<LastCommit> {
-    let mut file = std::fs::File::open(path()).ok()?;
+pub fn last_commit(state_dir: &Path) -> Option<LastCommit> {
+    let mut file = std::fs::File::open(rotate::audit::path(state_dir)).ok()?;
     let written = file.metadata().ok()?.modified().ok()?;
     let len = file.metadata().ok()?.len();
     file.seek(SeekFrom::Start(len.saturating_sub(8192))).ok()?;

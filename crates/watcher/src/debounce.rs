@@ -7,14 +7,32 @@
 //! it times each event on its own rather than waiting for a quiet period.
 //! Here an idle watcher blocks in `recv()` and never wakes.
 
-use crate::config::Debounce;
 use crate::files::WatchSet;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Not in litekeys.toml (`litekeys-rotate` rejects unknown tables): set by
+/// command-line flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Debounce {
+    /// Act once nothing changed for this long…
+    pub quiet: Duration,
+    /// …or this long after the first change, whichever comes first.
+    pub max: Duration,
+}
+
+impl Default for Debounce {
+    fn default() -> Self {
+        Debounce {
+            quiet: Duration::from_millis(500),
+            max: Duration::from_secs(5),
+        }
+    }
+}
 
 pub enum Msg {
     /// A watched file (index into `WatchSet::files`) may have changed.

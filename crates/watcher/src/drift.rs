@@ -1,118 +1,43 @@
-//! Does a service-facing sink still hold the source's values? Reads the
-//! dotenv (`KEY=VALUE`) and systemd (`Environment="K=V"`, environment.d)
-//! sinks just enough to compare the listed keys, fingerprints only.
-//!
-//! Stop-gap: the rotate crate's sink readers should replace this.
+//! Does a service-facing sink still hold the source's values? The sink is
+//! read with the rotate crate's readers (dotenv, drop-in `Environment=`,
+//! environment.d) and compared key by key, fingerprints only.
 
 use crate::actions::{Drift, SourceKeys};
-use crate::config::{Sink, SinkKind};
+use crate::files;
+use rotate::config::{SinkKind, SinkSpec};
+use rotate::sinks::{dotenv, systemd_env};
 use std::collections::BTreeMap;
-use zeroize::Zeroizing;
+use vault::Secret;
 
-pub fn check(sink: &Sink, keys: &SourceKeys) -> Vec<Drift> {
-    let text = std::fs::read(&sink.path)
-        .ok()
-        .map(|b| Zeroizing::new(String::from_utf8_lossy(&b).into_owned()));
-    let found = match (&text, sink.kind) {
-        (None, _) => BTreeMap::new(),
-        (Some(t), SinkKind::SystemdEnv) if sink.is_dropin() => unit_environment(t),
-        (Some(t), _) => dotenv(t),
+pub fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
+    let values = match std::fs::read(&sink.path) {
+        Err(_) => Vec::new(),
+        Ok(bytes) if sink.kind == SinkKind::SystemdEnv => {
+            let layout = if files::is_dropin(sink) {
+                systemd_env::Layout::DropIn
+            } else {
+                systemd_env::Layout::EnvironmentD
+            };
+            systemd_env::read_values(layout, &bytes)
+        }
+        Ok(bytes) => dotenv::read_values(&bytes),
     };
+    // The last assignment wins, as for the programs that read the file.
+    let found: BTreeMap<String, Secret> = values.into_iter().collect();
     let mut out = Vec::new();
     for key in &sink.keys {
         // A key the source does not hold is not this watcher's business.
         let Some(want) = keys.get(key) else { continue };
         let have = found.get(key.as_str());
-        if have.map(|v| v.as_bytes()) != Some(want.expose()) {
+        if have != Some(want) {
             out.push(Drift {
                 key: key.clone(),
-                sink_fp: have.map(|v| vault::fingerprint(v.as_bytes())),
+                sink_fp: have.map(Secret::fingerprint),
                 source_fp: want.fingerprint(),
             });
         }
     }
     out
-}
-
-type Values = BTreeMap<String, Zeroizing<String>>;
-
-/// `KEY=VALUE` lines; `export ` and one pair of surrounding quotes dropped.
-fn dotenv(text: &str) -> Values {
-    let mut out = Values::new();
-    for line in text.lines() {
-        let line = line.trim_start();
-        if line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        if let Some((k, v)) = line.split_once('=') {
-            let v = v.trim_end();
-            let v = ['"', '\'']
-                .iter()
-                .find_map(|q| v.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-                .unwrap_or(v);
-            out.insert(k.trim().to_string(), Zeroizing::new(v.to_string()));
-        }
-    }
-    out
-}
-
-/// `Environment=` lines of a unit drop-in: space-separated assignments,
-/// each optionally quoted, `\` escapes, `%%` for `%`.
-fn unit_environment(text: &str) -> Values {
-    let mut out = Values::new();
-    for line in text.lines() {
-        let Some(rest) = line.trim_start().strip_prefix("Environment=") else {
-            continue;
-        };
-        for word in unit_words(rest) {
-            if let Some((k, v)) = word.split_once('=') {
-                out.insert(k.to_string(), Zeroizing::new(v.replace("%%", "%")));
-            }
-        }
-    }
-    out
-}
-
-fn unit_words(s: &str) -> Vec<Zeroizing<String>> {
-    let mut words = Vec::new();
-    let mut word = Zeroizing::new(String::new());
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match (c, quote) {
-            ('\\', _) => {
-                if let Some(n) = chars.next() {
-                    word.push(match n {
-                        'n' => '\n',
-                        't' => '\t',
-                        other => other,
-                    });
-                }
-                in_word = true;
-            }
-            (q, None) if q == '"' || q == '\'' => {
-                quote = Some(q);
-                in_word = true;
-            }
-            (q, Some(open)) if q == open => quote = None,
-            (c, None) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::replace(&mut word, Zeroizing::new(String::new())));
-                    in_word = false;
-                }
-            }
-            (c, _) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
 }
 
 #[cfg(test)]
@@ -129,11 +54,12 @@ mod tests {
         }
     }
 
-    fn sink(kind: SinkKind, path: &std::path::Path) -> Sink {
-        Sink {
+    fn sink(kind: SinkKind, path: &std::path::Path) -> SinkSpec {
+        SinkSpec {
             kind,
             path: path.to_path_buf(),
             keys: vec!["LITELLM_MASTER_KEY".into(), "LITELLM_SALT_KEY".into()],
+            origin: "test".into(),
         }
     }
 

@@ -5,11 +5,11 @@
 
 use crate::actions::{Actions, Done, Failure, SourceKeys};
 use crate::audit;
-use crate::config::Config;
 use crate::debounce::{Batch, Debouncer, Wake};
-use crate::files::{Role, Snapshot, WatchSet};
+use crate::files::{self, Role, Snapshot, WatchSet};
 use crate::log;
 use crate::pacing::Pacing;
+use rotate::config::Config;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use vault::atomic::{Lock, LockError};
@@ -202,7 +202,7 @@ impl<A: Actions> Engine<A> {
             log::info("a rotation took the lock during the sync; waiting for it");
             return Err(Failure::Locked);
         }
-        let reload = self.config.sinks.iter().any(|s| s.is_dropin());
+        let reload = self.config.sinks.iter().any(files::is_dropin);
         self.finish(result, reload, &keys);
         Ok(())
     }
@@ -230,7 +230,7 @@ impl<A: Actions> Engine<A> {
                 Role::Source => None,
             })
             .collect();
-        let reload = sinks.iter().any(|s| s.is_dropin());
+        let reload = sinks.iter().any(files::is_dropin);
         let names: Vec<String> = sinks.iter().map(|s| s.path.display().to_string()).collect();
         log::info(format!(
             "{} changed by someone else{}; restarting",
@@ -306,7 +306,7 @@ impl<A: Actions> Engine<A> {
     /// Did a rotation commit this master key, restart and verify it, after
     /// our last good state, with every service-facing sink in step?
     fn rotation_verified(&mut self, keys: &SourceKeys) -> bool {
-        let Some(commit) = audit::last_commit() else {
+        let Some(commit) = audit::last_commit(&self.config.state_dir) else {
             return false;
         };
         if commit.written <= self.good_at || !commit.verified() || !commit.sets(&keys.master_fp()) {
@@ -322,7 +322,7 @@ impl<A: Actions> Engine<A> {
         config
             .sinks
             .iter()
-            .filter(|s| s.feeds_service())
+            .filter(|s| files::feeds_service(s))
             .any(|s| !actions.drift(s, keys).is_empty())
     }
 
@@ -378,7 +378,8 @@ impl<A: Actions> Engine<A> {
 mod tests {
     use super::*;
     use crate::actions::Drift;
-    use crate::config::{self, Sink};
+    use rotate::config::{MASTER_KEY, SinkSpec};
+    use rotate::env::Env;
     use std::path::Path;
     use std::time::Duration;
     use vault::Secret;
@@ -398,13 +399,11 @@ mod tests {
             let text =
                 std::fs::read_to_string(source).map_err(|e| Failure::Source(e.to_string()))?;
             let mut keys = SourceKeys::default();
-            keys.values.insert(
-                config::MASTER_KEY.into(),
-                Secret::from(text.trim().to_string()),
-            );
+            keys.values
+                .insert(MASTER_KEY.into(), Secret::from(text.trim().to_string()));
             Ok(keys)
         }
-        fn drift(&mut self, _: &Sink, _: &SourceKeys) -> Vec<Drift> {
+        fn drift(&mut self, _: &SinkSpec, _: &SourceKeys) -> Vec<Drift> {
             Vec::new()
         }
         fn source_changed(&mut self, _: &Path, _: &SourceKeys) -> Result<Done, Failure> {
@@ -433,7 +432,7 @@ mod tests {
         std::fs::write(d.join("litekeys.conf"), "[Service]\n").unwrap();
         let text = "source = \"s.env\"\n[service]\nmanager = \"none\"\n\
                     [[sink]]\nkind = \"systemd-env\"\npath = \"litellm.service.d/litekeys.conf\"\n";
-        let cfg = config::parse(&dir.join("litekeys.toml"), text).unwrap();
+        let cfg = Config::parse(&dir.join("litekeys.toml"), text, &Env::default()).unwrap();
         let set = Arc::new(WatchSet::new(&cfg));
         let zero = Duration::ZERO;
         Engine::new(cfg, set, script, Pacing::new(zero, zero, zero))

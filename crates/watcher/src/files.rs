@@ -1,7 +1,8 @@
 //! The watched files (the source and the sinks that feed the service), the
 //! directories to watch for them, and their content hashes.
 
-use crate::config::Config;
+use rotate::config::{Config, SinkKind, SinkSpec};
+use rotate::sinks::systemd_env::Layout;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -28,6 +29,16 @@ pub struct WatchSet {
     by_dir: BTreeMap<PathBuf, Vec<(OsString, usize)>>,
 }
 
+/// Sinks the service reads at start: a change there needs a restart.
+pub fn feeds_service(sink: &SinkSpec) -> bool {
+    matches!(sink.kind, SinkKind::Dotenv | SinkKind::SystemdEnv)
+}
+
+/// A unit drop-in (`*.service.d/*.conf`): systemd must reload it first.
+pub fn is_dropin(sink: &SinkSpec) -> bool {
+    sink.kind == SinkKind::SystemdEnv && Layout::of(&sink.path) == Ok(Layout::DropIn)
+}
+
 /// SHA-256 of every watched file, `None` when missing or unreadable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot(pub Vec<Option<[u8; 32]>>);
@@ -39,7 +50,7 @@ impl WatchSet {
             role: Role::Source,
         }];
         for (i, sink) in config.sinks.iter().enumerate() {
-            if sink.feeds_service() {
+            if feeds_service(sink) {
                 files.push(Watched {
                     path: sink.path.clone(),
                     role: Role::Sink(i),
@@ -109,7 +120,7 @@ pub fn digest(path: &Path) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config;
+    use rotate::env::Env;
 
     #[test]
     fn follows_files_by_name_in_their_directories_and_through_symlinks() {
@@ -124,7 +135,7 @@ mod tests {
             link.display(),
             dir.path().join(".factory").display()
         );
-        let cfg = config::parse(&dir.path().join("litekeys.toml"), &text).unwrap();
+        let cfg = Config::parse(&dir.path().join("litekeys.toml"), &text, &Env::default()).unwrap();
         let set = WatchSet::new(&cfg);
         assert_eq!(set.files.len(), 2, "droid sinks are not watched");
         assert_eq!(set.lookup(&link), vec![1]);
@@ -135,5 +146,21 @@ mod tests {
         assert_eq!(before.0[0], None);
         std::fs::write(real.join("litellm.env"), "A=2\n").unwrap();
         assert_eq!(set.snapshot().changed_since(&before), vec![1]);
+    }
+
+    #[test]
+    fn only_a_unit_dropin_needs_a_daemon_reload() {
+        let sink = |kind, path: &str| SinkSpec {
+            kind,
+            path: path.into(),
+            keys: Vec::new(),
+            origin: "test".into(),
+        };
+        let dropin = "/h/.config/systemd/user/litellm.service.d/litekeys.conf";
+        assert!(is_dropin(&sink(SinkKind::SystemdEnv, dropin)));
+        let envd = "/h/.config/environment.d/litellm.conf";
+        assert!(!is_dropin(&sink(SinkKind::SystemdEnv, envd)));
+        assert!(feeds_service(&sink(SinkKind::SystemdEnv, envd)));
+        assert!(!feeds_service(&sink(SinkKind::Droid, "/h/.factory")));
     }
 }

@@ -1,8 +1,7 @@
 //! `litekeys-watch install`: the systemd unit that runs the watcher
 //! (Type=notify, restarted on failure, sandboxed to the files it writes).
 
-use crate::audit;
-use crate::config::{Config, SinkKind};
+use rotate::config::{Config, SinkKind};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -61,7 +60,7 @@ fn writable_dirs(config: &Config) -> BTreeSet<PathBuf> {
             _ => dirs.extend(parents(&sink.path)),
         }
     }
-    dirs.insert(audit::state_home().join("litekeys"));
+    dirs.insert(config.state_dir.clone());
     dirs
 }
 
@@ -156,8 +155,8 @@ pub fn install(config: &Config, system: bool, print: bool) -> Result<String, Str
         .map_err(|e| format!("cannot create {}: {e}{hint}", dir.display()))?;
     // `litekeys-rotate` writes its journal and audit log there; under
     // ProtectSystem=strict it cannot create the directory itself.
-    let state = audit::state_home().join("litekeys");
-    create_private_dir(&state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
+    let state = &config.state_dir;
+    create_private_dir(state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
     vault::atomic::write(&path, text.as_bytes(), 0o644)
         .map_err(|e| format!("cannot write {}: {e}{hint}", path.display()))?;
     eprintln!("litekeys-watch: wrote {}", path.display());

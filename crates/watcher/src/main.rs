@@ -2,7 +2,6 @@
 
 mod actions;
 mod audit;
-mod config;
 mod debounce;
 mod drift;
 mod engine;
@@ -10,12 +9,10 @@ mod files;
 mod install;
 mod log;
 mod pacing;
-mod restart;
 mod sdnotify;
 mod shell;
 mod source;
 mod sync;
-mod verify;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -162,14 +159,18 @@ fn run(args: Args) -> Result<(), String> {
         }
         _ => {}
     }
-    let mut config = config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let env = rotate::env::Env::from_process();
+    let config =
+        rotate::config::Config::load(args.config.as_deref(), &env).map_err(|e| e.to_string())?;
     if let Some(Command::Install { system, print }) = args.command {
         let out = install::install(&config, system, print)?;
         print!("{out}");
         return Ok(());
     }
-    config.debounce.quiet = args.quiet;
-    config.debounce.max = args.max_delay;
+    let debounce = debounce::Debounce {
+        quiet: args.quiet,
+        max: args.max_delay,
+    };
     let source_dir = config.source.parent().unwrap_or(std::path::Path::new("/"));
     if !source_dir.is_dir() {
         return Err(format!(
@@ -178,15 +179,14 @@ fn run(args: Args) -> Result<(), String> {
         ));
     }
     let set = Arc::new(files::WatchSet::new(&config));
-    let events = debounce::Debouncer::start(Arc::clone(&set), config.debounce)?;
+    let events = debounce::Debouncer::start(Arc::clone(&set), debounce)?;
     let actions = shell::ShellActions {
-        config: config.clone(),
+        service: shell::service_spec(&config),
         verify: !args.no_verify,
-        command_bound: config.service_timeout,
         verify_bound: args.verify_timeout.unwrap_or(config.gateway.timeout),
+        config: config.clone(),
     };
     let pacing = pacing::Pacing::new(args.min_interval, Duration::from_secs(5), args.backoff_max);
-    let debounce = config.debounce;
     let mut engine = engine::Engine::new(config, Arc::clone(&set), actions, pacing);
     log::info(format!(
         "watching {} files in {} directories (quiet {:?}, at most {:?})",

@@ -1,22 +1,51 @@
-//! The first `Actions`: the vault library for the source, `litekeys-rotate
-//! sync` for the sinks, the configured service manager for the restart and
-//! two HTTP checks for the verification.
+//! The real `Actions`: the vault library for the source, `litekeys-rotate
+//! sync` for the sinks, the rotate crate's service control for the restart
+//! and its gateway check for the verification.
 
 use crate::actions::{Actions, Done, Drift, Failure, SourceKeys};
-use crate::config::{Config, MASTER_KEY, Sink};
-use crate::{drift, restart, source, sync, verify};
+use crate::{drift, files, source, sync};
+use rotate::config::{Config, MASTER_KEY, ManagerKind, SinkSpec};
+use rotate::service::{Manager, Programs, ServiceSpec};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 pub struct ShellActions {
     pub config: Config,
+    /// How the service is restarted (`[service]`, `LITEKEYS_SYSTEMCTL`…).
+    pub service: ServiceSpec,
     /// Check the gateway after each restart.
     pub verify: bool,
-    /// Bound on one service-manager command, and on `litekeys-rotate sync`.
-    pub command_bound: Duration,
     /// Bound on the gateway coming back with the new key.
     pub verify_bound: Duration,
+}
+
+/// `[service]` as the rotate crate's service control takes it; the programs
+/// from `LITEKEYS_SYSTEMCTL` / `LITEKEYS_DOCKER` when set.
+pub fn service_spec(config: &Config) -> ServiceSpec {
+    let s = &config.service;
+    let manager = match s.manager {
+        ManagerKind::SystemdUser => Manager::SystemdUser {
+            unit: s.unit.clone(),
+        },
+        ManagerKind::SystemdSystem => Manager::SystemdSystem {
+            unit: s.unit.clone(),
+        },
+        // The config requires `dir` for compose; "." only if that changes.
+        ManagerKind::Compose => Manager::Compose {
+            dir: s.dir.clone().unwrap_or_else(|| ".".into()),
+            service: s.service.clone(),
+        },
+        ManagerKind::Command => Manager::Command {
+            argv: s.command.iter().map(Into::into).collect(),
+        },
+        ManagerKind::None => Manager::None,
+    };
+    ServiceSpec {
+        manager,
+        timeout: s.timeout,
+        programs: Programs::from_env(),
+    }
 }
 
 impl ShellActions {
@@ -37,14 +66,15 @@ impl Actions for ShellActions {
         source::read(path, &self.wanted())
     }
 
-    fn drift(&mut self, sink: &Sink, keys: &SourceKeys) -> Vec<Drift> {
+    fn drift(&mut self, sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
         drift::check(sink, keys)
     }
 
     fn source_changed(&mut self, _source: &Path, keys: &SourceKeys) -> Result<Done, Failure> {
-        sync::sync(self.config.file.as_deref(), self.command_bound)?;
+        let hide: Vec<_> = keys.values.values().collect();
+        sync::sync(self.config.file.as_deref(), &hide)?;
         // The sync may have rewritten a drop-in: systemd must re-read it.
-        let reload = self.config.sinks.iter().any(Sink::is_dropin);
+        let reload = self.config.sinks.iter().any(files::is_dropin);
         self.restart_and_verify(reload, keys)
     }
 
@@ -62,11 +92,13 @@ impl Actions for ShellActions {
         daemon_reload: bool,
         keys: &SourceKeys,
     ) -> Result<Done, Failure> {
-        let restarted = restart::restart(&self.config.service, daemon_reload, self.command_bound)
-            .map_err(Failure::Restart)?;
-        if !restarted {
+        if !self.service.manager.restarts() {
             return Ok(Done::NoService);
         }
+        let hide: Vec<_> = keys.values.values().collect();
+        self.service
+            .restart(daemon_reload, &hide)
+            .map_err(|e| Failure::Restart(e.to_string()))?;
         if !self.verify {
             return Ok(Done::Restarted);
         }
@@ -76,8 +108,49 @@ impl Actions for ShellActions {
                 self.config.source.display()
             ))
         })?;
-        verify::verify(&self.config.gateway.url, key, self.verify_bound)
-            .map_err(Failure::Verify)?;
+        rotate::gateway::verify(&self.config.gateway.url, None, key, self.verify_bound)
+            .map_err(|e| Failure::Verify(e.to_string()))?;
         Ok(Done::Verified)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rotate::env::Env;
+
+    fn spec(text: &str) -> ServiceSpec {
+        let config = Config::parse(Path::new("/p/litekeys.toml"), text, &Env::default()).unwrap();
+        service_spec(&config)
+    }
+
+    #[test]
+    fn service_section_maps_to_the_rotate_crates_managers() {
+        let s = spec("[service]\nmanager = \"command\"\ncommand = [\"/bin/restart\", \"x\"]\n");
+        assert_eq!(
+            s.manager,
+            Manager::Command {
+                argv: vec!["/bin/restart".into(), "x".into()]
+            }
+        );
+        assert_eq!(s.timeout, Duration::from_secs(30));
+        let s =
+            spec("[service]\nmanager = \"systemd-system\"\nunit = \"gw.service\"\ntimeout = 5\n");
+        assert_eq!(
+            s.manager,
+            Manager::SystemdSystem {
+                unit: "gw.service".into()
+            }
+        );
+        assert_eq!(s.timeout, Duration::from_secs(5));
+        let s = spec("[service]\nmanager = \"compose\"\ndir = \"docker\"\n");
+        assert_eq!(
+            s.manager,
+            Manager::Compose {
+                dir: "/p/docker".into(),
+                service: "litellm".into()
+            }
+        );
+        assert!(!spec("[service]\nmanager = \"none\"\n").manager.restarts());
     }
 }

@@ -2,17 +2,21 @@
 //! --no-restart`, the rotation transaction (lock, journal, backups, atomic
 //! writes). The watcher restarts and verifies itself afterwards.
 //!
-//! Stop-gap: a process, until the rotate crate exposes its transaction.
+//! A process rather than `rotate::transaction::run` in-process: the sync
+//! then holds the lock, the identities and its memory only while it runs,
+//! and the watcher stays small while idle.
 
 use crate::actions::Failure;
-use crate::restart;
+use rotate::error::code;
+use rotate::service::{Manager, Programs, ServiceError, ServiceSpec};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use vault::Secret;
 
 pub const ENV_ROTATE: &str = "LITEKEYS_ROTATE";
-/// `litekeys-rotate`'s exit code for "another rotation holds the lock".
-const EXIT_LOCKED: i32 = 4;
+/// Bound on one sync (it restarts nothing: files only).
+const BOUND: Duration = Duration::from_secs(120);
 
 /// `$LITEKEYS_ROTATE`, else `litekeys-rotate` next to this binary, else on PATH.
 pub fn rotate_program() -> PathBuf {
@@ -26,7 +30,9 @@ pub fn rotate_program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("litekeys-rotate"))
 }
 
-pub fn sync(config: Option<&Path>, bound: Duration) -> Result<(), Failure> {
+/// Runs the sync with the rotate crate's bounded runner (no shell, stderr
+/// kept for the message with any of `hide` shown as its fingerprint).
+pub fn sync(config: Option<&Path>, hide: &[&Secret]) -> Result<(), Failure> {
     let mut argv: Vec<OsString> = vec![
         rotate_program().into_os_string(),
         "sync".into(),
@@ -36,8 +42,23 @@ pub fn sync(config: Option<&Path>, bound: Duration) -> Result<(), Failure> {
         argv.push("--config".into());
         argv.push(c.as_os_str().to_owned());
     }
-    restart::run(&argv, bound).map_err(|e| match e.code {
-        Some(EXIT_LOCKED) => Failure::Locked,
-        _ => Failure::Sync(e.message),
-    })
+    let spec = ServiceSpec {
+        manager: Manager::Command { argv },
+        timeout: BOUND,
+        programs: Programs::default(),
+    };
+    let locked = format!("exit {}", code::LOCKED);
+    match spec.restart(false, hide) {
+        Ok(_) => Ok(()),
+        Err(ServiceError::Failed { status, .. }) if status == locked => Err(Failure::Locked),
+        // Its own wording: the service's ("fix the service…") misleads here.
+        Err(ServiceError::Failed {
+            step,
+            status,
+            stderr,
+        }) => Err(Failure::Sync(format!(
+            "`{step}` failed ({status}): {stderr}"
+        ))),
+        Err(e) => Err(Failure::Sync(e.to_string())),
+    }
 }
