@@ -11,7 +11,7 @@ mod watch_kit;
 use litekeys_tests::litellm::{LiteLlm, MockModel};
 use rotate::gateway;
 use vault::Secret;
-use watch_kit::{Lab, SALT, SOURCE, key, make_executable};
+use watch_kit::{Lab, SOURCE, key, make_executable};
 
 /// Fields drop in order: the proxy is killed (by its control script, in
 /// the sandbox) before the sandbox is removed.
@@ -85,21 +85,14 @@ fn a_source_replaced_by_rename_reaches_litellm_with_one_restart() {
         return;
     };
     let w = g.lab.watch(&["--min-interval", "0ms"]);
-    let bytes = g
-        .lab
-        .encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
-    g.lab.replace_source(&bytes);
+    g.lab.replace_master(&new);
     let fp = vault::fingerprint(new.as_bytes());
     w.wait_for(&format!("the gateway accepts master key {fp}"), 1);
     assert_eq!(g.status(&new), 200);
     assert_ne!(g.status(&old), 200);
     let env = std::fs::read_to_string(g.gw.env_file()).unwrap();
     assert!(env.contains(&format!("LITELLM_MASTER_KEY={new}")));
-    g.lab
-        .sb
-        .program("touch")
-        .arg(g.lab.sb.path(SOURCE))
-        .output();
+    g.lab.touch(SOURCE);
     w.wait_for("same content; nothing to do", 1);
     assert_eq!(g.lab.restarts(), 1, "{}", w.dump());
     w.never_shows(&old);
@@ -119,10 +112,7 @@ fn a_tampered_source_leaves_the_gateway_working_then_a_valid_one_restarts_once()
     w.wait_for("error:", 1);
     assert_eq!(g.lab.restarts(), 0);
     assert_eq!(g.status(&old), 200, "the gateway keeps working");
-    let bytes = g
-        .lab
-        .encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
-    g.lab.replace_source(&bytes);
+    g.lab.replace_master(&new);
     let fp = vault::fingerprint(new.as_bytes());
     w.wait_for(&format!("the gateway accepts master key {fp}"), 1);
     assert_eq!(g.lab.restarts(), 1, "{}", w.dump());
@@ -151,11 +141,7 @@ fn a_rotation_while_watching_restarts_litellm_exactly_once() {
         out.stdout_str()
     );
     w.wait_for("a rotation already restarted the service", 1);
-    g.lab
-        .sb
-        .program("touch")
-        .arg(g.lab.sb.path(SOURCE))
-        .output();
+    g.lab.touch(SOURCE);
     w.wait_for("same content; nothing to do", 1);
     assert_eq!(g.lab.restarts(), 1, "{}", w.dump());
     assert_ne!(g.status(&old), 200, "the old key is refused");

@@ -72,8 +72,7 @@ fn touch_and_identical_rewrite_do_nothing() {
     let Some(lab) = Lab::new(&master) else { return };
     let w = lab.watch(ARGS);
     let env = lab.sb.path(ENV_FILE);
-    let out = lab.sb.program("touch").arg(&env).output();
-    assert_eq!(out.code, 0);
+    lab.touch(ENV_FILE);
     w.wait_for("same content; nothing to do", 1);
     // An identical rewrite by rename, as an editor saves.
     let tmp = lab.sb.write(
@@ -82,12 +81,7 @@ fn touch_and_identical_rewrite_do_nothing() {
     );
     std::fs::rename(tmp, &env).unwrap();
     w.wait_for("same content; nothing to do", 2);
-    let out = lab
-        .sb
-        .program("touch")
-        .arg(lab.sb.path(watch_kit::SOURCE))
-        .output();
-    assert_eq!(out.code, 0);
+    lab.touch(watch_kit::SOURCE);
     w.wait_for("same content; nothing to do", 3);
     assert_eq!(lab.restarts(), 0, "{}", w.dump());
 }

@@ -9,7 +9,7 @@ mod watch_kit;
 
 use std::io::Write;
 use vault::atomic::Lock;
-use watch_kit::{ENV_FILE, Lab, SALT, SOURCE, env_text, key};
+use watch_kit::{ENV_FILE, Lab, SOURCE, env_text, key};
 
 const ARGS: &[&str] = &["--min-interval", "0ms", "--no-verify"];
 
@@ -18,8 +18,7 @@ fn source_replaced_by_rename_syncs_the_sink_and_restarts_once() {
     let (old, new) = (key("old"), key("new"));
     let Some(lab) = Lab::new(&old) else { return };
     let w = lab.watch(ARGS);
-    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
-    lab.replace_source(&bytes);
+    lab.replace_master(&new);
     w.wait_for("restarted", 1);
     let env = String::from_utf8(lab.sb.read(ENV_FILE)).unwrap();
     assert!(
@@ -27,7 +26,7 @@ fn source_replaced_by_rename_syncs_the_sink_and_restarts_once() {
         "sink not synced"
     );
     // Our own sync's writes, and a touch, change nothing more.
-    lab.sb.program("touch").arg(lab.sb.path(SOURCE)).output();
+    lab.touch(SOURCE);
     w.wait_for("same content; nothing to do", 1);
     assert_eq!(lab.restarts(), 1, "{}", w.dump());
     let fp = vault::fingerprint(new.as_bytes());
@@ -60,8 +59,7 @@ fn tampered_source_one_error_no_restart_then_a_valid_one_restarts_once() {
     assert_eq!(lab.restarts(), 0);
     assert_eq!(lab.sb.read(ENV_FILE), env_text(&old).as_bytes());
 
-    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
-    lab.replace_source(&bytes);
+    lab.replace_master(&new);
     w.wait_for("restarted", 1);
     assert_eq!(lab.restarts(), 1, "{}", w.dump());
     assert_eq!(w.count("error:"), 1, "{}", w.dump());
@@ -94,8 +92,7 @@ fn reencrypted_source_with_the_same_values_does_not_restart() {
     let Some(lab) = Lab::new(&master) else { return };
     let w = lab.watch(ARGS);
     // New data key, new IVs, new MAC: other bytes, same values.
-    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &master), ("LITELLM_SALT_KEY", SALT)]);
-    lab.replace_source(&bytes);
+    lab.replace_master(&master);
     w.wait_for("none of the values the service uses changed", 1);
     assert_eq!(lab.restarts(), 0, "{}", w.dump());
 }
@@ -111,23 +108,13 @@ fn a_rotation_holding_the_lock_is_waited_for_and_not_restarted_again() {
     drop(Lock::acquire(&lab.sb.path(SOURCE), false).unwrap());
     let w = lab.watch(ARGS);
     let lock = Lock::acquire(&lab.sb.path(SOURCE), false).unwrap();
-    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
-    lab.replace_source(&bytes);
+    lab.replace_master(&new);
     lab.sb.write(ENV_FILE, env_text(&new));
     w.wait_for("holds the source's lock; waiting", 1);
-    let (fo, fnew) = (
-        vault::fingerprint(old.as_bytes()),
-        vault::fingerprint(new.as_bytes()),
-    );
-    lab.sb.write(
-        "home/.local/state/litekeys/audit.log",
-        format!(
-            "2026-11-21T23:40:00Z host=lab action=rotate LITELLM_MASTER_KEY={fo}->{fnew} verified tx=0a1b\n"
-        ),
-    );
+    lab.audit(&old, &new, "verified", "0a1b");
     drop(lock);
     w.wait_for("a rotation already restarted the service", 1);
-    lab.sb.program("touch").arg(lab.sb.path(ENV_FILE)).output();
+    lab.touch(ENV_FILE);
     w.wait_for("same content; nothing to do", 1);
     assert_eq!(lab.restarts(), 0, "{}", w.dump());
 }
@@ -137,19 +124,9 @@ fn an_unverified_rotation_is_restarted_by_the_watcher() {
     let (old, new) = (key("unv"), key("unverified"));
     let Some(lab) = Lab::new(&old) else { return };
     let w = lab.watch(ARGS);
-    let (fo, fnew) = (
-        vault::fingerprint(old.as_bytes()),
-        vault::fingerprint(new.as_bytes()),
-    );
-    lab.sb.write(
-        "home/.local/state/litekeys/audit.log",
-        format!(
-            "2026-11-21T23:40:00Z host=lab action=rotate LITELLM_MASTER_KEY={fo}->{fnew} unverified tx=0a1c\n"
-        ),
-    );
+    lab.audit(&old, &new, "unverified", "0a1c");
     lab.sb.write(ENV_FILE, env_text(&new));
-    let bytes = lab.encrypt(&[("LITELLM_MASTER_KEY", &new), ("LITELLM_SALT_KEY", SALT)]);
-    lab.replace_source(&bytes);
+    lab.replace_master(&new);
     w.wait_for("restarted", 1);
     assert_eq!(lab.restarts(), 1, "{}", w.dump());
 }

@@ -98,6 +98,34 @@ impl Lab {
         std::fs::rename(tmp, self.sb.path(SOURCE)).expect("rename over the source");
     }
 
+    /// A new source holding `master` and the salt, encrypted by sops and
+    /// renamed over the old one.
+    pub fn replace_master(&self, master: &str) {
+        let bytes = self.encrypt(&[("LITELLM_MASTER_KEY", master), ("LITELLM_SALT_KEY", SALT)]);
+        self.replace_source(&bytes);
+    }
+
+    /// `touch REL` with the real program (new mtime, same bytes).
+    pub fn touch(&self, rel: &str) {
+        let out = self.sb.program("touch").arg(self.sb.path(rel)).output();
+        assert_eq!(out.code, 0, "touch {rel}: {}", out.stderr);
+    }
+
+    /// The audit line a rotation from `old` to `new` writes (the format
+    /// crates/rotate/src/audit.rs writes and the watcher reads).
+    pub fn audit(&self, old: &str, new: &str, verdict: &str, tx: &str) {
+        let (fo, fnew) = (
+            vault::fingerprint(old.as_bytes()),
+            vault::fingerprint(new.as_bytes()),
+        );
+        self.sb.write(
+            "home/.local/state/litekeys/audit.log",
+            format!(
+                "2026-11-21T23:40:00Z host=lab action=rotate LITELLM_MASTER_KEY={fo}->{fnew} {verdict} tx={tx}\n"
+            ),
+        );
+    }
+
     pub fn restarts(&self) -> usize {
         std::fs::read_to_string(self.sb.path("restarts"))
             .map(|s| s.lines().count())
