@@ -181,7 +181,7 @@ fn run(args: Args) -> Result<(), String> {
     let set = Arc::new(files::WatchSet::new(&config));
     let events = debounce::Debouncer::start(Arc::clone(&set), debounce)?;
     let actions = shell::ShellActions {
-        service: shell::service_spec(&config),
+        service: rotate::activation::service_spec(&config),
         verify: !args.no_verify,
         verify_bound: args.verify_timeout.unwrap_or(config.gateway.timeout),
         config: config.clone(),

@@ -4,48 +4,21 @@
 
 use crate::actions::{Actions, Done, Drift, Failure, SourceKeys};
 use crate::{drift, files, source, sync};
-use rotate::config::{Config, MASTER_KEY, ManagerKind, SinkSpec};
-use rotate::service::{Manager, Programs, ServiceSpec};
+use rotate::config::{Config, MASTER_KEY, SinkSpec};
+use rotate::service::ServiceSpec;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 pub struct ShellActions {
     pub config: Config,
-    /// How the service is restarted (`[service]`, `LITEKEYS_SYSTEMCTL`…).
+    /// How the service is restarted: `rotate::activation::service_spec`
+    /// (`[service]`, `LITEKEYS_SYSTEMCTL`…), as `litekeys-rotate` does.
     pub service: ServiceSpec,
     /// Check the gateway after each restart.
     pub verify: bool,
     /// Bound on the gateway coming back with the new key.
     pub verify_bound: Duration,
-}
-
-/// `[service]` as the rotate crate's service control takes it; the programs
-/// from `LITEKEYS_SYSTEMCTL` / `LITEKEYS_DOCKER` when set.
-pub fn service_spec(config: &Config) -> ServiceSpec {
-    let s = &config.service;
-    let manager = match s.manager {
-        ManagerKind::SystemdUser => Manager::SystemdUser {
-            unit: s.unit.clone(),
-        },
-        ManagerKind::SystemdSystem => Manager::SystemdSystem {
-            unit: s.unit.clone(),
-        },
-        // The config requires `dir` for compose; "." only if that changes.
-        ManagerKind::Compose => Manager::Compose {
-            dir: s.dir.clone().unwrap_or_else(|| ".".into()),
-            service: s.service.clone(),
-        },
-        ManagerKind::Command => Manager::Command {
-            argv: s.command.iter().map(Into::into).collect(),
-        },
-        ManagerKind::None => Manager::None,
-    };
-    ServiceSpec {
-        manager,
-        timeout: s.timeout,
-        programs: Programs::from_env(),
-    }
 }
 
 impl ShellActions {
@@ -111,46 +84,5 @@ impl Actions for ShellActions {
         rotate::gateway::verify(&self.config.gateway.url, None, key, self.verify_bound)
             .map_err(|e| Failure::Verify(e.to_string()))?;
         Ok(Done::Verified)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rotate::env::Env;
-
-    fn spec(text: &str) -> ServiceSpec {
-        let config = Config::parse(Path::new("/p/litekeys.toml"), text, &Env::default()).unwrap();
-        service_spec(&config)
-    }
-
-    #[test]
-    fn service_section_maps_to_the_rotate_crates_managers() {
-        let s = spec("[service]\nmanager = \"command\"\ncommand = [\"/bin/restart\", \"x\"]\n");
-        assert_eq!(
-            s.manager,
-            Manager::Command {
-                argv: vec!["/bin/restart".into(), "x".into()]
-            }
-        );
-        assert_eq!(s.timeout, Duration::from_secs(30));
-        let s =
-            spec("[service]\nmanager = \"systemd-system\"\nunit = \"gw.service\"\ntimeout = 5\n");
-        assert_eq!(
-            s.manager,
-            Manager::SystemdSystem {
-                unit: "gw.service".into()
-            }
-        );
-        assert_eq!(s.timeout, Duration::from_secs(5));
-        let s = spec("[service]\nmanager = \"compose\"\ndir = \"docker\"\n");
-        assert_eq!(
-            s.manager,
-            Manager::Compose {
-                dir: "/p/docker".into(),
-                service: "litellm".into()
-            }
-        );
-        assert!(!spec("[service]\nmanager = \"none\"\n").manager.restarts());
     }
 }
