@@ -35,10 +35,12 @@ rewrite does nothing.
 
 The source changed: it is decrypted (MAC verified), then `litekeys-rotate sync \
 --no-restart` writes its values into every sink, the service is restarted \
-(daemon-reload first when a drop-in sink exists) and the gateway must answer \
-/health/liveliness and accept the source's master key on /v1/models. A \
-source that is missing, half-written, unparsable or fails its MAC gets one \
-error line and changes nothing; the watcher acts again once it is valid.
+(daemon-reload first when a drop-in sink exists; within [service] timeout) \
+and the gateway must answer /health/liveliness, accept the source's master \
+key on /v1/models and refuse a request with no key (as `litekeys-rotate` \
+verifies). A source that is missing, half-written, unparsable or fails its \
+MAC gets one error line and changes nothing; the watcher acts again once it \
+is valid.
 
 A sink changed by someone else (a hand edit of litellm.env): the service is \
 restarted and verified, and the edit is kept. The watcher never rewrites a \
