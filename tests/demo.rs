@@ -63,3 +63,34 @@ fn demo_keep_leaves_the_sandbox() {
     );
     std::fs::remove_dir_all(&path).unwrap();
 }
+
+#[test]
+fn demo_with_litellm_on_path_restarts_and_verifies_it() {
+    let litellm = litekeys_tests::require!("litellm");
+    let sb = Sandbox::new();
+    let path = format!(
+        "{}:{}",
+        litellm.parent().expect("venv bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = sb
+        .cmd("litekeys-rotate")
+        .env("PATH", path)
+        .arg("demo")
+        .success();
+    let text = out.stdout_str();
+    assert!(
+        text.contains("litellm is on PATH: starting it on http://127.0.0.1:"),
+        "{text}"
+    );
+    let rotated = text
+        .lines()
+        .find(|l| l.starts_with("rotated LITELLM_MASTER_KEY"))
+        .expect("a rotation line");
+    assert!(rotated.contains("; verified: "), "{rotated}");
+    assert!(
+        rotated.contains("(refused)") && rotated.contains("→ 200"),
+        "{rotated}"
+    );
+    assert!(text.contains("gateway current key  accepted"), "{text}");
+}
