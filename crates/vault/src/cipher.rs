@@ -3,8 +3,9 @@
 //! (`KEY:` for a value, `:` for a top-level comment, `lastmodified` for the
 //! MAC).
 
+use aes_gcm::Tag;
 use aes_gcm::aead::consts::U32;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce};
 use base64::Engine;
@@ -20,6 +21,7 @@ type Aes256Gcm32 = AesGcm<Aes256, U32>;
 type Aes256Gcm12 = aes_gcm::Aes256Gcm;
 
 /// Go's `base64.StdEncoding`: padded, but lenient about trailing bits.
+/// Encodes; [`decode_into`] decodes the same language without allocating.
 const B64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new()
@@ -48,35 +50,154 @@ pub enum OpenError {
     Auth,
 }
 
-/// Parses the `ENC[…]` shape. sops matches it with a greedy regex; since
+/// The fields of an `ENC[…]` value, still in base64.
+struct Fields<'a> {
+    data: &'a str,
+    iv: &'a str,
+    tag: &'a str,
+    kind: &'a str,
+}
+
+/// Splits the `ENC[…]` shape. sops matches it with a greedy regex; since
 /// base64 has no `,`, any value that regex accepts splits at the first
 /// `,iv:`, `,tag:` and `,type:`, up to the last `]` — found here in one
 /// left-to-right pass (this runs once per value of 10 000-line files).
-pub fn parse(value: &str) -> Option<Sealed<'_>> {
+fn fields(value: &str) -> Option<Fields<'_>> {
     let rest = value.strip_prefix("ENC[AES256_GCM,data:")?;
     let (data, rest) = split_field(rest, "iv:")?;
     let (iv, rest) = split_field(rest, "tag:")?;
     let (tag, rest) = split_field(rest, "type:")?;
     let kind = &rest[..rest.rfind(']')?];
-    if [data, iv, tag, kind]
-        .iter()
-        .any(|p| p.is_empty() || p.contains('\n'))
+    // A newline in data, iv or tag fails their base64.
+    if data.is_empty() || iv.is_empty() || tag.is_empty() || kind.is_empty() || kind.contains('\n')
     {
         return None;
     }
-    Some(Sealed {
-        data: B64.decode(data).ok()?,
-        iv: B64.decode(iv).ok()?,
-        tag: B64.decode(tag).ok()?,
+    Some(Fields {
+        data,
+        iv,
+        tag,
         kind,
+    })
+}
+
+/// Parses the `ENC[…]` shape and decodes its base64 fields.
+pub fn parse(value: &str) -> Option<Sealed<'_>> {
+    let f = fields(value)?;
+    Some(Sealed {
+        data: decode_vec(f.data)?,
+        iv: decode_vec(f.iv)?,
+        tag: decode_vec(f.tag)?,
+        kind: f.kind,
     })
 }
 
 /// `"<field>,<next>:<rest>"` → `(field, rest)`.
 fn split_field<'a>(s: &'a str, next: &str) -> Option<(&'a str, &'a str)> {
-    let comma = s.as_bytes().iter().position(|&b| b == b',')?;
+    let comma = s.find(',')?;
     let rest = s[comma + 1..].strip_prefix(next)?;
     Some((&s[..comma], rest))
+}
+
+/// Go's base64 alphabet as a table; 0xFF marks a byte outside it.
+const DECODE: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The decoded length of padded base64, or `None` when the length is not
+/// a multiple of 4 (the padding itself is checked by [`decode_into`]).
+fn decoded_len(s: &[u8]) -> Option<usize> {
+    if s.len() % 4 != 0 {
+        return None;
+    }
+    let pad = match s {
+        [.., b'=', b'='] => 2,
+        [.., b'='] => 1,
+        _ => 0,
+    };
+    Some(s.len() / 4 * 3 - pad)
+}
+
+/// Decodes `s` into `out`, which holds exactly `decoded_len(s)` bytes. As
+/// Go's `StdEncoding` (and [`B64`]): `=` only as the final padding, unused
+/// trailing bits ignored. `false` on anything else.
+fn decode_into(s: &[u8], out: &mut [u8]) -> bool {
+    let Some((body, last)) = s.split_last_chunk::<4>() else {
+        return out.is_empty();
+    };
+    let Some(tail_len) = out.len().checked_sub(body.len() / 4 * 3) else {
+        return false;
+    };
+    let (head, tail) = out.split_at_mut(body.len() / 4 * 3);
+    let sextet = |c: u8| DECODE[usize::from(c)];
+    let quad = |a: u8, b: u8, c: u8, d: u8| {
+        u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d)
+    };
+    // Bit 7 of `bad` collects bytes outside the alphabet; checked once.
+    let mut bad = 0u8;
+    for (four, three) in body.chunks_exact(4).zip(head.chunks_exact_mut(3)) {
+        let (a, b, c, d) = (
+            sextet(four[0]),
+            sextet(four[1]),
+            sextet(four[2]),
+            sextet(four[3]),
+        );
+        bad |= a | b | c | d;
+        let w = quad(a, b, c, d);
+        three.copy_from_slice(&[(w >> 16) as u8, (w >> 8) as u8, w as u8]);
+    }
+    let [c0, c1, c2, c3] = *last;
+    let (a, b) = (sextet(c0), sextet(c1));
+    let (c, d) = match tail_len {
+        3 => (sextet(c2), sextet(c3)),
+        2 if c3 == b'=' => (sextet(c2), 0),
+        1 if c2 == b'=' && c3 == b'=' => (0, 0),
+        _ => return false,
+    };
+    bad |= a | b | c | d;
+    let w = quad(a, b, c, d);
+    let bytes = [(w >> 16) as u8, (w >> 8) as u8, w as u8];
+    tail.copy_from_slice(&bytes[..tail_len]);
+    bad & 0x80 == 0
+}
+
+fn decode_vec(s: &str) -> Option<Vec<u8>> {
+    let mut out = vec![0; decoded_len(s.as_bytes())?];
+    decode_into(s.as_bytes(), &mut out).then_some(out)
+}
+
+/// Decodes a short field (nonce, tag) into `buf`; returns its length,
+/// which may exceed `buf` (the bytes are then not kept: a wrong size).
+fn decode_short<const N: usize>(s: &str, buf: &mut [u8; N]) -> Result<usize, OpenError> {
+    let len = decoded_len(s.as_bytes()).ok_or(OpenError::Malformed)?;
+    let valid = match buf.get_mut(..len) {
+        Some(out) => decode_into(s.as_bytes(), out),
+        None => decode_vec(s).is_some(),
+    };
+    if valid {
+        Ok(len)
+    } else {
+        Err(OpenError::Malformed)
+    }
+}
+
+/// Makes room for `additional` bytes in a zeroizing buffer. A bigger buffer
+/// is a new allocation and the old one is wiped as it drops: a `Vec` that
+/// grows by itself leaves a copy of what it held in freed memory.
+pub(crate) fn reserve(buf: &mut Zeroizing<Vec<u8>>, additional: usize) {
+    if buf.capacity() - buf.len() >= additional {
+        return;
+    }
+    let mut bigger = Vec::with_capacity((buf.len() + additional).max(buf.capacity() * 2));
+    bigger.extend_from_slice(buf);
+    *buf = Zeroizing::new(bigger);
 }
 
 /// Decrypts an `ENC[…]` value; returns the plaintext bytes and the type tag.
@@ -108,27 +229,57 @@ impl Opener {
         value: &'a str,
         aad: &str,
     ) -> Result<(Zeroizing<Vec<u8>>, &'a str), OpenError> {
-        let sealed = parse(value).ok_or(OpenError::Malformed)?;
-        if sealed.tag.len() != TAG_LEN {
+        let mut plain = Zeroizing::new(Vec::new());
+        let kind = self.open_into(value, aad.as_bytes(), &mut plain)?;
+        Ok((plain, kind))
+    }
+
+    /// Appends the plaintext of `value` to `out` and returns its type tag;
+    /// on error `out` is left as it was. No allocation when `out` has room:
+    /// the ciphertext is decoded into `out` and decrypted in place.
+    pub fn open_into<'a>(
+        &self,
+        value: &'a str,
+        aad: &[u8],
+        out: &mut Zeroizing<Vec<u8>>,
+    ) -> Result<&'a str, OpenError> {
+        let f = fields(value).ok_or(OpenError::Malformed)?;
+        let len = decoded_len(f.data.as_bytes()).ok_or(OpenError::Malformed)?;
+        let mut iv = [0u8; NONCE_LEN];
+        let mut tag = [0u8; TAG_LEN];
+        let iv_len = decode_short(f.iv, &mut iv)?;
+        let tag_len = decode_short(f.tag, &mut tag)?;
+        let start = out.len();
+        reserve(out, len);
+        out.resize(start + len, 0);
+        let sealed = &mut out[start..];
+        if !decode_into(f.data.as_bytes(), sealed) {
+            out.truncate(start);
+            return Err(OpenError::Malformed);
+        }
+        let tag = Tag::from_slice(&tag);
+        let opened = match (tag_len, iv_len) {
+            (TAG_LEN, NONCE_LEN) => self.gcm32.decrypt_in_place_detached(
+                Nonce::<U32>::from_slice(&iv),
+                aad,
+                sealed,
+                tag,
+            ),
+            // Go accepts nonce sizes sops never writes; 12 is GCM's usual one.
+            (TAG_LEN, 12) => Aes256Gcm12::new(self.key.as_ref().into()).decrypt_in_place_detached(
+                aes_gcm::Nonce::from_slice(&iv[..12]),
+                aad,
+                sealed,
+                tag,
+            ),
+            _ => Err(aes_gcm::Error),
+        };
+        if opened.is_err() {
+            // Only ciphertext is left there: GCM checks the tag first.
+            out.truncate(start);
             return Err(OpenError::Auth);
         }
-        let mut msg = sealed.data;
-        msg.extend_from_slice(&sealed.tag);
-        let payload = Payload {
-            msg: &msg,
-            aad: aad.as_bytes(),
-        };
-        let plain = match sealed.iv.len() {
-            NONCE_LEN => self
-                .gcm32
-                .decrypt(Nonce::<U32>::from_slice(&sealed.iv), payload),
-            // Go accepts nonce sizes sops never writes; 12 is GCM's usual one.
-            12 => Aes256Gcm12::new(self.key.as_ref().into())
-                .decrypt(aes_gcm::Nonce::from_slice(&sealed.iv), payload),
-            _ => return Err(OpenError::Auth),
-        }
-        .map_err(|_| OpenError::Auth)?;
-        Ok((Zeroizing::new(plain), sealed.kind))
+        Ok(f.kind)
     }
 }
 
@@ -192,6 +343,54 @@ mod tests {
         assert_eq!((plain.as_slice(), kind), (&b"sk-secret"[..], "str"));
         assert_eq!(open(&sealed, &key(), "B:"), Err(OpenError::Auth));
         assert!(seal(b"", "str", &key(), "A:").is_empty());
+    }
+
+    #[test]
+    fn decoder_accepts_what_the_base64_crate_accepts() {
+        // Every string of up to 6 characters over an alphabet that has
+        // padding, bytes outside base64, and letters whose low bits are
+        // trailing bits in a final group.
+        let chars = b"AB/=!Q\n";
+        let mut s = Vec::new();
+        fn each(s: &mut Vec<u8>, chars: &[u8], depth: usize) {
+            let text = std::str::from_utf8(s).unwrap();
+            assert_eq!(decode_vec(text), B64.decode(text).ok(), "{text:?}");
+            if depth == 0 {
+                return;
+            }
+            for &c in chars {
+                s.push(c);
+                each(s, chars, depth - 1);
+                s.pop();
+            }
+        }
+        each(&mut s, chars, 6);
+        for text in [
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "YWJj",
+            "YWI=",
+            "YQ==",
+        ] {
+            assert_eq!(decode_vec(text), B64.decode(text).ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn open_into_appends_and_keeps_the_buffer_on_error() {
+        let sealed = seal(b"sk-secret", "str", &key(), "A:");
+        let opener = Opener::new(&key());
+        let mut out = Zeroizing::new(b"x".to_vec());
+        assert_eq!(opener.open_into(&sealed, b"A:", &mut out), Ok("str"));
+        assert_eq!(out.as_slice(), b"xsk-secret");
+        assert_eq!(
+            opener.open_into(&sealed, b"B:", &mut out),
+            Err(OpenError::Auth)
+        );
+        assert_eq!(out.as_slice(), b"xsk-secret");
+        let bad_base64 = sealed.replace(",tag:", ",tag:A");
+        assert_eq!(opener.open(&bad_base64, "A:"), Err(OpenError::Malformed));
+        let long_tag = sealed.replace(",tag:", ",tag:AAAA");
+        assert_eq!(opener.open(&long_tag, "A:"), Err(OpenError::Auth));
     }
 
     #[test]

@@ -5,11 +5,11 @@
 //! change shows in git as the changed line plus `sops_mac` and
 //! `sops_lastmodified`.
 
-use crate::cipher::{self, DataKey};
+use crate::cipher::{self, DataKey, Opener};
 use crate::datakey;
-use crate::document::Document;
+use crate::document::{Context, Document, Scratch};
 use crate::error::Error;
-use crate::format::{self, Item, SOPS_PREFIX};
+use crate::format::{self, Item, SOPS_PREFIX, Text};
 use crate::mac::Mac;
 use crate::metadata::{Metadata, SOPS_VERSION};
 use crate::plaintext::{Entry, Plaintext};
@@ -66,7 +66,7 @@ pub struct EncryptOptions {
 /// Encrypts a plaintext dotenv file (as `sops encrypt`). Refuses input that
 /// already holds `sops_` keys.
 pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Result<Document, Error> {
-    let layout = format::parse(plaintext).map_err(|source| Error::Format {
+    let layout = format::parse_secret(plaintext).map_err(|source| Error::Format {
         path: path.to_path_buf(),
         source,
     })?;
@@ -117,32 +117,98 @@ pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Resul
     Ok(doc)
 }
 
+/// One line of the file [`Document::apply`] writes.
+enum Slot {
+    /// Line `i` of the file as read.
+    Old(usize),
+    /// A value set by a change, in place of old line `replaces` or
+    /// appended. `unless_same`: the old line stays when it holds this very
+    /// `str` (it keeps its ciphertext, as sops keeps an unchanged value's
+    /// nonce: no diff at all).
+    Set {
+        key: Text,
+        value: Secret,
+        replaces: Option<usize>,
+        unless_same: bool,
+    },
+}
+
+impl Slot {
+    fn key<'s>(&'s self, items: &'s [Item]) -> Option<&'s str> {
+        match self {
+            Slot::Old(i) => match &items[*i] {
+                Item::Pair { key, .. } => Some(key),
+                Item::Comment { .. } => None,
+            },
+            Slot::Set { key, .. } => Some(key),
+        }
+    }
+
+    fn old(&self) -> Option<usize> {
+        match self {
+            Slot::Old(i) => Some(*i),
+            Slot::Set { replaces, .. } => *replaces,
+        }
+    }
+}
+
+/// The lines of the new file, from the changes alone: the first line that
+/// differs is known before any value is decrypted.
+fn plan(items: &[Item], changes: &[Change]) -> Result<Vec<Slot>, String> {
+    let mut slots: Vec<Slot> = (0..items.len()).map(Slot::Old).collect();
+    for change in changes {
+        match change {
+            Change::Set(name, value) => {
+                check_key(name)?;
+                let set = |replaces, unless_same| Slot::Set {
+                    key: Text::from(name.as_str()),
+                    value: value.clone(),
+                    replaces,
+                    unless_same,
+                };
+                let at = slots
+                    .iter()
+                    .position(|s| s.key(items) == Some(name.as_str()));
+                let Some(at) = at else {
+                    slots.push(set(None, false));
+                    continue;
+                };
+                let new = match &slots[at] {
+                    Slot::Old(i) => set(Some(*i), true),
+                    // The line holds this value already.
+                    Slot::Set { value: now, .. } if now == value => continue,
+                    Slot::Set { replaces, .. } => set(*replaces, false),
+                };
+                slots[at] = new;
+            }
+            Change::Unset(name) => slots.retain(|s| s.key(items) != Some(name.as_str())),
+        }
+    }
+    Ok(slots)
+}
+
 impl Document {
     /// The file's bytes: data lines, then the sorted metadata.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let metadata = self.metadata.emit();
         let data: usize = self
             .items
             .iter()
             .map(|i| match i {
                 Item::Comment { text, .. } => text.len() + 2,
-                Item::Pair { key, value, .. } => key.len() + value.len() + 2,
+                Item::Pair { key, value, .. } => {
+                    key.len() + format::escaped_len(value.as_bytes()) + 2
+                }
             })
             .sum();
-        let mut out = Vec::with_capacity(data + 4096);
+        let mut out = Vec::with_capacity(data + metadata.len());
         for item in &self.items {
             match item {
                 Item::Comment { text, .. } => format::push_comment(&mut out, text.as_bytes()),
-                // Ciphertexts never hold a newline: no byte-by-byte escaping.
-                Item::Pair { key, value, .. } if !value.contains('\n') => {
-                    out.extend_from_slice(key.as_bytes());
-                    out.push(b'=');
-                    out.extend_from_slice(value.as_bytes());
-                    out.push(b'\n');
-                }
                 Item::Pair { key, value, .. } => format::push_pair(&mut out, key, value.as_bytes()),
             }
         }
-        out.extend_from_slice(&self.metadata.emit());
+        out.extend_from_slice(&metadata);
         out
     }
 
@@ -152,97 +218,127 @@ impl Document {
     }
 
     /// [`Document::apply`] without copying the file's items first.
+    ///
+    /// One pass decrypts the file, verifies its MAC and computes the new
+    /// one: up to the first line a change touches both files hash the same,
+    /// so the hash state there is forked and each line after it goes into
+    /// the new MAC as the reader will hash it in the new file.
     pub fn apply_into(mut self, key: &DataKey, changes: &[Change]) -> Result<Document, Error> {
         self.require_native()?;
-        let plain = self.decrypt(key)?;
-        let mut items = std::mem::take(&mut self.items);
-        let mut entries = plain.entries;
-        let mut changed = vec![false; items.len()];
-        for change in changes {
-            match change {
-                Change::Set(name, value) => {
-                    check_key(name).map_err(|reason| Error::BadKey {
-                        path: self.path.clone(),
-                        reason,
-                    })?;
-                    let at = items
-                        .iter()
-                        .position(|i| matches!(i, Item::Pair { key: k, .. } if k == name));
-                    let entry = Entry::Value {
-                        key: name.clone(),
-                        value: value.clone(),
-                        is_str: true,
-                        line: 0,
-                    };
-                    let item = Item::Pair {
-                        key: name.clone(),
-                        value: String::new(),
-                        line: 0,
-                    };
-                    match at {
-                        // The same value keeps its ciphertext, as sops keeps
-                        // an unchanged value's nonce: no diff at all.
-                        Some(i)
-                            if matches!(&entries[i], Entry::Value { value: old, is_str: true, .. }
-                                if old == value) => {}
-                        Some(i) => {
-                            items[i] = item;
-                            entries[i] = entry;
-                            changed[i] = true;
-                        }
-                        None => {
-                            items.push(item);
-                            entries.push(entry);
-                            changed.push(true);
-                        }
-                    }
-                }
-                Change::Unset(name) => {
-                    let keep: Vec<bool> = items
-                        .iter()
-                        .map(|i| !matches!(i, Item::Pair { key: k, .. } if k == name))
-                        .collect();
-                    let mut it = keep.iter();
-                    changed.retain(|_| *it.next().expect("same length"));
-                    let mut it = keep.iter();
-                    items.retain(|_| *it.next().expect("same length"));
-                    let mut it = keep.iter();
-                    entries.retain(|_| *it.next().expect("same length"));
-                }
+        let slots = match plan(&self.items, changes) {
+            Ok(slots) => slots,
+            Err(reason) => {
+                // A tampered file is reported first, whatever the change.
+                self.verify(key)?;
+                return Err(Error::BadKey {
+                    path: self.path.clone(),
+                    reason,
+                });
+            }
+        };
+        let fork = slots
+            .iter()
+            .enumerate()
+            .position(|(i, s)| !matches!(s, Slot::Old(j) if *j == i))
+            .unwrap_or(slots.len())
+            .min(self.items.len());
+        // Where each old line from the fork on goes (None: unset).
+        let mut place = vec![None; self.items.len() - fork];
+        for (s, slot) in slots.iter().enumerate().skip(fork) {
+            if let Some(p) = slot.old().and_then(|i| place.get_mut(i.checked_sub(fork)?)) {
+                *p = Some(s);
             }
         }
-        // Seal the changed values where they now stand (comment rules look
-        // at the comments above).
         let matcher = self.metadata.rule.matcher();
-        let mut comments: Vec<String> = Vec::new();
-        for (i, item) in items.iter_mut().enumerate() {
-            match item {
-                Item::Comment { text, .. } => comments.push(text.clone()),
-                Item::Pair {
-                    key: name, value, ..
-                } => {
-                    if changed[i] {
-                        let Entry::Value { value: plain, .. } = &entries[i] else {
-                            unreachable!("a pair")
-                        };
-                        let refs: Vec<&str> = comments.iter().map(String::as_str).collect();
-                        *value = if matcher.encrypts(Some(name), &refs) {
-                            cipher::seal(plain.expose(), "str", key, &format!("{name}:"))
-                        } else {
-                            plain
-                                .as_str()
-                                .map(str::to_string)
-                                .ok_or_else(|| Error::BadKey {
-                                    path: self.path.clone(),
-                                    reason: format!(
-                                        "{name} is stored in the clear and its value is not UTF-8"
-                                    ),
-                                })?
-                        };
-                    }
-                    comments.clear();
+        let opener = Opener::new(key);
+        let mut scratch = Scratch::default();
+        let mut context = Context::after(&self.items[..fork]);
+        let mut new_mac: Option<Mac> = None;
+        let mut encrypted = vec![false; slots.len()];
+        let mut same = vec![false; slots.len()];
+        let old_mac = self.walk(key, |i, _, was_encrypted, opened, mac_before| {
+            let Some(at) = i.checked_sub(fork) else {
+                return Ok(());
+            };
+            let new_mac = new_mac.get_or_insert_with(|| mac_before.clone());
+            let Some(s) = place[at] else { return Ok(()) };
+            if let Slot::Set {
+                key: name,
+                value,
+                unless_same,
+                ..
+            } = &slots[s]
+            {
+                same[s] = *unless_same && opened.is_str && opened.text == value.expose();
+                if !same[s] {
+                    encrypted[s] = context.encrypts_value(&matcher, name);
+                    new_mac.add(encrypted[s], value.expose());
+                    return Ok(());
                 }
             }
+            // An old line kept: hashed as it was, unless the lines around
+            // it now change whether it counts as encrypted.
+            let item = &self.items[i];
+            let now_encrypted = context.encrypts(&matcher, item);
+            let opened = if now_encrypted == was_encrypted {
+                opened.mac
+            } else {
+                self.open_item(item, now_encrypted, &opener, &mut scratch)?
+                    .mac
+            };
+            if let Some((flag, bytes)) = opened {
+                new_mac.add(flag, bytes);
+            }
+            Ok(())
+        })?;
+        let mut new_mac = new_mac.unwrap_or_else(|| old_mac.clone());
+        self.check_mac(key, &old_mac.finish())?;
+        for (s, slot) in slots.iter().enumerate().skip(fork) {
+            if let Slot::Set {
+                key: name,
+                value,
+                replaces: None,
+                ..
+            } = slot
+            {
+                encrypted[s] = context.encrypts_value(&matcher, name);
+                new_mac.add(encrypted[s], value.expose());
+            }
+        }
+        drop(context);
+        let mut items = std::mem::take(&mut self.items);
+        let mut tail: Vec<Option<Item>> = items.split_off(fork).into_iter().map(Some).collect();
+        let mut old = |i: usize| tail.get_mut(i - fork).and_then(Option::take);
+        for (s, slot) in slots.into_iter().enumerate().skip(fork) {
+            let item = match slot {
+                Slot::Old(i) => old(i),
+                Slot::Set {
+                    replaces: Some(i), ..
+                } if same[s] => old(i),
+                Slot::Set {
+                    key: name, value, ..
+                } => {
+                    let sealed = if encrypted[s] {
+                        cipher::seal(value.expose(), "str", key, &format!("{name}:"))
+                    } else {
+                        value
+                            .as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| Error::BadKey {
+                                path: self.path.clone(),
+                                reason: format!(
+                                    "{name} is stored in the clear and its value is not UTF-8"
+                                ),
+                            })?
+                    };
+                    Some(Item::Pair {
+                        key: name,
+                        value: sealed.into(),
+                        line: 0,
+                    })
+                }
+            };
+            items.extend(item);
         }
         let mut doc = Document {
             path: self.path,
@@ -251,24 +347,7 @@ impl Document {
         };
         doc.metadata.lastmodified = Timestamp::now_utc();
         doc.metadata.version = SOPS_VERSION.to_string();
-        // Every value a `str` (all sops' dotenv store writes): the MAC comes
-        // from the plaintexts at hand. Anything else (typed values, `str`
-        // comments from other tools) hashes as the reader hashes it, so the
-        // reader computes it on a second pass.
-        let plain_is_hashed_as_is = entries
-            .iter()
-            .all(|e| matches!(e, Entry::Value { is_str: true, .. } | Entry::Comment(_)))
-            && doc
-                .items
-                .iter()
-                .all(|i| !matches!(i, Item::Comment { text, .. } if text.ends_with(",type:str]")));
-        if plain_is_hashed_as_is {
-            doc.reseal_mac(key, &Plaintext { entries })?;
-        } else {
-            drop(entries);
-            let (_, mac) = doc.decrypt_unverified(key)?;
-            doc.seal_mac(key, &mac);
-        }
+        doc.seal_mac(key, &new_mac.finish());
         Ok(doc)
     }
 
@@ -283,7 +362,7 @@ impl Document {
             });
         }
         // Prove the key is this file's before wrapping it for anyone.
-        self.decrypt(key)?;
+        self.verify(key)?;
         let mut age = Vec::with_capacity(recipients.len());
         for r in recipients {
             match self.metadata.age.iter().find(|s| &s.recipient == r) {
@@ -356,7 +435,7 @@ impl Document {
                         text
                     };
                     items.push(Item::Comment {
-                        text: sealed,
+                        text: sealed.into(),
                         line: 0,
                     });
                 }
@@ -370,8 +449,8 @@ impl Document {
                         String::from_utf8_lossy(value.expose()).into_owned()
                     };
                     items.push(Item::Pair {
-                        key: name.clone(),
-                        value: sealed,
+                        key: Text::from(name.as_str()),
+                        value: sealed.into(),
                         line: 0,
                     });
                     comments.clear();
@@ -390,7 +469,7 @@ impl Document {
         let mut comments: Vec<&str> = Vec::new();
         for (item, entry) in self.items.iter().zip(&plain.entries) {
             match (item, entry) {
-                (Item::Comment { text, .. }, _) => comments.push(text),
+                (Item::Comment { text, .. }, _) => comments.push(text.as_str()),
                 (Item::Pair { key: name, .. }, Entry::Value { value, .. }) => {
                     mac.add(matcher.encrypts(Some(name), &comments), value.expose());
                     comments.clear();
@@ -407,25 +486,6 @@ impl Document {
         let lastmodified = self.metadata.lastmodified.to_string();
         self.metadata.mac = cipher::seal(mac.as_bytes(), "str", key, &lastmodified);
         self.metadata.lastmodified_raw = lastmodified;
-    }
-}
-
-impl Plaintext {
-    /// A plaintext from parsed dotenv items (the input of `encrypt`).
-    pub fn from_items(items: &[Item]) -> Plaintext {
-        let entries = items
-            .iter()
-            .map(|item| match item {
-                Item::Comment { text, .. } => Entry::Comment(Secret::from(text.clone())),
-                Item::Pair { key, value, line } => Entry::Value {
-                    key: key.clone(),
-                    value: Secret::from(value.clone()),
-                    is_str: true,
-                    line: *line,
-                },
-            })
-            .collect();
-        Plaintext { entries }
     }
 }
 
@@ -476,7 +536,7 @@ mod tests {
         // A value tagged bool (other sops stores write them): shown as
         // "true", hashed as "True".
         if let Item::Pair { value, .. } = &mut doc.items[1] {
-            *value = cipher::seal(b"t", "bool", &key, "N:");
+            *value = cipher::seal(b"t", "bool", &key, "N:").into();
         }
         let (_, mac) = doc.decrypt_unverified(&key).unwrap();
         doc.seal_mac(&key, &mac);

@@ -6,6 +6,10 @@
 //! quotes), and the two characters `\n` in a value stand for a newline.
 
 use crate::error::FormatError;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use zeroize::Zeroize;
 
 /// Prefix of the metadata keys sops appends after the data lines.
 pub const SOPS_PREFIX: &str = "sops_";
@@ -14,13 +18,9 @@ pub const SOPS_PREFIX: &str = "sops_";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     /// `#text`: `text` is everything after the `#`.
-    Comment { text: String, line: usize },
+    Comment { text: Text, line: usize },
     /// `key=value`, `value` with `\n` already decoded.
-    Pair {
-        key: String,
-        value: String,
-        line: usize,
-    },
+    Pair { key: Text, value: Text, line: usize },
 }
 
 impl Item {
@@ -39,44 +39,243 @@ pub struct Layout {
     pub metadata: Vec<(String, String)>,
 }
 
+/// The text a [`Text`] points into: a whole file, or one string.
+struct Buffer {
+    text: String,
+    /// Wiped on drop: the text of a plaintext file.
+    secret: bool,
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if self.secret {
+            self.text.zeroize();
+        }
+    }
+}
+
+/// A key, value or comment of a parsed file. Items share the file's buffer
+/// (one allocation per file, not two per line: files have 10 000 lines);
+/// reads as a `str`.
+#[derive(Clone)]
+pub struct Text {
+    buffer: Arc<Buffer>,
+    start: usize,
+    end: usize,
+}
+
+impl Text {
+    fn new(text: String, secret: bool) -> Text {
+        let end = text.len();
+        Text {
+            buffer: Arc::new(Buffer { text, secret }),
+            start: 0,
+            end,
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Text {
+        Text {
+            buffer: Arc::clone(&self.buffer),
+            start,
+            end,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.buffer.text[self.start..self.end]
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::from(String::new())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text::new(s, false)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text::new(s.to_string(), false)
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
 /// Splits `input` the way sops' dotenv store does. Errors name the 1-based
 /// line; they never quote the line (it may hold a secret).
 pub fn parse(input: &[u8]) -> Result<Layout, FormatError> {
-    let mut layout = Layout::default();
-    for (idx, raw) in input.split(|&b| b == b'\n').enumerate() {
-        let line = idx + 1;
-        if raw.is_empty() {
-            continue;
+    parse_owned(input.to_vec())
+}
+
+/// [`parse`] of a file already in memory: no copy of its bytes.
+pub fn parse_owned(input: Vec<u8>) -> Result<Layout, FormatError> {
+    split(input, false)
+}
+
+/// [`parse`] of a plaintext file: the copy the items share is wiped when
+/// the last of them is dropped.
+pub fn parse_secret(input: &[u8]) -> Result<Layout, FormatError> {
+    split(input.to_vec(), true)
+}
+
+fn split(mut input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
+    // One UTF-8 check for the whole file; a bad byte is reported on its
+    // line, after any error on the lines before it (as a line-by-line check).
+    let bad = match std::str::from_utf8(&input) {
+        Ok(_) => None,
+        Err(e) => Some(e.valid_up_to()),
+    };
+    if let Some(valid) = bad {
+        if secret {
+            input[valid..].zeroize();
         }
-        let text = std::str::from_utf8(raw).map_err(|_| FormatError::NotUtf8 { line })?;
-        if let Some(comment) = text.strip_prefix('#') {
-            layout.items.push(Item::Comment {
-                text: comment.to_string(),
-                line,
-            });
-            continue;
-        }
-        let Some(eq) = text.find('=') else {
-            return Err(FormatError::NoEquals { line });
-        };
-        let key = &text[..eq];
-        let value = decode_newlines(&text[eq + 1..]);
-        if let Some(meta) = key.strip_prefix(SOPS_PREFIX) {
-            layout.metadata.push((meta.to_string(), value));
-        } else {
-            layout.items.push(Item::Pair {
-                key: key.to_string(),
-                value,
-                line,
-            });
-        }
+        input.truncate(valid);
     }
-    Ok(layout)
+    let whole = match String::from_utf8(input) {
+        Ok(text) => Text::new(text, secret),
+        // Cannot happen: the prefix was just checked.
+        Err(_) => return Err(FormatError::NotUtf8 { line: 1 }),
+    };
+    let text = whole.as_str();
+    let mut layout = Layout::default();
+    let mut start = 0;
+    let mut line = 0;
+    loop {
+        line += 1;
+        let end = text[start..].find('\n').map_or(text.len(), |at| start + at);
+        let last = end == text.len();
+        if last && bad.is_some() {
+            return Err(FormatError::NotUtf8 { line });
+        }
+        let raw = &text[start..end];
+        if raw.starts_with('#') {
+            layout.items.push(Item::Comment {
+                text: whole.slice(start + 1, end),
+                line,
+            });
+        } else if !raw.is_empty() {
+            let Some(eq) = raw.find('=') else {
+                return Err(FormatError::NoEquals { line });
+            };
+            let key = &raw[..eq];
+            let value = &raw[eq + 1..];
+            if let Some(meta) = key.strip_prefix(SOPS_PREFIX) {
+                layout
+                    .metadata
+                    .push((meta.to_string(), decode_newlines(value)));
+            } else {
+                let value = if has_newline_escape(value) {
+                    Text::new(decode_newlines(value), secret)
+                } else {
+                    whole.slice(start + eq + 1, end)
+                };
+                layout.items.push(Item::Pair {
+                    key: whole.slice(start, start + eq),
+                    value,
+                    line,
+                });
+            }
+        }
+        if last {
+            return Ok(layout);
+        }
+        start = end + 1;
+    }
+}
+
+fn has_newline_escape(s: &str) -> bool {
+    // `contains(&u8)` is a memchr: most values have no backslash at all.
+    s.as_bytes().contains(&b'\\') && s.contains("\\n")
 }
 
 /// `\n` (backslash, n) to a newline, left to right, as Go's `strings.Replace`.
 pub fn decode_newlines(s: &str) -> String {
-    if s.contains("\\n") {
+    if has_newline_escape(s) {
         s.replace("\\n", "\n")
     } else {
         s.to_string()
@@ -87,6 +286,16 @@ pub fn decode_newlines(s: &str) -> String {
 /// from a file.
 pub fn encode_newlines(s: &str) -> String {
     s.replace('\n', "\\n")
+}
+
+/// The length of `value` once [`push_pair`] escapes its newlines: output
+/// buffers are sized up front (growing one leaves copies of secrets behind).
+pub fn escaped_len(value: &[u8]) -> usize {
+    if value.contains(&b'\n') {
+        value.len() + value.iter().filter(|&&b| b == b'\n').count()
+    } else {
+        value.len()
+    }
 }
 
 /// Appends `key=value\n` with newlines escaped.
@@ -106,6 +315,10 @@ pub fn push_comment(out: &mut Vec<u8>, text: &[u8]) {
 }
 
 fn push_escaped(out: &mut Vec<u8>, value: &[u8]) {
+    if !value.contains(&b'\n') {
+        out.extend_from_slice(value);
+        return;
+    }
     let mut rest = value;
     while let Some(at) = rest.iter().position(|&b| b == b'\n') {
         out.extend_from_slice(&rest[..at]);

@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256, Sha512};
 
+#[derive(Clone)]
 pub struct Mac {
     hash: Sha512,
     only_encrypted: bool,
@@ -31,11 +32,13 @@ impl Mac {
     }
 
     pub fn finish(self) -> String {
-        self.hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect()
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = String::with_capacity(128);
+        for b in self.hash.finalize() {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        out
     }
 }
 

@@ -1,7 +1,7 @@
 //! A decrypted file: comments and values in file order, and the ways
 //! litekeys prints them.
 
-use crate::format;
+use crate::format::{self, Text};
 use crate::secret::Secret;
 use zeroize::Zeroizing;
 
@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 pub enum Entry {
     Comment(Secret),
     Value {
-        key: String,
+        key: Text,
         value: Secret,
         /// Tagged `str` (anything sops' dotenv store writes).
         is_str: bool,
@@ -26,21 +26,28 @@ pub struct Plaintext {
 impl Plaintext {
     /// Parses the plaintext dotenv that `sops decrypt` prints.
     pub fn from_dotenv(bytes: &[u8]) -> Result<Self, crate::error::FormatError> {
-        let layout = format::parse(bytes)?;
-        let entries = layout
-            .items
-            .into_iter()
+        let layout = format::parse_secret(bytes)?;
+        Ok(Plaintext::from_items(&layout.items))
+    }
+
+    /// A plaintext from the items of a plaintext file. Keys are copied: the
+    /// entries do not keep the file's text alive.
+    pub fn from_items(items: &[format::Item]) -> Plaintext {
+        let entries = items
+            .iter()
             .map(|item| match item {
-                format::Item::Comment { text, .. } => Entry::Comment(Secret::from(text)),
+                format::Item::Comment { text, .. } => {
+                    Entry::Comment(Secret::new(text.as_bytes().to_vec()))
+                }
                 format::Item::Pair { key, value, line } => Entry::Value {
-                    key,
-                    value: Secret::from(value),
+                    key: Text::from(key.as_str()),
+                    value: Secret::new(value.as_bytes().to_vec()),
                     is_str: true,
-                    line,
+                    line: *line,
                 },
             })
             .collect();
-        Ok(Plaintext { entries })
+        Plaintext { entries }
     }
 
     /// The file as `sops decrypt --output-type dotenv` prints it.
@@ -50,11 +57,14 @@ impl Plaintext {
             .iter()
             .map(|e| match e {
                 Entry::Comment(t) => t.expose().len() + 2,
-                Entry::Value { key, value, .. } => key.len() + value.expose().len() + 2,
+                Entry::Value { key, value, .. } => {
+                    key.len() + format::escaped_len(value.expose()) + 2
+                }
             })
             .sum();
-        // One allocation: growing would leave copies of secrets in freed memory.
-        let mut out = Zeroizing::new(Vec::with_capacity(size + size / 8));
+        // One allocation of the exact size: growing would leave copies of
+        // secrets in freed memory.
+        let mut out = Zeroizing::new(Vec::with_capacity(size));
         for entry in &self.entries {
             match entry {
                 Entry::Comment(text) => format::push_comment(&mut out, text.expose()),
@@ -82,7 +92,7 @@ impl Plaintext {
                 value,
                 is_str,
                 ..
-            } if k == key => Some((value, *is_str)),
+            } if k.as_str() == key => Some((value, *is_str)),
             _ => None,
         })
     }
