@@ -67,7 +67,7 @@ fn fields(value: &str) -> Option<Fields<'_>> {
     let (data, rest) = split_field(rest, "iv:")?;
     let (iv, rest) = split_field(rest, "tag:")?;
     let (tag, rest) = split_field(rest, "type:")?;
-    let kind = &rest[..rest.rfind(']')?];
+    let kind = &rest[..memchr::memrchr(b']', rest.as_bytes())?];
     // A newline in data, iv or tag fails their base64.
     if data.is_empty() || iv.is_empty() || tag.is_empty() || kind.is_empty() || kind.contains('\n')
     {
@@ -94,22 +94,28 @@ pub fn parse(value: &str) -> Option<Sealed<'_>> {
 
 /// `"<field>,<next>:<rest>"` → `(field, rest)`.
 fn split_field<'a>(s: &'a str, next: &str) -> Option<(&'a str, &'a str)> {
-    let comma = s.find(',')?;
+    let comma = memchr::memchr(b',', s.as_bytes())?;
     let rest = s[comma + 1..].strip_prefix(next)?;
     Some((&s[..comma], rest))
 }
 
-/// Go's base64 alphabet as a table; 0xFF marks a byte outside it.
-const DECODE: [u8; 256] = {
+/// Go's base64 alphabet, one table per place in a group of four: each
+/// byte's six bits already shifted to where they go in the group's 24; bit
+/// 31 marks a byte outside the alphabet.
+static SEXTETS: [[u32; 256]; 4] = [sextets(18), sextets(12), sextets(6), sextets(0)];
+
+const OUTSIDE: u32 = 1 << 31;
+
+const fn sextets(shift: u32) -> [u32; 256] {
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut table = [0xFF; 256];
+    let mut table = [OUTSIDE; 256];
     let mut i = 0;
     while i < 64 {
-        table[alphabet[i] as usize] = i as u8;
+        table[alphabet[i] as usize] = (i as u32) << shift;
         i += 1;
     }
     table
-};
+}
 
 /// The decoded length of padded base64, or `None` when the length is not
 /// a multiple of 4 (the padding itself is checked by [`decode_into`]).
@@ -136,36 +142,26 @@ fn decode_into(s: &[u8], out: &mut [u8]) -> bool {
         return false;
     };
     let (head, tail) = out.split_at_mut(body.len() / 4 * 3);
-    let sextet = |c: u8| DECODE[usize::from(c)];
-    let quad = |a: u8, b: u8, c: u8, d: u8| {
-        u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d)
+    let [t0, t1, t2, t3] = &SEXTETS;
+    let group = |a: u8, b: u8, c: u8, d: u8| {
+        t0[usize::from(a)] | t1[usize::from(b)] | t2[usize::from(c)] | t3[usize::from(d)]
     };
-    // Bit 7 of `bad` collects bytes outside the alphabet; checked once.
-    let mut bad = 0u8;
+    // Bytes outside the alphabet are collected in `bad` and checked once.
+    let mut bad = 0;
     for (four, three) in body.chunks_exact(4).zip(head.chunks_exact_mut(3)) {
-        let (a, b, c, d) = (
-            sextet(four[0]),
-            sextet(four[1]),
-            sextet(four[2]),
-            sextet(four[3]),
-        );
-        bad |= a | b | c | d;
-        let w = quad(a, b, c, d);
+        let w = group(four[0], four[1], four[2], four[3]);
+        bad |= w;
         three.copy_from_slice(&[(w >> 16) as u8, (w >> 8) as u8, w as u8]);
     }
-    let [c0, c1, c2, c3] = *last;
-    let (a, b) = (sextet(c0), sextet(c1));
-    let (c, d) = match tail_len {
-        3 => (sextet(c2), sextet(c3)),
-        2 if c3 == b'=' => (sextet(c2), 0),
-        1 if c2 == b'=' && c3 == b'=' => (0, 0),
+    let w = match (tail_len, *last) {
+        (3, [a, b, c, d]) => group(a, b, c, d),
+        (2, [a, b, c, b'=']) => group(a, b, c, b'A'),
+        (1, [a, b, b'=', b'=']) => group(a, b, b'A', b'A'),
         _ => return false,
     };
-    bad |= a | b | c | d;
-    let w = quad(a, b, c, d);
-    let bytes = [(w >> 16) as u8, (w >> 8) as u8, w as u8];
-    tail.copy_from_slice(&bytes[..tail_len]);
-    bad & 0x80 == 0
+    bad |= w;
+    tail.copy_from_slice(&[(w >> 16) as u8, (w >> 8) as u8, w as u8][..tail_len]);
+    bad & OUTSIDE == 0
 }
 
 fn decode_vec(s: &str) -> Option<Vec<u8>> {

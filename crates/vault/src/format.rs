@@ -222,12 +222,26 @@ fn split(mut input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
         Err(_) => return Err(FormatError::NotUtf8 { line: 1 }),
     };
     let text = whole.as_str();
-    let mut layout = Layout::default();
+    let bytes = text.as_bytes();
+    let mut layout = Layout {
+        items: Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1),
+        metadata: Vec::new(),
+    };
     let mut start = 0;
     let mut line = 0;
     loop {
         line += 1;
-        let end = text[start..].find('\n').map_or(text.len(), |at| start + at);
+        // One search finds the end of the line and tells whether it has a
+        // backslash (a `\n` escape to decode) on the way.
+        let (end, backslash) = match memchr::memchr2(b'\n', b'\\', &bytes[start..]) {
+            Some(at) if bytes[start + at] == b'\\' => {
+                let from = start + at;
+                let end = memchr::memchr(b'\n', &bytes[from..]).map_or(text.len(), |e| from + e);
+                (end, true)
+            }
+            Some(at) => (start + at, false),
+            None => (text.len(), false),
+        };
         let last = end == text.len();
         if last && bad.is_some() {
             return Err(FormatError::NotUtf8 { line });
@@ -239,7 +253,7 @@ fn split(mut input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
                 line,
             });
         } else if !raw.is_empty() {
-            let Some(eq) = raw.find('=') else {
+            let Some(eq) = memchr::memchr(b'=', raw.as_bytes()) else {
                 return Err(FormatError::NoEquals { line });
             };
             let key = &raw[..eq];
@@ -249,8 +263,8 @@ fn split(mut input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
                     .metadata
                     .push((meta.to_string(), decode_newlines(value)));
             } else {
-                let value = if has_newline_escape(value) {
-                    Text::new(decode_newlines(value), secret)
+                let value = if backslash && value.contains("\\n") {
+                    Text::new(value.replace("\\n", "\n"), secret)
                 } else {
                     whole.slice(start + eq + 1, end)
                 };
@@ -268,14 +282,9 @@ fn split(mut input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
     }
 }
 
-fn has_newline_escape(s: &str) -> bool {
-    // `contains(&u8)` is a memchr: most values have no backslash at all.
-    s.as_bytes().contains(&b'\\') && s.contains("\\n")
-}
-
 /// `\n` (backslash, n) to a newline, left to right, as Go's `strings.Replace`.
 pub fn decode_newlines(s: &str) -> String {
-    if has_newline_escape(s) {
+    if s.contains("\\n") {
         s.replace("\\n", "\n")
     } else {
         s.to_string()
@@ -291,10 +300,10 @@ pub fn encode_newlines(s: &str) -> String {
 /// The length of `value` once [`push_pair`] escapes its newlines: output
 /// buffers are sized up front (growing one leaves copies of secrets behind).
 pub fn escaped_len(value: &[u8]) -> usize {
-    if value.contains(&b'\n') {
-        value.len() + value.iter().filter(|&&b| b == b'\n').count()
-    } else {
-        value.len()
+    // A search is cheaper than a count, and most values have no newline.
+    match memchr::memchr(b'\n', value) {
+        None => value.len(),
+        Some(at) => value.len() + 1 + memchr::memchr_iter(b'\n', &value[at + 1..]).count(),
     }
 }
 
@@ -315,12 +324,8 @@ pub fn push_comment(out: &mut Vec<u8>, text: &[u8]) {
 }
 
 fn push_escaped(out: &mut Vec<u8>, value: &[u8]) {
-    if !value.contains(&b'\n') {
-        out.extend_from_slice(value);
-        return;
-    }
     let mut rest = value;
-    while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+    while let Some(at) = memchr::memchr(b'\n', rest) {
         out.extend_from_slice(&rest[..at]);
         out.extend_from_slice(b"\\n");
         rest = &rest[at + 1..];
@@ -373,6 +378,32 @@ mod tests {
         assert_eq!(
             parse(b"A=1\nnope\n"),
             Err(FormatError::NoEquals { line: 2 })
+        );
+    }
+
+    #[test]
+    fn errors_come_in_line_order_and_backslashes_anywhere() {
+        assert_eq!(
+            parse(b"A=1\nnope\nB=\xff\n"),
+            Err(FormatError::NoEquals { line: 2 })
+        );
+        assert_eq!(
+            parse(b"A=1\n\nB=\xffx\nnope\n"),
+            Err(FormatError::NotUtf8 { line: 3 })
+        );
+        assert_eq!(parse(b"A=1\n\xff"), Err(FormatError::NotUtf8 { line: 2 }));
+        let layout = parse(b"K\\x=a\\nb\nE=\\\nF=x\\\\n\nG=\\").unwrap();
+        let values: Vec<(&str, &str)> = layout
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Pair { key, value, .. } => (key.as_str(), value.as_str()),
+                Item::Comment { .. } => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [("K\\x", "a\nb"), ("E", "\\"), ("F", "x\\\n"), ("G", "\\")]
         );
     }
 
