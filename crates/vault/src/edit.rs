@@ -191,23 +191,8 @@ impl Document {
     /// The file's bytes: data lines, then the sorted metadata.
     pub fn to_bytes(&self) -> Vec<u8> {
         let metadata = self.metadata.emit();
-        let data: usize = self
-            .items
-            .iter()
-            .map(|i| match i {
-                Item::Comment { text, .. } => text.len() + 2,
-                Item::Pair { key, value, .. } => {
-                    key.len() + format::escaped_len(value.as_bytes()) + 2
-                }
-            })
-            .sum();
-        let mut out = Vec::with_capacity(data + metadata.len());
-        for item in &self.items {
-            match item {
-                Item::Comment { text, .. } => format::push_comment(&mut out, text.as_bytes()),
-                Item::Pair { key, value, .. } => format::push_pair(&mut out, key, value.as_bytes()),
-            }
-        }
+        let mut out = Vec::with_capacity(format::items_len(&self.items) + metadata.len());
+        format::push_items(&mut out, &self.items);
         out.extend_from_slice(&metadata);
         out
     }

@@ -85,6 +85,88 @@ impl Text {
     pub fn as_str(&self) -> &str {
         &self.buffer.text[self.start..self.end]
     }
+
+    /// The line this text's buffer holds from `start` to `end` (exclusive of
+    /// the `\n`), when `start..end` is one and the `\n` follows it: the
+    /// line can be copied from the buffer as it is.
+    fn line(&self, start: usize, end: usize) -> Option<Line> {
+        let text = self.buffer.text.as_bytes();
+        (text.get(end) == Some(&b'\n')).then(|| Line {
+            buffer: Arc::as_ptr(&self.buffer),
+            start,
+            end: end + 1,
+        })
+    }
+}
+
+/// A run of whole lines, `\n` included, as they stand in a buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Line {
+    buffer: *const Buffer,
+    start: usize,
+    end: usize,
+}
+
+impl Item {
+    /// The item's line as it was read, when nothing changed it.
+    fn as_read(&self) -> Option<Line> {
+        match self {
+            Item::Comment { text, .. } => {
+                let hash = text.start.checked_sub(1)?;
+                (text.buffer.text.as_bytes()[hash] == b'#').then_some(())?;
+                text.line(hash, text.end)
+            }
+            Item::Pair { key, value, .. } => {
+                let same = Arc::ptr_eq(&key.buffer, &value.buffer)
+                    && key.end + 1 == value.start
+                    && key.buffer.text.as_bytes()[key.end] == b'=';
+                same.then_some(())?;
+                key.line(key.start, value.end)
+            }
+        }
+    }
+}
+
+/// About the bytes [`push_items`] appends: exact unless values have
+/// newlines to escape (an encrypted file has none; it holds no secret).
+pub fn items_len(items: &[Item]) -> usize {
+    items
+        .iter()
+        .map(|item| match item {
+            Item::Comment { text, .. } => text.len() + 2,
+            Item::Pair { key, value, .. } => key.len() + value.len() + 2,
+        })
+        .sum()
+}
+
+/// Appends the items as dotenv lines. Lines still as they were read are
+/// copied from the file's text, a run of them at a time (`set` rewrites
+/// 10 000-line files to change one).
+pub fn push_items(out: &mut Vec<u8>, items: &[Item]) {
+    // Lines as read not copied yet, and a text of their buffer.
+    let mut run: Option<(Line, &Text)> = None;
+    for item in items {
+        let read = item.as_read();
+        if let (Some((pending, _)), Some(line)) = (&mut run, read) {
+            if pending.buffer == line.buffer && pending.end == line.start {
+                pending.end = line.end;
+                continue;
+            }
+        }
+        if let Some((pending, text)) = run.take() {
+            out.extend_from_slice(&text.buffer.text.as_bytes()[pending.start..pending.end]);
+        }
+        match (read, item) {
+            (Some(line), Item::Comment { text, .. } | Item::Pair { key: text, .. }) => {
+                run = Some((line, text));
+            }
+            (None, Item::Comment { text, .. }) => push_comment(out, text.as_bytes()),
+            (None, Item::Pair { key, value, .. }) => push_pair(out, key, value.as_bytes()),
+        }
+    }
+    if let Some((pending, text)) = run {
+        out.extend_from_slice(&text.buffer.text.as_bytes()[pending.start..pending.end]);
+    }
 }
 
 impl Default for Text {
@@ -203,24 +285,22 @@ pub fn parse_secret(input: &[u8]) -> Result<Layout, FormatError> {
     split(input.to_vec(), true)
 }
 
-fn split(mut input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
+fn split(input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
     // One UTF-8 check for the whole file; a bad byte is reported on its
     // line, after any error on the lines before it (as a line-by-line check).
-    let bad = match std::str::from_utf8(&input) {
-        Ok(_) => None,
-        Err(e) => Some(e.valid_up_to()),
-    };
-    if let Some(valid) = bad {
-        if secret {
-            input[valid..].zeroize();
+    let (text, bad) = match String::from_utf8(input) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            if secret {
+                bytes[valid..].zeroize();
+            }
+            bytes.truncate(valid);
+            (String::from_utf8(bytes).unwrap_or_default(), Some(valid))
         }
-        input.truncate(valid);
-    }
-    let whole = match String::from_utf8(input) {
-        Ok(text) => Text::new(text, secret),
-        // Cannot happen: the prefix was just checked.
-        Err(_) => return Err(FormatError::NotUtf8 { line: 1 }),
     };
+    let whole = Text::new(text, secret);
     let text = whole.as_str();
     let bytes = text.as_bytes();
     let mut layout = Layout {
@@ -405,6 +485,49 @@ mod tests {
             values,
             [("K\\x", "a\nb"), ("E", "\\"), ("F", "x\\\n"), ("G", "\\")]
         );
+    }
+
+    #[test]
+    fn lines_as_read_are_copied_as_they_were() {
+        fn each_line(items: &[Item]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for item in items {
+                match item {
+                    Item::Comment { text, .. } => push_comment(&mut out, text.as_bytes()),
+                    Item::Pair { key, value, .. } => push_pair(&mut out, key, value.as_bytes()),
+                }
+            }
+            out
+        }
+        let check = |items: &[Item]| {
+            let mut out = Vec::new();
+            push_items(&mut out, items);
+            assert_eq!(out, each_line(items));
+            let escapes: usize = items
+                .iter()
+                .map(|i| match i {
+                    Item::Pair { value, .. } => value.matches('\n').count(),
+                    Item::Comment { .. } => 0,
+                })
+                .sum();
+            assert_eq!(items_len(items) + escapes, out.len());
+        };
+        let mut items = parse(b"# c\nA=1\n\nB=x\\ny\n#\nC=\nE=5\nD=3")
+            .unwrap()
+            .items;
+        check(&items);
+        items[1] = Item::Pair {
+            key: "A".into(),
+            value: "9\n".into(),
+            line: 0,
+        };
+        items.swap(4, 5);
+        items.push(Item::Comment {
+            text: "new".into(),
+            line: 0,
+        });
+        items.extend(parse(b"F=6\n#x\n").unwrap().items);
+        check(&items);
     }
 
     #[test]
