@@ -52,23 +52,34 @@ impl Plaintext {
 
     /// The file as `sops decrypt --output-type dotenv` prints it.
     pub fn to_dotenv(&self) -> Zeroizing<Vec<u8>> {
-        let size: usize = self
-            .entries
-            .iter()
-            .map(|e| match e {
-                Entry::Comment(t) => t.expose().len() + 2,
+        let mut size = 0;
+        let mut escapes = false;
+        for entry in &self.entries {
+            size += 2 + match entry {
+                Entry::Comment(t) => t.expose().len(),
                 Entry::Value { key, value, .. } => {
-                    key.len() + format::escaped_len(value.expose()) + 2
+                    let len = format::escaped_len(value.expose());
+                    escapes |= len != value.expose().len();
+                    key.len() + len
                 }
-            })
-            .sum();
+            };
+        }
         // One allocation of the exact size: growing would leave copies of
         // secrets in freed memory.
         let mut out = Zeroizing::new(Vec::with_capacity(size));
         for entry in &self.entries {
             match entry {
                 Entry::Comment(text) => format::push_comment(&mut out, text.expose()),
-                Entry::Value { key, value, .. } => format::push_pair(&mut out, key, value.expose()),
+                Entry::Value { key, value, .. } if escapes => {
+                    format::push_pair(&mut out, key, value.expose())
+                }
+                // No value has a newline: no second search through each.
+                Entry::Value { key, value, .. } => {
+                    out.extend_from_slice(key.as_bytes());
+                    out.push(b'=');
+                    out.extend_from_slice(value.expose());
+                    out.push(b'\n');
+                }
             }
         }
         out
