@@ -293,7 +293,10 @@ impl Document {
         drop(context);
         let mut items = std::mem::take(&mut self.items);
         let mut tail: Vec<Option<Item>> = items.split_off(fork).into_iter().map(Some).collect();
-        let mut old = |i: usize| tail.get_mut(i - fork).and_then(Option::take);
+        let mut old = |i: usize| {
+            let at = i.checked_sub(fork)?;
+            tail.get_mut(at).and_then(Option::take)
+        };
         for (s, slot) in slots.into_iter().enumerate().skip(fork) {
             let item = match slot {
                 Slot::Old(i) => old(i),
