@@ -344,7 +344,7 @@ fn split(input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
                     .push((meta.to_string(), decode_newlines(value)));
             } else {
                 let value = if backslash && value.contains("\\n") {
-                    Text::new(value.replace("\\n", "\n"), secret)
+                    Text::new(decode_newlines(value), secret)
                 } else {
                     whole.slice(start + eq + 1, end)
                 };
@@ -364,11 +364,17 @@ fn split(input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
 
 /// `\n` (backslash, n) to a newline, left to right, as Go's `strings.Replace`.
 pub fn decode_newlines(s: &str) -> String {
-    if s.contains("\\n") {
-        s.replace("\\n", "\n")
-    } else {
-        s.to_string()
+    // Sized up front (decoding only shortens): a growing String would leave
+    // pieces of a plaintext value in freed memory.
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("\\n") {
+        out.push_str(&rest[..at]);
+        out.push('\n');
+        rest = &rest[at + 2..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// A newline to `\n`; the inverse of [`decode_newlines`] on any value read
@@ -532,7 +538,8 @@ mod tests {
 
     #[test]
     fn newline_escapes_round_trip() {
-        for s in ["a\nb", "\\", "\\\n", "x\\ny", ""] {
+        for s in ["a\nb", "\\", "\\\n", "x\\ny", "", "\\\\nn\\n\\", "\\n\\n"] {
+            assert_eq!(decode_newlines(s), s.replace("\\n", "\n"), "{s:?}");
             let encoded = encode_newlines(s);
             assert!(!encoded.contains('\n'));
             if !s.contains("\\n") {
