@@ -20,6 +20,16 @@ changed while litekeys was writing it (nothing written; retry), 6 another liteke
 128 no identity opens the file, 203 already encrypted (as sops)."
 )]
 pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which file, read how: the options every subcommand takes.
+#[derive(ClapArgs, Debug)]
+pub struct Input {
     /// The encrypted file [default: $LITEKEYS_FILE, else the nearest secrets/global.enc.env]
     #[arg(short, long, global = true, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -27,9 +37,54 @@ pub struct Args {
     /// auto: native when every key is age, else the sops binary ($LITEKEYS_SOPS or sops on PATH)
     #[arg(long, global = true, default_value = "auto", value_parser = parse_backend)]
     pub backend: Backend,
+}
+
+/// `litekeys exec` parsed on its own. Building the whole command tree (every
+/// subcommand, its arguments and help) was a third of exec's instructions
+/// before the command starts, and exec runs in front of every wrapped
+/// command. Same name, options and help as `exec` in [`Args`] (a test holds
+/// them equal); anything else goes to [`Args`].
+#[derive(Parser, Debug)]
+#[command(name = "litekeys", max_term_width = 100)]
+pub struct ExecOnly {
+    #[command(flatten)]
+    pub input: Input,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: ExecCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExecCommand {
+    #[command(about = EXEC_ABOUT)]
+    Exec(ExecArgs),
+}
+
+const EXEC_ABOUT: &str =
+    "Run a command with the decrypted values in its environment (replaces this process)";
+
+impl ExecOnly {
+    /// Whether argv names `exec` as its subcommand, with only the global
+    /// options before it. A miss only costs time: [`Args`] parses the rest.
+    pub fn wants(argv: &[OsString]) -> bool {
+        let mut rest = argv.iter().skip(1);
+        while let Some(arg) = rest.next() {
+            let Some(arg) = arg.to_str() else {
+                return false;
+            };
+            match arg {
+                "exec" => return true,
+                "-f" | "--file" | "--backend" => {
+                    rest.next();
+                }
+                _ if arg.starts_with("--file=")
+                    || arg.starts_with("--backend=")
+                    || (arg.starts_with("-f") && arg.len() > 2) => {}
+                _ => return false,
+            }
+        }
+        false
+    }
 }
 
 fn parse_backend(s: &str) -> Result<Backend, String> {
@@ -55,7 +110,7 @@ pub enum Command {
     },
     /// Verify the MAC and show recipients, lastmodified and the number of values (never a value)
     Check,
-    /// Run a command with the decrypted values in its environment (replaces this process)
+    #[command(about = EXEC_ABOUT)]
     Exec(ExecArgs),
     /// Print what an .envrc evaluates: `eval "$(litekeys direnv)"`
     ///
@@ -236,4 +291,94 @@ pub enum ExportFormat {
     Json,
     /// `export KEY='value'` lines, safe to eval for any value
     Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn exec_help(mut top: clap::Command) -> (String, String) {
+        top.build();
+        let exec = top.find_subcommand_mut("exec").expect("an exec subcommand");
+        (
+            exec.render_long_help().to_string(),
+            exec.render_usage().to_string(),
+        )
+    }
+
+    #[test]
+    fn both_parsers_are_valid_clap() {
+        Args::command().debug_assert();
+        ExecOnly::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_alone_has_the_same_options_and_help_as_exec_in_the_tree() {
+        assert_eq!(exec_help(ExecOnly::command()), exec_help(Args::command()));
+    }
+
+    #[test]
+    fn exec_alone_is_taken_only_when_exec_is_the_subcommand() {
+        let argv = |words: &str| -> Vec<OsString> {
+            std::iter::once("litekeys")
+                .chain(words.split_whitespace())
+                .map(OsString::from)
+                .collect()
+        };
+        for yes in [
+            "exec -- true",
+            "exec --only A -- env",
+            "-f x.env exec -- true",
+            "--file x.env --backend sops exec -- true",
+            "-fx.env --file=y --backend=auto exec true",
+            "-f exec exec -- true",
+        ] {
+            assert!(ExecOnly::wants(&argv(yes)), "{yes}");
+        }
+        for no in [
+            "",
+            "decrypt",
+            "--help",
+            "--version",
+            "-f",
+            "-- exec",
+            "direnv exec",
+            "get exec",
+            "-f exec",
+        ] {
+            assert!(!ExecOnly::wants(&argv(no)), "{no}");
+        }
+    }
+
+    #[test]
+    fn exec_alone_parses_as_the_tree_does() {
+        let words = [
+            "litekeys",
+            "-f",
+            "x.env",
+            "exec",
+            "--only",
+            "A,B",
+            "--pristine",
+            "--",
+            "env",
+            "-i",
+        ];
+        let ExecOnly {
+            input,
+            command: ExecCommand::Exec(alone),
+        } = ExecOnly::parse_from(words);
+        let Args {
+            input: tree_input,
+            command: Command::Exec(tree),
+        } = Args::parse_from(words)
+        else {
+            panic!("the tree parsed another subcommand");
+        };
+        assert_eq!(
+            format!("{input:?}{alone:?}"),
+            format!("{tree_input:?}{tree:?}")
+        );
+    }
 }

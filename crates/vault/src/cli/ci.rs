@@ -1,6 +1,6 @@
 //! `litekeys ci`: values into a CI runner's environment.
 
-use super::args::{Args, CiTarget};
+use super::args::{CiTarget, Input};
 use super::exec::{REFUSED, checked_env};
 use super::exit::{self, Failure};
 use super::read::{self, push_single_quoted};
@@ -19,21 +19,21 @@ const RUBY_WHITESPACE: [char; 6] = [' ', '\t', '\n', '\x0b', '\x0c', '\r'];
 
 type Values<'a> = Vec<(&'a str, &'a Secret, usize)>;
 
-pub fn run(args: &Args, target: &CiTarget) -> Result<Vec<u8>, Failure> {
+pub fn run(input: &Input, target: &CiTarget) -> Result<Vec<u8>, Failure> {
     match target {
-        CiTarget::Github { only } => github(args, only.as_deref()),
-        CiTarget::Gitlab { path, only } => gitlab(args, path, only.as_deref()),
-        CiTarget::EnvFile { path, only } => env_file(args, path, only.as_deref()),
+        CiTarget::Github { only } => github(input, only.as_deref()),
+        CiTarget::Gitlab { path, only } => gitlab(input, path, only.as_deref()),
+        CiTarget::EnvFile { path, only } => env_file(input, path, only.as_deref()),
     }
 }
 
 /// Opens the file, selects and checks the values, and hands them to `each`.
 fn with_values<T>(
-    args: &Args,
+    input: &Input,
     only: Option<&[String]>,
     each: impl FnOnce(&Path, Values<'_>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let (path, plain) = read::open(args)?;
+    let (path, plain) = read::open(input)?;
     let values = read::select(&path, &plain, only)?;
     let env = checked_env(&path, &values)?;
     each(&path, env)
@@ -54,7 +54,7 @@ fn utf8<'a>(path: &Path, name: &str, value: &'a Secret, line: usize) -> Result<&
 
 /// GitHub Actions: masks on stdout first, so the runner hides every value
 /// before it can show up anywhere, then the values into `$GITHUB_ENV`.
-fn github(args: &Args, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
     let env_file = std::env::var_os("GITHUB_ENV")
         .filter(|p| !p.is_empty())
         .ok_or_else(|| {
@@ -65,7 +65,7 @@ fn github(args: &Args, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
             )
         })?;
     let env_file = Path::new(&env_file);
-    let (masks, appended) = with_values(args, only, |path, values| {
+    let (masks, appended) = with_values(input, only, |path, values| {
         let mut masks = Zeroizing::new(Vec::new());
         let mut appended = Zeroizing::new(Vec::new());
         for (name, value, line) in values {
@@ -166,8 +166,8 @@ fn push_heredoc(
 
 /// A GitLab dotenv report: `KEY=value`, no quoting (GitLab keeps quotes as
 /// they are), `$` doubled (GitLab expands variables in the values).
-fn gitlab(args: &Args, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
-    let report = with_values(args, only, |path, values| {
+fn gitlab(input: &Input, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+    let report = with_values(input, only, |path, values| {
         let mut out = Zeroizing::new(Vec::new());
         for (name, value, line) in values {
             let text = utf8(path, name, value, line)?;
@@ -207,8 +207,8 @@ fn gitlab(args: &Args, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u
 }
 
 /// `KEY='value'` lines a POSIX shell reads back with `set -a; . PATH`.
-fn env_file(args: &Args, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
-    let contents = with_values(args, only, |_, values| {
+fn env_file(input: &Input, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+    let contents = with_values(input, only, |_, values| {
         let mut out = Zeroizing::new(Vec::new());
         for (name, value, _) in values {
             out.extend_from_slice(name.as_bytes());

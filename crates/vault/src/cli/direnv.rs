@@ -1,6 +1,6 @@
 //! `litekeys direnv`: what an `.envrc` evaluates.
 
-use super::args::Args;
+use super::args::Input;
 use super::exec::checked_env;
 use super::exit::{self, Failure};
 use super::read::{self, push_single_quoted};
@@ -34,11 +34,11 @@ use_litekeys() {
 }
 "#;
 
-pub fn run(args: &Args, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+pub fn run(input: &Input, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
     if stdlib {
         return Ok(STDLIB.as_bytes().to_vec());
     }
-    let (path, plain) = read::open(args)?;
+    let (path, plain) = read::open(input)?;
     let values = read::select(&path, &plain, only)?;
     let env = checked_env(&path, &values)?;
     // Absolute, so the watch holds whatever directory direnv evaluates in.

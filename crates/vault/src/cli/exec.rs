@@ -1,6 +1,6 @@
 //! `litekeys exec`: decrypt, then become the command.
 
-use super::args::{Args, ExecArgs};
+use super::args::{ExecArgs, Input};
 use super::exit::Failure;
 use super::read;
 use std::ffi::OsStr;
@@ -20,12 +20,12 @@ pub const NOT_FOUND: u8 = 127;
 /// What `--pristine` keeps of the current environment.
 const PRISTINE_KEEP: [&str; 4] = ["PATH", "HOME", "USER", "TERM"];
 
-pub fn run(args: &Args, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
+pub fn run(input: &Input, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
     let (program, rest) = exec
         .command
         .split_first()
         .ok_or_else(|| Failure::new(REFUSED, "exec: no command given (litekeys exec -- CMD)"))?;
-    let (path, plain) = read::open(args)?;
+    let (path, plain) = read::open(input)?;
     let values = read::select(&path, &plain, exec.only.as_deref())?;
     // Every value is checked before anything runs: all or nothing.
     let env = checked_env(&path, &values)?;

@@ -10,32 +10,47 @@ mod meta;
 mod read;
 mod write;
 
-use args::{Args, Command};
+use args::{Args, Command, ExecCommand, ExecOnly};
 use clap::Parser;
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run() -> ExitCode {
-    let args = Args::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if ExecOnly::wants(&argv) {
+        let ExecOnly {
+            input,
+            command: ExecCommand::Exec(exec_args),
+        } = ExecOnly::parse_from(argv);
+        return report(exec::run(&input, &exec_args));
+    }
+    let args = Args::parse_from(argv);
+    let input = &args.input;
     let result = match &args.command {
-        Command::Decrypt => read::decrypt(&args),
-        Command::Get { key } => read::get(&args, key),
-        Command::Export { format, only } => read::export(&args, *format, only.as_deref()),
-        Command::Check => read::check(&args),
-        Command::Exec(exec_args) => exec::run(&args, exec_args),
-        Command::Direnv { stdlib, only } => direnv::run(&args, *stdlib, only.as_deref()),
-        Command::Ci { target } => ci::run(&args, target),
-        Command::Set { key } => write::set(&args, key),
-        Command::Unset { key } => write::unset(&args, key),
-        Command::Encrypt(encrypt_args) => write::encrypt(&args, encrypt_args),
-        Command::Recipients { action } => write::recipients(&args, action),
-        Command::RotateDataKey => write::rotate_data_key(&args),
+        Command::Decrypt => read::decrypt(input),
+        Command::Get { key } => read::get(input, key),
+        Command::Export { format, only } => read::export(input, *format, only.as_deref()),
+        Command::Check => read::check(input),
+        Command::Exec(exec_args) => exec::run(input, exec_args),
+        Command::Direnv { stdlib, only } => direnv::run(input, *stdlib, only.as_deref()),
+        Command::Ci { target } => ci::run(input, target),
+        Command::Set { key } => write::set(input, key),
+        Command::Unset { key } => write::unset(input, key),
+        Command::Encrypt(encrypt_args) => write::encrypt(encrypt_args),
+        Command::Recipients { action } => write::recipients(input, action),
+        Command::RotateDataKey => write::rotate_data_key(input),
         Command::Identity { action } => identity::run(action),
         Command::Completions { shell } => meta::completions(*shell),
         Command::Manpages { dir } => meta::manpages(dir),
         Command::Rotate { args: rest } => meta::sibling("litekeys-rotate", rest),
         Command::Watch { args: rest } => meta::sibling("litekeys-watch", rest),
     };
+    report(result)
+}
+
+/// Prints a command's output, or its error on one line, and exits with its code.
+fn report(result: Result<Vec<u8>, exit::Failure>) -> ExitCode {
     match result {
         Ok(stdout) => {
             let mut out = std::io::stdout().lock();

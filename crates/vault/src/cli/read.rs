@@ -1,28 +1,28 @@
 //! The read path: decrypt, get, export, check.
 
-use super::args::{Args, ExportFormat};
+use super::args::{ExportFormat, Input};
 use super::exit::{self, Failure};
 use std::path::PathBuf;
 use vault::{Backend, Document, Plaintext, Secret};
 
-pub fn source(args: &Args) -> Result<PathBuf, Failure> {
-    vault::locate::source_file(args.file.as_deref()).map_err(|m| Failure::new(exit::GENERIC, m))
+pub fn source(input: &Input) -> Result<PathBuf, Failure> {
+    vault::locate::source_file(input.file.as_deref()).map_err(|m| Failure::new(exit::GENERIC, m))
 }
 
-pub fn open(args: &Args) -> Result<(PathBuf, Plaintext), Failure> {
-    let path = source(args)?;
-    let plain = vault::decrypt_file(&path, args.backend, super::identity::lookup())?;
+pub fn open(input: &Input) -> Result<(PathBuf, Plaintext), Failure> {
+    let path = source(input)?;
+    let plain = vault::decrypt_file(&path, input.backend, super::identity::lookup())?;
     Ok((path, plain))
 }
 
-pub fn decrypt(args: &Args) -> Result<Vec<u8>, Failure> {
-    let (_, plain) = open(args)?;
+pub fn decrypt(input: &Input) -> Result<Vec<u8>, Failure> {
+    let (_, plain) = open(input)?;
     // The buffer itself: a copy would be one more plaintext in memory.
     Ok(std::mem::take(&mut *plain.to_dotenv()))
 }
 
-pub fn get(args: &Args, key: &str) -> Result<Vec<u8>, Failure> {
-    let (path, plain) = open(args)?;
+pub fn get(input: &Input, key: &str) -> Result<Vec<u8>, Failure> {
+    let (path, plain) = open(input)?;
     match plain.get(key) {
         Some((value, true)) => Ok(value.expose().to_vec()),
         Some((_, false)) => Err(Failure::new(
@@ -69,11 +69,11 @@ pub fn is_env_name(name: &str) -> bool {
 }
 
 pub fn export(
-    args: &Args,
+    input: &Input,
     format: ExportFormat,
     only: Option<&[String]>,
 ) -> Result<Vec<u8>, Failure> {
-    let (path, plain) = open(args)?;
+    let (path, plain) = open(input)?;
     let values = select(&path, &plain, only)?;
     let mut out = Vec::new();
     match format {
@@ -135,12 +135,12 @@ pub fn push_single_quoted(out: &mut Vec<u8>, value: &[u8]) {
     out.push(b'\'');
 }
 
-pub fn check(args: &Args) -> Result<Vec<u8>, Failure> {
-    let path = source(args)?;
+pub fn check(input: &Input) -> Result<Vec<u8>, Failure> {
+    let path = source(input)?;
     let doc = Document::read(&path)?;
-    let native = args.backend == Backend::Native
-        || (args.backend == Backend::Auto && doc.metadata.is_native());
-    let plain = vault::decrypt_file(&path, args.backend, super::identity::lookup())?;
+    let native = input.backend == Backend::Native
+        || (input.backend == Backend::Auto && doc.metadata.is_native());
+    let plain = vault::decrypt_file(&path, input.backend, super::identity::lookup())?;
     let mut out = String::new();
     let md = &doc.metadata;
     out.push_str(&format!("file:         {}\n", path.display()));

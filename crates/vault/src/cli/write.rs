@@ -7,7 +7,7 @@
 //! through). Files litekeys does not open natively go to `sops set`/`sops
 //! unset` under the same lock. Values only ever travel on pipes.
 
-use super::args::{Args, EncryptArgs, RecipientsAction};
+use super::args::{EncryptArgs, Input, RecipientsAction};
 use super::exit::{self, Failure};
 use super::read::source;
 use std::ffi::OsStr;
@@ -30,15 +30,15 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Mode of a file litekeys creates (an existing file keeps its own).
 const NEW_FILE_MODE: u32 = 0o600;
 
-pub fn set(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
-    let path = source(args)?;
+pub fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
+    let path = source(input)?;
     let key = key_name(&path, key)?;
     let from_terminal = std::io::stdin().is_terminal();
     // Before taking the lock: a person may be typing.
     let value = read_secret_stdin(&format!("Value for {key}"))?;
     let value = Secret::new(value.to_vec());
     let file = Locked::open(&path)?;
-    match file.native_doc(args.backend)? {
+    match file.native_doc(input.backend)? {
         None => sops::set(&path, &key, value.expose())?,
         Some(doc) => {
             let data_key = data_key(&doc)?;
@@ -56,11 +56,11 @@ pub fn set(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
     Ok(Vec::new())
 }
 
-pub fn unset(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
-    let path = source(args)?;
+pub fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
+    let path = source(input)?;
     let key = key_name(&path, key)?;
     let file = Locked::open(&path)?;
-    match file.native_doc(args.backend)? {
+    match file.native_doc(input.backend)? {
         None => sops::unset(&path, &key)?,
         Some(doc) => {
             let present = doc
@@ -80,7 +80,7 @@ pub fn unset(args: &Args, key: &OsStr) -> Result<Vec<u8>, Failure> {
     Ok(Vec::new())
 }
 
-pub fn encrypt(_args: &Args, e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
+pub fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
     let from_stdin = e.input.as_os_str() == "-";
     let (name, plaintext) = if from_stdin {
         (PathBuf::from("<stdin>"), read_all(&std::io::stdin())?)
@@ -172,8 +172,8 @@ fn encrypt_options(e: &EncryptArgs, target: &Path) -> Result<EncryptOptions, Fai
     })
 }
 
-pub fn recipients(args: &Args, action: &RecipientsAction) -> Result<Vec<u8>, Failure> {
-    let path = source(args)?;
+pub fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec<u8>, Failure> {
+    let path = source(input)?;
     if let RecipientsAction::List = action {
         let doc = Document::read(&path)?;
         let mut out = String::new();
@@ -184,7 +184,7 @@ pub fn recipients(args: &Args, action: &RecipientsAction) -> Result<Vec<u8>, Fai
         return Ok(out.into_bytes());
     }
     let file = Locked::open(&path)?;
-    let doc = file.native_only(args.backend, "sops updatekeys")?;
+    let doc = file.native_only(input.backend, "sops updatekeys")?;
     let mut list: Vec<String> = doc
         .metadata
         .age
@@ -236,10 +236,10 @@ pub fn recipients(args: &Args, action: &RecipientsAction) -> Result<Vec<u8>, Fai
     Ok(Vec::new())
 }
 
-pub fn rotate_data_key(args: &Args) -> Result<Vec<u8>, Failure> {
-    let path = source(args)?;
+pub fn rotate_data_key(input: &Input) -> Result<Vec<u8>, Failure> {
+    let path = source(input)?;
     let file = Locked::open(&path)?;
-    let doc = file.native_only(args.backend, "sops rotate")?;
+    let doc = file.native_only(input.backend, "sops rotate")?;
     let data_key = data_key(&doc)?;
     file.replace(&doc.rotate_data_key(&data_key)?)?;
     Ok(Vec::new())
