@@ -1,9 +1,8 @@
 //! `litekeys ci`: what each runner reads back is exactly the values. The
 //! readers here follow the runners' own rules: GitHub's env file (the
 //! runner's `SetEnvFileCommand`, heredoc form) and `::add-mask::` data
-//! unescaping, GitLab's dotenv report parser (`^(.*?)=(.*)$`, stripped,
-//! then variable expansion as the runner's `os.Expand`), and a POSIX shell
-//! sourcing the env file.
+//! unescaping; for GitLab and the env file, sh and bash evaluating or
+//! sourcing what litekeys gave them.
 
 #[path = "consumers/fixture.rs"]
 mod fixture;
@@ -194,135 +193,95 @@ fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
     assert_eq!(f.sb.read("runner/set_env"), b"KEEP=1\n");
 }
 
-/// Go's `os.Expand` (the GitLab runner expands non-raw variables with it):
-/// `$$` is `$`, special one-character names are empty, others are looked up
-/// (here: none is set, so an unescaped reference would vanish).
-fn go_expand(s: &str) -> String {
-    fn special(c: u8) -> bool {
-        b"*#$@!?-0123456789".contains(&c)
-    }
-    fn alnum(c: u8) -> bool {
-        c == b'_' || c.is_ascii_alphanumeric()
-    }
-    fn shell_name(s: &[u8]) -> (&[u8], usize) {
-        if s[0] == b'{' {
-            if s.len() > 2 && special(s[1]) && s[2] == b'}' {
-                return (&s[1..2], 3);
-            }
-            for i in 1..s.len() {
-                if s[i] == b'}' {
-                    return if i == 1 { (&[], 2) } else { (&s[1..i], i + 1) };
-                }
-            }
-            return (&[], 1);
-        }
-        if special(s[0]) {
-            return (&s[..1], 1);
-        }
-        let n = s.iter().take_while(|&&c| alnum(c)).count();
-        (&s[..n], n)
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut j = 0;
-    while j < b.len() {
-        if b[j] == b'$' && j + 1 < b.len() {
-            out.extend_from_slice(&b[i..j]);
-            let (name, w) = shell_name(&b[j + 1..]);
-            if name.is_empty() && w > 0 {
-                // bad syntax: eaten
-            } else if name.is_empty() || name == b"$" {
-                // `$` followed by no name stays; `$$` is the mapping of "$".
-                out.push(b'$');
-            }
-            j += w;
-            i = j + 1;
-        }
-        j += 1;
-    }
-    out.extend_from_slice(&b[i..]);
-    String::from_utf8(out).unwrap()
+/// Evals `litekeys ci gitlab ARGS` in `shell` as a job script does, then
+/// prints the values of `names`, NUL-terminated.
+fn eval_gitlab_in(
+    f: &Fixture,
+    shell: &Path,
+    args: &[&str],
+    names: &[&str],
+) -> BTreeMap<String, String> {
+    // As a job script: litekeys by name, its output evaluated as is.
+    let script = r#"out="$(litekeys ci gitlab -f "$1" $2)" || exit 9
+eval "$out"
+shift 2
+for k in "$@"; do eval "printf '%s\0' \"\${$k}\""; done"#;
+    let out =
+        f.sb.program(shell)
+            .args(["-c", script, "sh"])
+            .arg(&f.file)
+            .arg(args.join(" "))
+            .args(names)
+            .success();
+    parse_nul_list(&out, names)
 }
 
-/// GitLab's `ParseDotenvArtifactService`: every line `^(.*?)=(.*)$`, key and
-/// value stripped as Ruby's `strip`; then the runner's expansion.
-fn parse_gitlab_report(text: &str) -> BTreeMap<String, String> {
-    let strip = |s: &str| {
-        s.trim_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r', '\0'])
-            .to_string()
-    };
-    text.lines()
-        .map(|line| {
-            let (k, v) = line
-                .split_once('=')
-                .unwrap_or_else(|| panic!("GitLab: Invalid Format: {line:?}"));
-            (strip(k), go_expand(&strip(v)))
-        })
-        .collect()
+/// Every file under `dir` with its contents: what a command left on disk.
+fn tree(dir: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+            }
+        }
+    }
+    files
 }
-
-/// The values a GitLab dotenv report can carry: one line, no surrounding
-/// whitespace.
-const GITLAB_SAFE: &[&str] = &[
-    "SINGLE_QUOTE",
-    "DOUBLE_QUOTE",
-    "DOLLAR",
-    "BACKTICK",
-    "COMMAND_SUBST",
-    "SEMICOLON",
-    "UNICODE",
-    "EMPTY",
-    "EQ_HASH",
-    "BACKSLASH",
-    "PERCENT",
-    "LITELLM_MASTER_KEY",
-];
 
 #[test]
-fn gitlab_report_gives_back_every_single_line_value() {
-    let Some(f) = awkward() else { return };
-    let report = f.sb.path("build.env");
+fn gitlab_job_shell_gets_every_value_and_nothing_is_written() {
+    let Some(mut f) = awkward() else { return };
+    f.put_litekeys_on_path();
+    let before = tree(&f.sb.path(""));
+    let names = f.names();
+    for shell in ["sh", "bash"] {
+        let shell = require!(shell);
+        f.assert_all_in(&eval_gitlab_in(&f, &shell, &[], &names));
+        let only = eval_gitlab_in(
+            &f,
+            &shell,
+            &["--only", "SINGLE_QUOTE,EMPTY"],
+            &["SINGLE_QUOTE", "EMPTY", "DOLLAR"],
+        );
+        assert_eq!(only["SINGLE_QUOTE"], f.value("SINGLE_QUOTE"));
+        assert_eq!(only["EMPTY"], "");
+        assert_eq!(only["DOLLAR"], "", "--only exported a key it was not given");
+    }
+    f.assert_marker_absent();
+    assert_eq!(tree(&f.sb.path("")), before, "ci gitlab changed files");
+}
+
+#[test]
+fn gitlab_bad_input_prints_nothing_to_eval() {
+    let Some(mut f) = awkward() else { return };
+    let secret = f.value("LITELLM_MASTER_KEY").to_string();
+    let bad = f.with_bad_name();
+    let out =
+        f.sb.cmd("litekeys")
+            .args(["ci", "gitlab", "-f"])
+            .arg(&bad)
+            .expect(2);
+    assert!(out.stdout.is_empty());
+    out.one_line_error("BAD-NAME").never_shows(&secret);
+    let out =
+        f.sb.cmd("litekeys")
+            .args(["ci", "gitlab", "-f", "secrets/missing.enc.env"])
+            .expect(1);
+    assert!(out.stdout.is_empty());
+    out.one_line_error("missing.enc.env");
+    f.use_wrong_identity();
     let out =
         f.sb.cmd("litekeys")
             .args(["ci", "gitlab", "-f"])
             .arg(&f.file)
-            .arg(&report)
-            .args(["--only", &GITLAB_SAFE.join(",")])
-            .success();
-    assert!(out.stdout.is_empty() && out.stderr.is_empty());
-    let mode = std::fs::metadata(&report).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    let text = String::from_utf8(std::fs::read(&report).unwrap()).unwrap();
-    let vars = parse_gitlab_report(&text);
-    assert_eq!(vars.len(), GITLAB_SAFE.len());
-    for name in GITLAB_SAFE {
-        assert_eq!(vars[*name], f.value(name), "{name}");
-    }
-    f.assert_marker_absent();
-}
-
-#[test]
-fn gitlab_refuses_what_it_cannot_carry_and_writes_nothing() {
-    let Some(f) = awkward() else { return };
-    let secret = f.value("LITELLM_MASTER_KEY");
-    let report = f.sb.path("build.env");
-    for (name, why) in [
-        ("NEWLINES", "several lines"),
-        ("TRAILING_NEWLINE", "several lines"),
-        ("SPACES", "whitespace"),
-    ] {
-        let out =
-            f.sb.cmd("litekeys")
-                .args(["ci", "gitlab", "-f"])
-                .arg(&f.file)
-                .arg(&report)
-                .args(["--only", &format!("LITELLM_MASTER_KEY,{name}")])
-                .expect(2);
-        out.one_line_error(name).never_shows(secret);
-        assert!(out.stderr.contains(why), "{}", out.stderr);
-        assert!(!report.exists(), "{name}: a report was written");
-    }
+            .expect(128);
+    assert!(out.stdout.is_empty());
+    out.one_line_error("global.enc.env").never_shows(&secret);
 }
 
 /// Sources the env file in a POSIX shell with `set -a` and prints the
@@ -420,8 +379,6 @@ fn env_file_bad_input_leaves_the_file_alone() {
 
 #[test]
 fn the_readers_here_can_fail() {
-    // The GitLab reader drops an unescaped reference, as GitLab would.
-    assert_eq!(go_expand("a $HOME ${X} $$ $1 b$"), "a   $  b$");
     // The GitHub reader takes a value up to its delimiter only.
     let vars = parse_github_env("A<<D\nx\nD\nB=1\nC<<E\n\nE\n");
     assert_eq!(vars["A"], "x");

@@ -207,16 +207,13 @@ pub enum CiTarget {
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
     },
-    /// Write a GitLab dotenv report to PATH (mode 0600) for `artifacts:reports:dotenv`
+    /// Print `export NAME='value'` lines for `eval "$(litekeys ci gitlab)"` in a job's script
     ///
-    /// KEY=value lines, the value verbatim except `$` written `$$` (GitLab
-    /// expands variables in dotenv values). Refused, as GitLab cannot carry
-    /// them: a value with a newline or carriage return, or with leading or
-    /// trailing whitespace. GitLab does not mask these values, and anyone who
-    /// can read the job's artifacts can read the report.
+    /// Each value in POSIX shell single quotes, each ' written '\'', so nothing
+    /// in it is expanded or run; the job's later commands see the values and no
+    /// file is written. GitLab cannot mask values at run time: do not trace the
+    /// job's shell (`set -x`) around the eval.
     Gitlab {
-        /// The report to write (replaced atomically)
-        path: PathBuf,
         /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,

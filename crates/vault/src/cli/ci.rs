@@ -11,18 +11,12 @@ use std::path::Path;
 use vault::Secret;
 use zeroize::Zeroizing;
 
-/// GitLab refuses dotenv reports of this size or more unless the instance
-/// raised its `dotenv_size` limit.
-const GITLAB_DEFAULT_SIZE_LIMIT: usize = 5120;
-/// What Ruby's `String#strip` removes: GitLab strips values with it.
-const RUBY_WHITESPACE: [char; 6] = [' ', '\t', '\n', '\x0b', '\x0c', '\r'];
-
 type Values<'a> = Vec<(&'a str, &'a Secret, usize)>;
 
 pub fn run(input: &Input, target: &CiTarget) -> Result<Vec<u8>, Failure> {
     match target {
         CiTarget::Github { only } => github(input, only.as_deref()),
-        CiTarget::Gitlab { path, only } => gitlab(input, path, only.as_deref()),
+        CiTarget::Gitlab { only } => gitlab(input, only.as_deref()),
         CiTarget::EnvFile { path, only } => env_file(input, path, only.as_deref()),
     }
 }
@@ -164,46 +158,18 @@ fn push_heredoc(
     Ok(())
 }
 
-/// A GitLab dotenv report: `KEY=value`, no quoting (GitLab keeps quotes as
-/// they are), `$` doubled (GitLab expands variables in the values).
-fn gitlab(input: &Input, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
-    let report = with_values(input, only, |path, values| {
-        let mut out = Zeroizing::new(Vec::new());
-        for (name, value, line) in values {
-            let text = utf8(path, name, value, line)?;
-            let refuse = |why: &str| {
-                Failure::new(
-                    REFUSED,
-                    format!(
-                        "{}:{line}: the value of {name} {why}, which a GitLab dotenv report cannot carry; \
-                         use --only to leave it out, or `ci env-file`",
-                        path.display()
-                    ),
-                )
-            };
-            if text.contains(['\n', '\r']) {
-                return Err(refuse("spans several lines"));
-            }
-            if text.starts_with(RUBY_WHITESPACE) || text.ends_with(RUBY_WHITESPACE) {
-                return Err(refuse("has leading or trailing whitespace"));
-            }
-            out.extend_from_slice(name.as_bytes());
-            out.push(b'=');
-            out.extend_from_slice(text.replace('$', "$$").as_bytes());
-            out.push(b'\n');
+/// GitLab CI: `export NAME='value'` lines for `eval "$(litekeys ci gitlab)"`
+/// in a job's script. The values reach the commands after it in the same
+/// job and nothing is written: a dotenv report would keep them in plaintext
+/// as a job artifact, and GitLab has no masking at run time.
+fn gitlab(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+    with_values(input, only, |_, values| {
+        let mut out = Vec::new();
+        for (name, value, _) in values {
+            read::push_export(&mut out, name, value.expose());
         }
         Ok(out)
-    })?;
-    write_private(out_path, &report)?;
-    if report.len() >= GITLAB_DEFAULT_SIZE_LIMIT {
-        eprintln!(
-            "litekeys: warning: {} is {} bytes; GitLab refuses dotenv reports of {GITLAB_DEFAULT_SIZE_LIMIT} \
-             bytes or more unless the instance raised its dotenv_size limit",
-            out_path.display(),
-            report.len()
-        );
-    }
-    Ok(Vec::new())
+    })
 }
 
 /// `KEY='value'` lines a POSIX shell reads back with `set -a; . PATH`.

@@ -53,11 +53,7 @@ pub fn run(input: &Input, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u
     push_single_quoted(&mut out, watched.as_os_str().as_bytes());
     out.push(b'\n');
     for (name, value, _) in env {
-        out.extend_from_slice(b"export ");
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
-        push_single_quoted(&mut out, value.expose());
-        out.push(b'\n');
+        read::push_export(&mut out, name, value.expose());
     }
     Ok(out)
 }

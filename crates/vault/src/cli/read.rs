@@ -111,15 +111,21 @@ pub fn export(
                         ),
                     ));
                 }
-                out.extend_from_slice(b"export ");
-                out.extend_from_slice(key.as_bytes());
-                out.push(b'=');
-                push_single_quoted(&mut out, value.expose());
-                out.push(b'\n');
+                push_export(&mut out, key, value.expose());
             }
         }
     }
     Ok(out)
+}
+
+/// `export NAME='value'` and a newline: a shell that evals it runs nothing
+/// from the value.
+pub fn push_export(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(b"export ");
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'=');
+    push_single_quoted(out, value);
+    out.push(b'\n');
 }
 
 /// `'…'` with each `'` written `'\''`: nothing inside is expanded.
