@@ -102,6 +102,9 @@ pub enum LockError {
     Io { path: PathBuf, source: io::Error },
 }
 
+/// How long a non-waiting [`Lock::acquire`] tries before it reports `Busy`.
+pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 pub fn lock_path(path: &Path) -> PathBuf {
     let target = resolve(path).unwrap_or_else(|_| path.to_path_buf());
     let name = target
@@ -112,7 +115,10 @@ pub fn lock_path(path: &Path) -> PathBuf {
 }
 
 impl Lock {
-    /// Takes the lock, waiting for it when `wait`, else failing at once.
+    /// Takes the lock, waiting for it when `wait`; else `Busy` once another
+    /// process has held it for [`LOCK_GRACE`]. The grace lets a holder of a
+    /// few microseconds (litekeys-watch checking for a rotation) pass
+    /// without failing the command that came at the same instant.
     pub fn acquire(path: &Path, wait: bool) -> Result<Lock, LockError> {
         use rustix::fs::{FlockOperation, flock};
         let lock = lock_path(path);
@@ -131,16 +137,28 @@ impl Lock {
         } else {
             FlockOperation::NonBlockingLockExclusive
         };
-        match flock(&file, op) {
-            Ok(()) => Ok(Lock {
-                _file: file,
-                path: lock,
-            }),
-            Err(rustix::io::Errno::WOULDBLOCK) => Err(LockError::Busy(path.to_path_buf())),
-            Err(e) => Err(LockError::Io {
-                path: lock,
-                source: e.into(),
-            }),
+        let give_up = std::time::Instant::now() + LOCK_GRACE;
+        loop {
+            match flock(&file, op) {
+                Ok(()) => {
+                    return Ok(Lock {
+                        _file: file,
+                        path: lock,
+                    });
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) if std::time::Instant::now() < give_up => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    return Err(LockError::Busy(path.to_path_buf()));
+                }
+                Err(e) => {
+                    return Err(LockError::Io {
+                        path: lock,
+                        source: e.into(),
+                    });
+                }
+            }
         }
     }
 }
@@ -203,5 +221,18 @@ mod tests {
             Lock::acquire(&file, false),
             Err(LockError::Busy(_))
         ));
+    }
+
+    #[test]
+    fn a_lock_held_briefly_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.env");
+        let held = Lock::acquire(&file, false).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(LOCK_GRACE / 5);
+            drop(held);
+        });
+        assert!(Lock::acquire(&file, false).is_ok());
+        release.join().unwrap();
     }
 }
