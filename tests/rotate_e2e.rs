@@ -286,6 +286,8 @@ fn init_creates_a_source_sops_decrypts_and_never_overwrites() {
     .unwrap();
     let out = s.cmd().args(["init", "--age", &s.recipient]).success();
     assert!(out.stdout_str().contains("created"), "{}", out.stdout_str());
+    // secrets/ existed: its files are the user's, no .gitignore appears.
+    assert!(!s.repo.join("secrets/.gitignore").exists());
     let plain =
         s.sb.program(peer("sops").unwrap())
             .args([
@@ -309,6 +311,43 @@ fn init_creates_a_source_sops_decrypts_and_never_overwrites() {
         .expect(2)
         .one_line_error("already exists");
     assert_eq!(std::fs::read(&fresh).unwrap(), bytes);
+}
+
+#[test]
+fn init_in_a_new_directory_git_ignores_the_lock_files() {
+    let Some(s) = Seeds::new() else { return };
+    std::fs::write(
+        &s.config,
+        "source = \"vault/global.enc.env\"\n[service]\nmanager = \"none\"\n",
+    )
+    .unwrap();
+    let out = s.cmd().args(["init", "--age", &s.recipient]).success();
+    assert!(
+        out.stdout_str().contains(".gitignore"),
+        "{}",
+        out.stdout_str()
+    );
+    let git = require!("git");
+    let status = |s: &Seeds| {
+        s.sb.program(&git)
+            .args(["status", "--porcelain", "--untracked-files=all", "vault"])
+            .current_dir(&s.repo)
+            .success()
+            .stdout_str()
+            .to_string()
+    };
+    s.sb.program(&git)
+        .args(["init", "-q"])
+        .current_dir(&s.repo)
+        .success();
+    // A rotation takes the lock, leaving its sidecar next to the source.
+    s.cmd().arg("--yes").success();
+    assert!(s.repo.join("vault/.global.enc.env.lock").exists());
+    let listed = status(&s);
+    assert!(
+        listed.contains("vault/global.enc.env") && !listed.contains(".lock"),
+        "{listed}"
+    );
 }
 
 #[test]

@@ -10,8 +10,13 @@ use vault::Secret;
 use vault::identity::Identities;
 use zeroize::Zeroizing;
 
+/// Written into a directory `init` creates for the source.
+const GITIGNORE: &str = "# flock sidecars of litekeys (empty files, never secret)\n.*.lock\n";
+
 pub struct Created {
     pub path: std::path::PathBuf,
+    /// The `.gitignore` written when `init` created the source's directory.
+    pub ignore_file: Option<std::path::PathBuf>,
     pub recipients: Vec<String>,
     pub keys: Vec<(&'static str, String)>,
 }
@@ -50,8 +55,16 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
             path.display()
         )));
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut ignore_file = None;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            // A directory made here holds litekeys' files only: keep the
+            // lock sidecars (empty, never secret) out of `git status`.
+            let ignore = dir.join(".gitignore");
+            std::fs::write(&ignore, GITIGNORE).map_err(|e| Error::io(&ignore, e))?;
+            ignore_file = Some(ignore);
+        }
     }
     let _lock = vault::atomic::Lock::acquire(path, false).map_err(|e| match e {
         vault::atomic::LockError::Busy(p) => Error::Locked(p),
@@ -77,6 +90,7 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
     vault::atomic::write(path, &doc.to_bytes(), 0o644).map_err(|e| Error::io(path, e))?;
     Ok(Created {
         path: path.clone(),
+        ignore_file,
         recipients,
         keys: fresh.iter().map(|(k, v)| (*k, v.fingerprint())).collect(),
     })

@@ -261,6 +261,9 @@ fn run(args: &Args) -> Result<u8, Error> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if let Some(ignore) = &created.ignore_file {
+                outln!("wrote {} (ignores the lock files)", ignore.display());
+            }
             return Ok(code::OK);
         }
         (Some(Command::Demo { keep }), _) => {
