@@ -9,7 +9,9 @@ pub mod cipher;
 pub mod datakey;
 pub mod document;
 pub mod edit;
+pub mod env_name;
 pub mod error;
+pub mod exit;
 pub mod format;
 pub mod identity;
 pub mod keyring;
@@ -26,6 +28,8 @@ pub mod value;
 
 pub use backend::{Backend, decrypt_file};
 pub use document::Document;
+pub use env_name::is_env_name;
 pub use error::Error;
+pub use exit::Exit;
 pub use plaintext::{Entry, Plaintext};
 pub use secret::{Secret, fingerprint};

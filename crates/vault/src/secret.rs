@@ -30,6 +30,21 @@ impl Secret {
     pub fn fingerprint(&self) -> String {
         fingerprint(self.expose())
     }
+
+    /// `text` with every occurrence of any of `secrets` replaced by
+    /// `[secret <fingerprint>]`: for anything a child process or a peer
+    /// printed before it reaches a message or a log.
+    pub fn redact(text: &str, secrets: &[&Secret]) -> String {
+        let mut text = text.to_owned();
+        for secret in secrets {
+            if let Some(value) = secret.as_str().filter(|v| !v.is_empty()) {
+                if text.contains(value) {
+                    text = text.replace(value, &format!("[secret {}]", secret.fingerprint()));
+                }
+            }
+        }
+        text
+    }
 }
 
 impl From<String> for Secret {
