@@ -11,14 +11,7 @@ use vault::Backend;
 /// $XDG_CONFIG_HOME/sops/age/keys.txt.
 #[derive(Parser, Debug)]
 #[command(name = "litekeys", version, max_term_width = 100)]
-#[command(
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage or refused input, 3 a key or plaintext line \
-litekeys cannot write (non-UTF-8, NUL, '=', …), 4 the file or its directory cannot be written, 5 the file \
-changed while litekeys was writing it (nothing written; retry), 6 another litekeys holds the file's lock, \
-7 no OS keyring reachable (or it failed), 8 recipient change refused (the last one, not an age recipient), \
-25 a value failed to decrypt, 51 MAC mismatch, 126 exec: CMD cannot run, 127 exec: CMD not found, \
-128 no identity opens the file, 203 already encrypted (as sops)."
-)]
+#[command(after_help = vault::Exit::help_text())]
 pub struct Args {
     #[command(flatten)]
     pub input: Input,

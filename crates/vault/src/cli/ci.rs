@@ -1,13 +1,14 @@
 //! `litekeys ci`: values into a CI runner's environment.
 
 use super::args::{CiTarget, Input};
-use super::exec::{REFUSED, checked_env};
-use super::exit::{self, Failure};
+use super::exec::checked_env;
+use super::exit::Failure;
 use super::read::{self, push_single_quoted};
 use std::fs::{self, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use vault::Exit;
 use vault::Secret;
 use zeroize::Zeroizing;
 
@@ -36,7 +37,7 @@ fn with_values<T>(
 fn utf8<'a>(path: &Path, name: &str, value: &'a Secret, line: usize) -> Result<&'a str, Failure> {
     value.as_str().ok_or_else(|| {
         Failure::new(
-            REFUSED,
+            Exit::Usage,
             format!(
                 "{}:{line}: the value of {name} is not UTF-8, which the runner cannot read; \
                  use --only to leave it out",
@@ -53,7 +54,7 @@ fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .filter(|p| !p.is_empty())
         .ok_or_else(|| {
             Failure::new(
-                REFUSED,
+                Exit::Usage,
                 "ci github: $GITHUB_ENV is not set; run this in a GitHub Actions step \
                  (or use `ci env-file PATH`)",
             )
@@ -77,7 +78,7 @@ fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .open(env_file)
         .map_err(|e| {
             Failure::new(
-                exit::CANNOT_WRITE,
+                Exit::CannotWrite,
                 format!(
                     "{}: cannot append to $GITHUB_ENV: {e}; it must be the file the runner made",
                     env_file.display()
@@ -90,7 +91,7 @@ fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .and_then(|()| stdout.flush())
         .map_err(|e| {
             Failure::new(
-                exit::GENERIC,
+                Exit::Error,
                 format!(
                     "ci github: cannot write the masks to stdout ({e}); \
                      nothing appended to $GITHUB_ENV"
@@ -102,7 +103,7 @@ fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
         .and_then(|()| file.sync_all())
         .map_err(|e| {
             Failure::new(
-                exit::CANNOT_WRITE,
+                Exit::CannotWrite,
                 format!("{}: cannot append to $GITHUB_ENV: {e}", env_file.display()),
             )
         })?;
@@ -145,7 +146,7 @@ fn push_heredoc(
     let delimiter = format!("ghadelimiter_{:032x}", rand::random::<u128>());
     if value.contains(&delimiter) {
         return Err(Failure::new(
-            REFUSED,
+            Exit::Usage,
             format!(
                 "{}:{line}: the value of {name} contains its random heredoc delimiter; run again",
                 path.display()
@@ -194,7 +195,7 @@ fn env_file(input: &Input, out_path: &Path, only: Option<&[String]>) -> Result<V
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let cannot = |e: std::io::Error| {
         Failure::new(
-            exit::CANNOT_WRITE,
+            Exit::CannotWrite,
             format!("{}: cannot write: {e}", path.display()),
         )
     };

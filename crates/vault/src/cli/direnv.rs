@@ -2,9 +2,10 @@
 
 use super::args::Input;
 use super::exec::checked_env;
-use super::exit::{self, Failure};
+use super::exit::Failure;
 use super::read::{self, push_single_quoted};
 use std::os::unix::ffi::OsStrExt;
+use vault::Exit;
 
 /// For `~/.config/direnv/direnvrc`: `use litekeys [FILE [--only K1,K2]]`.
 /// The output of litekeys is evaluated only when litekeys succeeded, so a
@@ -44,7 +45,7 @@ pub fn run(input: &Input, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u
     // Absolute, so the watch holds whatever directory direnv evaluates in.
     let watched = std::path::absolute(&path).map_err(|e| {
         Failure::new(
-            exit::GENERIC,
+            Exit::Error,
             format!("{}: cannot make the path absolute: {e}", path.display()),
         )
     })?;

@@ -9,22 +9,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
+use vault::Exit;
 use vault::Secret;
-
-/// A value no environment can carry (bad name, NUL byte) or a runner refuses.
-pub const REFUSED: u8 = 2;
-/// The command exists but cannot be run; 126 and 127 as sh and env(1) use them.
-pub const CANNOT_RUN: u8 = 126;
-pub const NOT_FOUND: u8 = 127;
 
 /// What `--pristine` keeps of the current environment.
 const PRISTINE_KEEP: [&str; 4] = ["PATH", "HOME", "USER", "TERM"];
 
 pub fn run(input: &Input, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
-    let (program, rest) = exec
-        .command
-        .split_first()
-        .ok_or_else(|| Failure::new(REFUSED, "exec: no command given (litekeys exec -- CMD)"))?;
+    let (program, rest) = exec.command.split_first().ok_or_else(|| {
+        Failure::new(Exit::Usage, "exec: no command given (litekeys exec -- CMD)")
+    })?;
     let (path, plain) = read::open(input)?;
     let values = read::select(&path, &plain, exec.only.as_deref())?;
     // Every value is checked before anything runs: all or nothing.
@@ -49,11 +43,14 @@ pub fn run(input: &Input, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
     let program = program.to_string_lossy();
     Err(if err.kind() == ErrorKind::NotFound {
         Failure::new(
-            NOT_FOUND,
+            Exit::CommandNotFound,
             format!("exec: {program}: command not found; check its name and PATH"),
         )
     } else {
-        Failure::new(CANNOT_RUN, format!("exec: cannot run {program}: {err}"))
+        Failure::new(
+            Exit::CommandCannotRun,
+            format!("exec: cannot run {program}: {err}"),
+        )
     })
 }
 
@@ -64,9 +61,9 @@ pub fn checked_env<'a>(
     values: &[(&'a str, &'a Secret, usize)],
 ) -> Result<Vec<(&'a str, &'a Secret, usize)>, Failure> {
     for &(name, value, line) in values {
-        if !read::is_env_name(name) {
+        if !vault::is_env_name(name) {
             return Err(Failure::new(
-                REFUSED,
+                Exit::Usage,
                 format!(
                     "{}:{line}: {name:?} is not a valid environment variable name \
                      (letters, digits, _, not starting with a digit); use --only to leave it out",
@@ -76,7 +73,7 @@ pub fn checked_env<'a>(
         }
         if value.expose().contains(&0) {
             return Err(Failure::new(
-                REFUSED,
+                Exit::Usage,
                 format!(
                     "{}:{line}: the value of {name} holds a NUL byte, which no environment can carry; \
                      use --only to leave it out",

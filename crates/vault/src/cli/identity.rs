@@ -3,10 +3,11 @@
 //! SOPS_AGE_KEY* variables and before keys.txt.
 
 use super::args::IdentityAction;
-use super::exit::{self, Failure};
+use super::exit::Failure;
 use age::secrecy::ExposeSecret;
 use age::x25519;
 use std::path::Path;
+use vault::Exit;
 use vault::identity::{KeyringLookup, parse_identities};
 use vault::keyring::{KeyringError, OsKeyring};
 use zeroize::Zeroizing;
@@ -52,25 +53,25 @@ fn import(file: Option<&Path>) -> Result<Vec<u8>, Failure> {
         Some(p) if p.as_os_str() == "-" => ("<stdin>".to_string(), read_stdin()?),
         Some(p) => {
             let text = std::fs::read(p)
-                .map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", p.display())))?;
+                .map_err(|e| Failure::new(Exit::Error, format!("{}: {e}", p.display())))?;
             (p.display().to_string(), Zeroizing::new(text))
         }
     };
     let text = std::str::from_utf8(&text).map_err(|_| {
         Failure::new(
-            exit::BAD_INPUT,
+            Exit::BadInput,
             format!("{name}: not an age identity file (not UTF-8)"),
         )
     })?;
     let ids = parse_identities(text).map_err(|line| {
         Failure::new(
-            exit::BAD_INPUT,
+            Exit::BadInput,
             format!("{name}:{line}: not an age identity (AGE-SECRET-KEY-1…, as age-keygen writes)"),
         )
     })?;
     if ids.is_empty() {
         return Err(Failure::new(
-            exit::BAD_INPUT,
+            Exit::BadInput,
             format!("{name}: no age identity in it (AGE-SECRET-KEY-1…)"),
         ));
     }
@@ -97,7 +98,7 @@ fn store(text: &str, ids: &[x25519::Identity]) -> Result<Vec<u8>, Failure> {
             return Ok(wanted);
         }
         return Err(Failure::new(
-            exit::GENERIC,
+            Exit::Error,
             format!(
                 "the OS keyring already holds the identity of {}; run `litekeys identity forget` first (after a backup)",
                 String::from_utf8_lossy(&there).trim().replace('\n', ", ")
@@ -108,7 +109,7 @@ fn store(text: &str, ids: &[x25519::Identity]) -> Result<Vec<u8>, Failure> {
     match KEYRING.get().map_err(keyring_failure)? {
         Some(back) if back.as_str() == text => Ok(wanted),
         _ => Err(Failure::new(
-            exit::KEYRING,
+            Exit::Keyring,
             "the OS keyring accepted the identity but does not return it; nothing is stored",
         )),
     }
@@ -117,7 +118,7 @@ fn store(text: &str, ids: &[x25519::Identity]) -> Result<Vec<u8>, Failure> {
 fn parse_stored(text: &str) -> Result<Vec<x25519::Identity>, Failure> {
     parse_identities(text).map_err(|line| {
         Failure::new(
-            exit::KEYRING,
+            Exit::Keyring,
             format!(
                 "the identity in the OS keyring is damaged (line {line}); run `litekeys identity forget` and import it again"
             ),
@@ -136,11 +137,11 @@ fn recipients(ids: &[x25519::Identity]) -> Vec<u8> {
 
 fn nothing_stored() -> Failure {
     Failure::new(
-        exit::GENERIC,
+        Exit::Error,
         "no age identity in the OS keyring; run `litekeys identity import FILE` or `litekeys identity new`",
     )
 }
 
 fn keyring_failure(e: KeyringError) -> Failure {
-    Failure::new(exit::KEYRING, e.to_string())
+    Failure::new(Exit::Keyring, e.to_string())
 }

@@ -1,10 +1,11 @@
 //! Completions, man pages, and the sibling binaries run git-style.
 
 use super::args::Args;
-use super::exit::{self, Failure};
+use super::exit::Failure;
 use clap::CommandFactory;
 use std::ffi::OsString;
 use std::path::Path;
+use vault::Exit;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();
@@ -13,7 +14,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Vec<u8>, Failure> {
 }
 
 pub fn manpages(dir: &Path) -> Result<Vec<u8>, Failure> {
-    let fail = |e: std::io::Error| Failure::new(exit::GENERIC, format!("{}: {e}", dir.display()));
+    let fail = |e: std::io::Error| Failure::new(Exit::Error, format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
     clap_mangen::generate_to(Args::command(), dir).map_err(fail)?;
     Ok(Vec::new())
@@ -34,9 +35,9 @@ pub fn sibling(name: &str, rest: &[OsString]) -> Result<Vec<u8>, Failure> {
         .status()
         .map_err(|e| {
             Failure::new(
-                exit::GENERIC,
+                Exit::Error,
                 format!("cannot run {name}: {e}; install it next to litekeys"),
             )
         })?;
-    std::process::exit(status.code().unwrap_or(1));
+    std::process::exit(status.code().unwrap_or(i32::from(Exit::Error.code())));
 }

@@ -55,13 +55,13 @@ fn report(result: Result<Vec<u8>, exit::Failure>) -> ExitCode {
         Ok(stdout) => {
             let mut out = std::io::stdout().lock();
             if out.write_all(&stdout).and_then(|()| out.flush()).is_err() {
-                return ExitCode::from(1);
+                return vault::Exit::Error.process();
             }
             ExitCode::SUCCESS
         }
         Err(failure) => {
             eprintln!("litekeys: {}", failure.message);
-            ExitCode::from(failure.code)
+            ExitCode::from(failure.code())
         }
     }
 }

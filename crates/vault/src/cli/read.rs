@@ -1,12 +1,13 @@
 //! The read path: decrypt, get, export, check.
 
 use super::args::{ExportFormat, Input};
-use super::exit::{self, Failure};
+use super::exit::Failure;
 use std::path::PathBuf;
+use vault::Exit;
 use vault::{Backend, Document, Plaintext, Secret};
 
 pub fn source(input: &Input) -> Result<PathBuf, Failure> {
-    vault::locate::source_file(input.file.as_deref()).map_err(|m| Failure::new(exit::GENERIC, m))
+    vault::locate::source_file(input.file.as_deref()).map_err(|m| Failure::new(Exit::Error, m))
 }
 
 pub fn open(input: &Input) -> Result<(PathBuf, Plaintext), Failure> {
@@ -26,11 +27,11 @@ pub fn get(input: &Input, key: &str) -> Result<Vec<u8>, Failure> {
     match plain.get(key) {
         Some((value, true)) => Ok(value.expose().to_vec()),
         Some((_, false)) => Err(Failure::new(
-            exit::GENERIC,
+            Exit::Error,
             format!("{}: {key} is not a string value", path.display()),
         )),
         None => Err(Failure::new(
-            exit::GENERIC,
+            Exit::Error,
             format!("{}: no key {key}", path.display()),
         )),
     }
@@ -49,7 +50,7 @@ pub fn select<'a>(
         .find(|k| !all.iter().any(|(name, _, _)| name == k))
     {
         return Err(Failure::new(
-            exit::GENERIC,
+            Exit::Error,
             format!("{}: no key {missing}", path.display()),
         ));
     }
@@ -57,15 +58,6 @@ pub fn select<'a>(
         .into_iter()
         .filter(|(name, _, _)| only.iter().any(|k| k == name))
         .collect())
-}
-
-/// A name a POSIX shell and `execve` environment both take.
-pub fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 pub fn export(
@@ -87,7 +79,7 @@ pub fn export(
             for (key, value, line) in values {
                 let text = value.as_str().ok_or_else(|| {
                     Failure::new(
-                        exit::GENERIC,
+                        Exit::Error,
                         format!(
                             "{}:{line}: {key} is not UTF-8; JSON cannot hold it",
                             path.display()
@@ -102,9 +94,9 @@ pub fn export(
         }
         ExportFormat::Shell => {
             for (key, value, line) in values {
-                if !is_env_name(key) {
+                if !vault::is_env_name(key) {
                     return Err(Failure::new(
-                        exit::GENERIC,
+                        Exit::Error,
                         format!(
                             "{}:{line}: {key:?} is not a valid shell variable name; use --only to skip it",
                             path.display()

@@ -8,13 +8,14 @@
 //! unset` under the same lock. Values only ever travel on pipes.
 
 use super::args::{EncryptArgs, Input, RecipientsAction};
-use super::exit::{self, Failure};
+use super::exit::Failure;
 use super::read::source;
 use std::ffi::OsStr;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+use vault::Exit;
 use vault::atomic::{self, Lock, LockError};
 use vault::cipher::DataKey;
 use vault::edit::{self, Change, EncryptOptions};
@@ -69,7 +70,7 @@ pub fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
                 .any(|i| matches!(i, Item::Pair { key: k, .. } if *k == key));
             if !present {
                 return Err(Failure::new(
-                    exit::GENERIC,
+                    Exit::Error,
                     format!("{}: no key {key}; nothing changed", path.display()),
                 ));
             }
@@ -97,10 +98,10 @@ pub fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
     let options = encrypt_options(e, &target)?;
     let doc = edit::encrypt(&name, &plaintext, &options).map_err(|err| match err {
         Error::Format { .. } | Error::BadKey { .. } => {
-            Failure::new(exit::BAD_INPUT, err.to_string())
+            Failure::new(Exit::BadInput, err.to_string())
         }
-        Error::AlreadyEncrypted { .. } => Failure::new(exit::ALREADY_ENCRYPTED, err.to_string()),
-        Error::Recipients { .. } => Failure::new(exit::RECIPIENTS, err.to_string()),
+        Error::AlreadyEncrypted { .. } => Failure::new(Exit::AlreadyEncrypted, err.to_string()),
+        Error::Recipients { .. } => Failure::new(Exit::Recipients, err.to_string()),
         other => Failure::from(other),
     })?;
     let bytes = doc.to_bytes();
@@ -141,7 +142,7 @@ fn encrypt_options(e: &EncryptArgs, target: &Path) -> Result<EncryptOptions, Fai
             Ok(rule) => Some(rule),
             // With --age the config only adds the rule, when one matches.
             Err(sops_config::ConfigError::NoMatch { .. }) if !recipients.is_empty() => None,
-            Err(err) => return Err(Failure::new(exit::RECIPIENTS, err.to_string())),
+            Err(err) => return Err(Failure::new(Exit::Recipients, err.to_string())),
         },
         None => None,
     };
@@ -151,7 +152,7 @@ fn encrypt_options(e: &EncryptArgs, target: &Path) -> Result<EncryptOptions, Fai
         rule.recipients.clone()
     } else {
         return Err(Failure::new(
-            exit::RECIPIENTS,
+            Exit::Recipients,
             format!(
                 "{}: no recipient: pass --age AGE1… or add a {} with creation_rules next to it or above",
                 target.display(),
@@ -205,7 +206,7 @@ pub fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec<u8>, F
             for r in recipient {
                 if !list.contains(r) {
                     return Err(Failure::new(
-                        exit::RECIPIENTS,
+                        Exit::Recipients,
                         format!(
                             "{}: {r} is not a recipient of this file; nothing changed",
                             path.display()
@@ -216,7 +217,7 @@ pub fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec<u8>, F
             }
             if list.is_empty() {
                 return Err(Failure::new(
-                    exit::RECIPIENTS,
+                    Exit::Recipients,
                     format!(
                         "{}: refusing to remove the last recipient (nobody could open the file); add the new one first",
                         path.display()
@@ -283,7 +284,7 @@ impl Locked {
         let doc = Document::parse(&self.path, &self.before)?;
         if backend == Backend::Sops || !doc.metadata.is_native() {
             return Err(Failure::new(
-                exit::GENERIC,
+                Exit::Error,
                 format!(
                     "{}: litekeys re-keys files whose keys are all age; use `{sops_cmd}` for this one",
                     self.path.display()
@@ -299,7 +300,7 @@ impl Locked {
         let same = same_bytes(&self.path, &self.before).map_err(|e| io_failure(&self.path, e))?;
         if !same {
             return Err(Failure::new(
-                exit::CHANGED_UNDERNEATH,
+                Exit::ChangedUnderneath,
                 format!(
                     "{}: changed by another program while litekeys was working on it; nothing written, run the command again",
                     self.path.display()
@@ -358,10 +359,10 @@ fn lock(path: &Path) -> Result<Lock, Failure> {
             Err(LockError::Busy(_)) if start.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e @ LockError::Busy(_)) => return Err(Failure::new(exit::LOCKED, e.to_string())),
+            Err(e @ LockError::Busy(_)) => return Err(Failure::new(Exit::Locked, e.to_string())),
             Err(LockError::Io { path: lock, source }) => {
                 return Err(Failure::new(
-                    exit::CANNOT_WRITE,
+                    Exit::CannotWrite,
                     format!(
                         "{}: cannot create the lock {} ({source}); litekeys replaces the file, which needs write access to its directory",
                         path.display(),
@@ -376,7 +377,7 @@ fn lock(path: &Path) -> Result<Lock, Failure> {
 /// A key name from argv, checked before anything is read or locked.
 fn key_name(path: &Path, key: &OsStr) -> Result<String, Failure> {
     let bad =
-        |reason: String| Failure::new(exit::BAD_INPUT, format!("{}: {reason}", path.display()));
+        |reason: String| Failure::new(Exit::BadInput, format!("{}: {reason}", path.display()));
     let key = key.to_str().ok_or_else(|| {
         bad(format!(
             "the key {:?} is not UTF-8 (sops dotenv keys are text)",
@@ -393,7 +394,7 @@ fn check_recipient(path: &Path, r: &str) -> Result<(), Failure> {
         .map(|_| ())
         .map_err(|_| {
             Failure::new(
-                exit::RECIPIENTS,
+                Exit::Recipients,
                 format!(
                     "{}: {r:?} is not an age recipient (age1…, as `age-keygen -y` prints)",
                     path.display()
@@ -403,7 +404,7 @@ fn check_recipient(path: &Path, r: &str) -> Result<(), Failure> {
 }
 
 fn io_failure(path: &Path, e: std::io::Error) -> Failure {
-    Failure::new(exit::GENERIC, format!("{}: {e}", path.display()))
+    Failure::new(Exit::Error, format!("{}: {e}", path.display()))
 }
 
 fn cannot_write(path: &Path, e: std::io::Error) -> Failure {
@@ -413,7 +414,7 @@ fn cannot_write(path: &Path, e: std::io::Error) -> Failure {
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| ".".into());
     Failure::new(
-        exit::CANNOT_WRITE,
+        Exit::CannotWrite,
         format!(
             "{}: cannot write ({e}); nothing changed; litekeys needs write access to {dir} to replace the file",
             path.display()
@@ -433,7 +434,7 @@ pub(super) fn read_secret_stdin(prompt: &str) -> Result<Zeroizing<Vec<u8>>, Fail
         // never echoed.
         let _quiet = terminal::EchoOff::new(&stdin).map_err(|e| {
             Failure::new(
-                exit::GENERIC,
+                Exit::Error,
                 format!("cannot turn off echo on the terminal: {e}"),
             )
         })?;
@@ -468,10 +469,7 @@ fn read_until(stdin: &std::io::Stdin, stop: Option<u8>) -> Result<Zeroizing<Vec<
             Ok(n) => n,
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => {
-                return Err(Failure::new(
-                    exit::GENERIC,
-                    format!("cannot read stdin: {e}"),
-                ));
+                return Err(Failure::new(Exit::Error, format!("cannot read stdin: {e}")));
             }
         };
         if n == 0 {
