@@ -110,7 +110,9 @@ impl Exit {
             Exit::Usage => {
                 "usage: bad arguments, a bad litekeys.toml, or refused as asked (--salt with a database, init over a file, declined)"
             }
-            Exit::BadInput => "a key, value or plaintext line litekeys cannot take (non-UTF-8, NUL, `=`, …)",
+            Exit::BadInput => {
+                "a key, value or plaintext line litekeys cannot take (non-UTF-8, NUL, `=`, …)"
+            }
             Exit::Locked => "another litekeys or sops write holds the source's lock; try again",
             Exit::ChangedUnderneath => "the file changed between litekeys reading and replacing it",
             Exit::CannotWrite => "the file or its directory cannot be written",
@@ -121,7 +123,9 @@ impl Exit {
             Exit::RollbackIncomplete => {
                 "rollback incomplete: the message says what is where and what to fix"
             }
-            Exit::DecryptValue => "a value failed to decrypt (tampered, or moved from another line or file), as sops",
+            Exit::DecryptValue => {
+                "a value failed to decrypt (tampered, or moved from another line or file), as sops"
+            }
             Exit::MacMismatch => "MAC mismatch, as sops",
             Exit::CommandCannotRun => "exec: the command cannot run",
             Exit::CommandNotFound => "exec: the command is not found",
