@@ -2,17 +2,14 @@
 //! becomes sees each one byte for byte, and its exit status and death by a
 //! signal are its own.
 
-#[path = "consumers/fixture.rs"]
-mod fixture;
-
-use fixture::{awkward, parse_env0};
+use litekeys_tests::consumers_lab::{awkward, parse_env0};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 
 /// The litekeys binary run directly (the kit's `Run` has no raw status or pid).
-fn raw(f: &fixture::Fixture) -> Command {
+fn raw(f: &litekeys_tests::consumers_lab::Fixture) -> Command {
     let mut cmd = Command::new(litekeys_tests::bin("litekeys"));
     cmd.env_clear()
         .envs(f.sb.env())

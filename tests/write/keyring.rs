@@ -6,11 +6,9 @@
 //! identity commands say so in one line and fail; nothing falls back to
 //! memory.
 
-mod write_support;
-
+use litekeys_tests::write_lab::{DOTENV, W, setup};
 use litekeys_tests::{Outcome, Run, require};
 use std::path::PathBuf;
-use write_support::{DOTENV, W, setup};
 
 const SECRET_TOOL_LOOKUP: [&str; 5] = ["lookup", "service", "litekeys", "username", "age-identity"];
 

@@ -2,11 +2,9 @@
 //! socket (a path, or an abstract `@name`), and journal-style log lines
 //! (a priority prefix, no timestamp) when JOURNAL_STREAM is set.
 
-mod watch_kit;
-
+use litekeys_tests::watch_lab::{ENV_FILE, Lab, env_text, key};
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
-use watch_kit::{ENV_FILE, Lab, env_text, key};
 
 const ARGS: &[&str] = &["--min-interval", "0ms", "--no-verify"];
 

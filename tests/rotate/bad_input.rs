@@ -1,9 +1,7 @@
 //! Bad input stops a rotation before anything changes: a one-line error
 //! naming the file, a distinct exit code, every file byte-identical.
 
-mod rotate_kit;
-
-use rotate_kit::*;
+use litekeys_tests::rotate_lab::*;
 use std::process::Command;
 
 fn refused(s: &Seeds, code: i32, mentions: &str) {

@@ -2,9 +2,8 @@
 //! age identity, a source encrypted by the real sops, litellm.env, a
 //! litekeys.toml with the `command` manager), and the real `litekeys-watch`
 //! running in it, its stderr collected line by line and killed on drop.
-#![allow(dead_code)]
 
-use litekeys_tests::{Sandbox, bin, peer};
+use crate::{Sandbox, bin, peer};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

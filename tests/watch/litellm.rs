@@ -6,12 +6,10 @@
 //!
 //! The tests that change the source need the real `litekeys-rotate`.
 
-mod watch_kit;
-
 use litekeys_tests::litellm::{LiteLlm, MockModel};
+use litekeys_tests::watch_lab::{Lab, SOURCE, key, make_executable};
 use rotate::gateway;
 use vault::Secret;
-use watch_kit::{Lab, SOURCE, key, make_executable};
 
 /// Fields drop in order: the proxy is killed (by its control script, in
 /// the sandbox) before the sandbox is removed.

@@ -6,12 +6,10 @@
 //! otherwise every file goes back and the gateway runs on the old key
 //! again (exit 5). Also the gateway lines of `status`.
 
-mod rotate_kit;
-
 use litekeys_tests::litellm::{LiteLlm, MockModel, free_port};
+use litekeys_tests::rotate_lab::walk;
 use litekeys_tests::{Outcome, Run, Sandbox, peer};
 use rotate::gateway;
-use rotate_kit::walk;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use vault::Secret;
@@ -205,7 +203,7 @@ impl Lab {
         out.one_line_error(what).never_shows(&self.old);
         // Nor the new key, which the test never sees: no key at all.
         assert!(
-            !rotate_kit::holds_key(out.stderr.as_bytes()),
+            !litekeys_tests::rotate_lab::holds_key(out.stderr.as_bytes()),
             "{}",
             out.stderr
         );
@@ -456,7 +454,7 @@ fn status_with_the_gateway_down_or_hung_says_so_and_keeps_exit_0() {
     let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let hung_port = hung.local_addr().unwrap().port();
     for port in [down, hung_port] {
-        let Some(s) = rotate_kit::Seeds::with_config(|toml| {
+        let Some(s) = litekeys_tests::rotate_lab::Seeds::with_config(|toml| {
             toml.replace(
                 "url = \"http://127.0.0.1:4000\"",
                 &format!("url = \"http://127.0.0.1:{port}\""),

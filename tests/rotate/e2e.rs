@@ -1,10 +1,8 @@
 //! `litekeys-rotate` end to end in a sandbox shaped like the seeds, against
 //! the real sops (the source) and systemd-analyze (the drop-in).
 
-mod rotate_kit;
-
+use litekeys_tests::rotate_lab::*;
 use litekeys_tests::{peer, require};
-use rotate_kit::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 fn exact(template: &str, new: &str) -> String {

@@ -4,10 +4,7 @@
 //! unescaping; for GitLab and the env file, sh and bash evaluating or
 //! sourcing what litekeys gave them.
 
-#[path = "consumers/fixture.rs"]
-mod fixture;
-
-use fixture::{Fixture, awkward, parse_nul_list};
+use litekeys_tests::consumers_lab::{Fixture, awkward, parse_nul_list};
 use litekeys_tests::require;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

@@ -3,10 +3,7 @@
 //! (`eval "$(litekeys direnv)"` and `use litekeys`) and reloads when the
 //! encrypted file is replaced.
 
-#[path = "consumers/fixture.rs"]
-mod fixture;
-
-use fixture::{Fixture, awkward, parse_env0, parse_nul_list};
+use litekeys_tests::consumers_lab::{Fixture, awkward, parse_env0, parse_nul_list};
 use litekeys_tests::{Outcome, require};
 use std::path::{Path, PathBuf};
 
@@ -275,7 +272,7 @@ fn real_direnv_reloads_when_the_encrypted_file_is_replaced() {
     ] {
         let original = f.sb.read(&f.file);
         let dir = project(&f, &direnv, name, &envrc);
-        let next = fixture::encrypt(
+        let next = litekeys_tests::consumers_lab::encrypt(
             &f.sb,
             &f.sops,
             &f.recipient,

@@ -1,10 +1,8 @@
 //! Eight rotations started at once: exactly one succeeds, the others exit 4
 //! ("locked"), and the files are consistent.
 
-mod rotate_kit;
-
+use litekeys_tests::rotate_lab::*;
 use litekeys_tests::{Outcome, bin};
-use rotate_kit::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -4,11 +4,9 @@
 //! shows in a diff as one data line plus sops_mac and sops_lastmodified;
 //! and no process's argv ever holds a value being set.
 
-mod write_support;
-
 use litekeys_tests::require;
+use litekeys_tests::write_lab::{DOTENV, changed_lines, key_of, setup, values};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use write_support::{DOTENV, changed_lines, key_of, setup, values};
 
 /// Values that break naive dotenv handling (see the read-path suite).
 const AWKWARD: &str = "# top comment\n\
@@ -403,7 +401,7 @@ fn writes_keep_mode_and_go_through_symlinks() {
 /// A SOPS_AGE_KEY_CMD that, while the writer runs (litekeys natively, or
 /// sops under litekeys), scans every /proc/*/cmdline for the value and
 /// records what it saw, then prints the identity.
-fn scanning_key_cmd(w: &write_support::W, needle: &str) -> std::path::PathBuf {
+fn scanning_key_cmd(w: &litekeys_tests::write_lab::W, needle: &str) -> std::path::PathBuf {
     w.sb.write("scan/needle", needle);
     w.script(
         "scan/keycmd.sh",

@@ -2,13 +2,11 @@
 //! the file, a distinct exit code (see `litekeys --help`), an empty stdout,
 //! and the file byte-for-byte as it was.
 
-mod write_support;
-
+use litekeys_tests::write_lab::{DOTENV, setup};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use write_support::{DOTENV, setup};
 
 fn assert_unchanged(file: &Path, before: &[u8]) {
     assert_eq!(
@@ -166,7 +164,7 @@ fn a_held_lock_is_waited_for_then_refused_with_6() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("lock", "A=1\n", &[]);
     let before = std::fs::read(&file).unwrap();
-    let held = vault::atomic::Lock::acquire(&file, false).unwrap();
+    let held = vault::store::Lock::acquire(&file, false).unwrap();
     w.lk(&file)
         .args(["set", "A"])
         .stdin("2")

@@ -2,9 +2,7 @@
 //! `write_keyring`): a sandbox with a real age identity, the real sops, and
 //! helpers to run both on the same file.
 
-#![allow(dead_code)]
-
-use litekeys_tests::{Outcome, Run, Sandbox};
+use crate::{Outcome, Run, Sandbox};
 use std::path::{Path, PathBuf};
 
 pub const DOTENV: [&str; 4] = ["--input-type", "dotenv", "--output-type", "dotenv"];
@@ -19,7 +17,7 @@ pub struct W {
 
 /// `None` (the test returns) when a peer is missing outside CI.
 pub fn setup() -> Option<W> {
-    let sops = litekeys_tests::peer("sops")?;
+    let sops = crate::peer("sops")?;
     let sb = Sandbox::new();
     let recipient = sb.age_keygen("keys/main.txt")?;
     let key = sb.path("keys/main.txt");

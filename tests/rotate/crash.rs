@@ -4,10 +4,8 @@
 //! every file in one consistent state (all old, or all new once the commit
 //! is recorded) and no plaintext backup or temp file anywhere.
 
-mod rotate_kit;
-
 use litekeys_tests::bin;
-use rotate_kit::*;
+use litekeys_tests::rotate_lab::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

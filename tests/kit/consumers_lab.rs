@@ -1,8 +1,7 @@
 //! Shared by the consumers_* tests: a sandbox with an age identity and a
 //! file of awkward values encrypted by the real sops.
-#![allow(dead_code)] // each test crate uses its own part
 
-use litekeys_tests::{Outcome, Sandbox, peer};
+use crate::{Outcome, Sandbox, peer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -132,7 +131,7 @@ impl Fixture {
 
     /// PATH with the built litekeys first (direnv and scripts call it by name).
     pub fn put_litekeys_on_path(&mut self) {
-        let dir = litekeys_tests::bin("litekeys")
+        let dir = crate::bin("litekeys")
             .parent()
             .expect("bin dir")
             .to_path_buf();

@@ -5,11 +5,9 @@
 //! The tests that sync the sinks run the real `litekeys-rotate sync
 //! --no-restart`.
 
-mod watch_kit;
-
+use litekeys_tests::watch_lab::{ENV_FILE, Lab, SOURCE, env_text, key};
 use std::io::Write;
-use vault::atomic::Lock;
-use watch_kit::{ENV_FILE, Lab, SOURCE, env_text, key};
+use vault::store::Lock;
 
 const ARGS: &[&str] = &["--min-interval", "0ms", "--no-verify"];
 

@@ -4,9 +4,8 @@
 //! `${LITELLM_MASTER_KEY}` route, unknown fields), a legacy config.json (an
 //! `env:` key and a literal one), a generated config.d file, a symlinked
 //! litellm.env, a 0640 docker `.env`, a systemd drop-in and its unit.
-#![allow(dead_code)]
 
-use litekeys_tests::{Run, Sandbox, peer};
+use crate::{Run, Sandbox, peer};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

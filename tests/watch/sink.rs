@@ -2,9 +2,7 @@
 //! files, the real sops and a `command` restart that counts its runs.
 //! A line of the watcher's log is the sync point before every count.
 
-mod watch_kit;
-
-use watch_kit::{ENV_FILE, Lab, env_text, key};
+use litekeys_tests::watch_lab::{ENV_FILE, Lab, env_text, key};
 
 /// Restart at once (no rate limit), no gateway to verify.
 const ARGS: &[&str] = &["--min-interval", "0ms", "--no-verify"];
@@ -81,7 +79,7 @@ fn touch_and_identical_rewrite_do_nothing() {
     );
     std::fs::rename(tmp, &env).unwrap();
     w.wait_for("same content; nothing to do", 2);
-    lab.touch(watch_kit::SOURCE);
+    lab.touch(litekeys_tests::watch_lab::SOURCE);
     w.wait_for("same content; nothing to do", 3);
     assert_eq!(lab.restarts(), 0, "{}", w.dump());
 }

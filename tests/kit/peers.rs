@@ -1,0 +1,50 @@
+//! The real peers (sops, age, direnv, LiteLLM, …): found in the project
+//! venv or on PATH, or skipped loudly; under `CI=true` a missing peer fails
+//! the test instead.
+
+use std::path::PathBuf;
+
+use crate::root;
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A real peer: the project-local venv first (sops, litellm), then PATH.
+/// Missing: panics under CI=true, else prints a loud SKIP and returns None.
+pub fn peer(name: &str) -> Option<PathBuf> {
+    let local = root().join(".tools/venv/bin").join(name);
+    if local.is_file() {
+        return Some(local);
+    }
+    if let Some(found) = which(name) {
+        return Some(found);
+    }
+    if in_ci() {
+        panic!(
+            "peer `{name}` is missing under CI=true: scripts/test installs it (scripts/install-peers)"
+        );
+    }
+    eprintln!(
+        "\n*** SKIP: peer `{name}` not found; run scripts/install-peers to run this test ***\n"
+    );
+    None
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `let sops = require!("sops");` — returns from the test when absent.
+#[macro_export]
+macro_rules! require {
+    ($name:expr) => {
+        match $crate::peer($name) {
+            Some(p) => p,
+            None => return,
+        }
+    };
+}

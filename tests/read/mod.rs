@@ -1,0 +1,3 @@
+//! The read path against the real sops.
+
+mod interop;

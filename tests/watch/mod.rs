@@ -1,0 +1,7 @@
+//! `litekeys-watch`: the source, the sinks, systemd, the install, the real LiteLLM.
+
+mod install;
+mod litellm;
+mod sink;
+mod source;
+mod systemd;

@@ -1,0 +1,5 @@
+//! The write path: against the real sops, bad input, and the OS keyring.
+
+mod bad_input;
+mod interop;
+mod keyring;
