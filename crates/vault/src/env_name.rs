@@ -79,10 +79,21 @@ mod tests {
 
     #[test]
     fn steering() {
-        for n in ["PATH", "LD_PRELOAD", "DYLD_INSERT_LIBRARIES", "BASH_ENV", "NODE_OPTIONS"] {
+        for n in [
+            "PATH",
+            "LD_PRELOAD",
+            "DYLD_INSERT_LIBRARIES",
+            "BASH_ENV",
+            "NODE_OPTIONS",
+        ] {
             assert!(steers_programs(n), "{n}");
         }
-        for n in ["LITELLM_MASTER_KEY", "ANTHROPIC_AUTH_TOKEN", "PATHS", "XPATH"] {
+        for n in [
+            "LITELLM_MASTER_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
+            "PATHS",
+            "XPATH",
+        ] {
             assert!(!steers_programs(n), "{n}");
         }
     }

@@ -3,7 +3,6 @@
 //!
 //! Internal crate of the litekeys workspace; not a public API.
 
-pub mod atomic;
 pub mod backend;
 pub mod cipher;
 pub mod datakey;
@@ -24,6 +23,7 @@ pub mod rule;
 pub mod secret;
 pub mod sops;
 pub mod sops_config;
+pub mod store;
 pub mod value;
 
 pub use backend::{Backend, decrypt_file};

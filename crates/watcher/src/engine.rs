@@ -12,7 +12,7 @@ use crate::pacing::Pacing;
 use rotate::config::Config;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use vault::atomic::{Lock, LockError};
+use vault::store::{Lock, LockError};
 
 const SOURCE: usize = 0;
 /// How often in a row a sync may find the lock taken before giving up.
@@ -329,7 +329,7 @@ impl<A: Actions> Engine<A> {
     /// While a rotation holds the source's lock, wait for it to finish.
     fn wait_for_rotation(&self) {
         let source = &self.config.source;
-        if !vault::atomic::lock_path(source).exists() {
+        if !vault::store::lock_path(source).exists() {
             return; // no rotation ever ran here
         }
         match Lock::acquire(source, false) {

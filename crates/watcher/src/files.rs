@@ -68,7 +68,7 @@ impl WatchSet {
                 }
             };
             add(&f.path);
-            if let Ok(target) = vault::atomic::resolve(&f.path) {
+            if let Ok(target) = vault::store::resolve(&f.path) {
                 if target != f.path {
                     add(&target);
                 }

@@ -43,7 +43,7 @@ fn writable_dirs(config: &Config) -> BTreeSet<PathBuf> {
     let parents = |p: &Path| {
         [
             p.to_path_buf(),
-            vault::atomic::resolve(p).unwrap_or_default(),
+            vault::store::resolve(p).unwrap_or_default(),
         ]
         .into_iter()
         .filter_map(|p| p.parent().map(Path::to_path_buf))
@@ -157,7 +157,7 @@ pub fn install(config: &Config, system: bool, print: bool) -> Result<String, Str
     // ProtectSystem=strict it cannot create the directory itself.
     let state = &config.state_dir;
     create_private_dir(state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
-    vault::atomic::write(&path, text.as_bytes(), 0o644)
+    vault::store::write(&path, text.as_bytes(), 0o644)
         .map_err(|e| format!("cannot write {}: {e}{hint}", path.display()))?;
     eprintln!("litekeys-watch: wrote {}", path.display());
     Ok(format!("{}\n", enable_line(system)))

@@ -189,7 +189,7 @@ fn env_file(input: &Input, out_path: &Path, only: Option<&[String]>) -> Result<V
     Ok(Vec::new())
 }
 
-/// Atomically replaces `path` with mode 0600. `atomic::write` keeps the mode
+/// Atomically replaces `path` with mode 0600. `vault::store::write` keeps the mode
 /// of a file it replaces; an existing file readable by others is tightened
 /// first, so the secrets never land in a group- or world-readable file.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
@@ -199,11 +199,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
             format!("{}: cannot write: {e}", path.display()),
         )
     };
-    let target = vault::atomic::resolve(path).map_err(cannot)?;
+    let target = vault::store::resolve(path).map_err(cannot)?;
     let loose = fs::metadata(&target).is_ok_and(|md| md.permissions().mode() & 0o077 != 0);
     if loose {
         fs::set_permissions(&target, Permissions::from_mode(0o600)).map_err(cannot)?;
     }
-    vault::atomic::write(path, bytes, 0o600).map_err(cannot)?;
+    vault::store::write(path, bytes, 0o600).map_err(cannot)?;
     Ok(())
 }

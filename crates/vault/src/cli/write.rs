@@ -3,8 +3,8 @@
 //! Every change is a read-modify-write under the file's sidecar lock: read
 //! the bytes, open the data key, change, re-read just before replacing and
 //! refuse when someone else (an editor, sops, git) changed the file in
-//! between, then `atomic::write` (mode and owner kept, symlinks written
-//! through). Files litekeys does not open natively go to `sops set`/`sops
+//! between, then replace it atomically (`vault::store`: mode and owner
+//! kept, symlinks written through). Files litekeys does not open natively go to `sops set`/`sops
 //! unset` under the same lock. Values only ever travel on pipes.
 
 use super::args::{EncryptArgs, Input, RecipientsAction};
@@ -14,14 +14,14 @@ use std::ffi::OsStr;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vault::Exit;
-use vault::atomic::{self, Lock, LockError};
 use vault::cipher::DataKey;
 use vault::edit::{self, Change, EncryptOptions};
 use vault::format::Item;
 use vault::identity::Identities;
 use vault::rule::Rule;
+use vault::store::{self, Lock, LockError, ReplaceError, Snapshot};
 use vault::{Backend, Document, Error, Secret, sops, sops_config};
 use zeroize::Zeroizing;
 
@@ -109,7 +109,7 @@ pub fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
         None => Ok(bytes),
         Some(out) => {
             let _lock = lock(out)?;
-            atomic::write(out, &bytes, NEW_FILE_MODE).map_err(|err| cannot_write(out, err))?;
+            store::write(out, &bytes, NEW_FILE_MODE).map_err(|err| cannot_write(out, err))?;
             Ok(Vec::new())
         }
     }
@@ -248,8 +248,7 @@ pub fn rotate_data_key(input: &Input) -> Result<Vec<u8>, Failure> {
 
 /// The encrypted file, locked, with the bytes it had when read.
 struct Locked {
-    path: PathBuf,
-    before: Vec<u8>,
+    snapshot: Snapshot,
     _lock: Lock,
 }
 
@@ -258,12 +257,15 @@ impl Locked {
         // Before locking: no lock file next to a file that is not there.
         std::fs::metadata(path).map_err(|e| io_failure(path, e))?;
         let lock = lock(path)?;
-        let before = std::fs::read(path).map_err(|e| io_failure(path, e))?;
+        let snapshot = Snapshot::read(path).map_err(|e| io_failure(path, e))?;
         Ok(Locked {
-            path: path.to_path_buf(),
-            before,
+            snapshot,
             _lock: lock,
         })
+    }
+
+    fn path(&self) -> &Path {
+        self.snapshot.path()
     }
 
     /// The parsed file when the native backend writes it; `None` when the
@@ -272,7 +274,7 @@ impl Locked {
         if backend == Backend::Sops {
             return Ok(None);
         }
-        let doc = Document::parse(&self.path, &self.before)?;
+        let doc = Document::parse(self.path(), self.snapshot.bytes())?;
         if backend == Backend::Auto && !doc.metadata.is_native() {
             return Ok(None);
         }
@@ -281,13 +283,13 @@ impl Locked {
 
     /// The parsed file, for commands the sops backend does not take.
     fn native_only(&self, backend: Backend, sops_cmd: &str) -> Result<Document, Failure> {
-        let doc = Document::parse(&self.path, &self.before)?;
+        let doc = Document::parse(self.path(), self.snapshot.bytes())?;
         if backend == Backend::Sops || !doc.metadata.is_native() {
             return Err(Failure::new(
                 Exit::Error,
                 format!(
                     "{}: litekeys re-keys files whose keys are all age; use `{sops_cmd}` for this one",
-                    self.path.display()
+                    self.path().display()
                 ),
             ));
         }
@@ -296,42 +298,18 @@ impl Locked {
 
     /// Replaces the file with `new`, unless it changed since it was read.
     fn replace(&self, new: &Document) -> Result<(), Failure> {
-        let bytes = new.to_bytes();
-        let same = same_bytes(&self.path, &self.before).map_err(|e| io_failure(&self.path, e))?;
-        if !same {
-            return Err(Failure::new(
-                Exit::ChangedUnderneath,
-                format!(
-                    "{}: changed by another program while litekeys was working on it; nothing written, run the command again",
-                    self.path.display()
-                ),
-            ));
+        let path = self.path();
+        match self
+            .snapshot
+            .replace_if_unchanged(&new.to_bytes(), NEW_FILE_MODE)
+        {
+            Ok(_) => Ok(()),
+            Err(ReplaceError::Changed(e)) => {
+                Err(Failure::new(Exit::ChangedUnderneath, e.to_string()))
+            }
+            Err(ReplaceError::Check { source, .. }) => Err(io_failure(path, source)),
+            Err(ReplaceError::Write { source, .. }) => Err(cannot_write(path, source)),
         }
-        atomic::write(&self.path, &bytes, NEW_FILE_MODE)
-            .map_err(|e| cannot_write(&self.path, e))?;
-        Ok(())
-    }
-}
-
-/// Whether the file still holds exactly `expected` (streamed: no second
-/// copy of a large file in memory).
-fn same_bytes(path: &Path, expected: &[u8]) -> std::io::Result<bool> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    if file.metadata()?.len() != expected.len() as u64 {
-        return Ok(false);
-    }
-    let mut buf = [0u8; 64 * 1024];
-    let mut at = 0;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(at == expected.len());
-        }
-        if at + n > expected.len() || buf[..n] != expected[at..at + n] {
-            return Ok(false);
-        }
-        at += n;
     }
 }
 
@@ -352,26 +330,17 @@ fn data_key(doc: &Document) -> Result<DataKey, Failure> {
 
 /// Takes the file's lock, waiting a bounded time for another litekeys.
 fn lock(path: &Path) -> Result<Lock, Failure> {
-    let start = Instant::now();
-    loop {
-        match Lock::acquire(path, false) {
-            Ok(lock) => return Ok(lock),
-            Err(LockError::Busy(_)) if start.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e @ LockError::Busy(_)) => return Err(Failure::new(Exit::Locked, e.to_string())),
-            Err(LockError::Io { path: lock, source }) => {
-                return Err(Failure::new(
-                    Exit::CannotWrite,
-                    format!(
-                        "{}: cannot create the lock {} ({source}); litekeys replaces the file, which needs write access to its directory",
-                        path.display(),
-                        lock.display()
-                    ),
-                ));
-            }
-        }
-    }
+    Lock::acquire_within(path, LOCK_WAIT).map_err(|e| match e {
+        LockError::Busy(_) => Failure::new(Exit::Locked, e.to_string()),
+        LockError::Io { path: lock, source } => Failure::new(
+            Exit::CannotWrite,
+            format!(
+                "{}: cannot create the lock {} ({source}); litekeys replaces the file, which needs write access to its directory",
+                path.display(),
+                lock.display()
+            ),
+        ),
+    })
 }
 
 /// A key name from argv, checked before anything is read or locked.
@@ -408,7 +377,7 @@ fn io_failure(path: &Path, e: std::io::Error) -> Failure {
 }
 
 fn cannot_write(path: &Path, e: std::io::Error) -> Failure {
-    let dir = atomic::resolve(path)
+    let dir = store::resolve(path)
         .ok()
         .and_then(|p| p.parent().map(|d| d.display().to_string()))
         .filter(|d| !d.is_empty())

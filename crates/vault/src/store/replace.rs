@@ -1,8 +1,10 @@
 //! Replacing a file so that readers see the old bytes or the new, never a
 //! mix: resolve symlinks, write a temp file in the target's directory,
-//! fsync, keep mode and owner, rename, fsync the directory.
+//! fsync, keep mode and owner, rename, fsync the directory. A crash can
+//! leave the temp file behind; its name (`.NAME.XXXXXX.tmp`) is known only
+//! here, and [`remove_stale_temps`] clears it.
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -33,18 +35,12 @@ pub fn resolve(path: &Path) -> io::Result<PathBuf> {
 /// owner; a new one gets `new_mode`. Returns the path really written.
 pub fn write(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<PathBuf> {
     let target = resolve(path)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = dir_of(&target);
     let existing = fs::metadata(&target).ok();
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+        .prefix(&temp_prefix(&target))
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM)
         .tempfile_in(&dir)?;
     let mode = existing.as_ref().map_or(new_mode, |m| m.mode() & 0o7777);
     // Tighten before the first byte lands: the temp file must never be
@@ -86,92 +82,61 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// An advisory lock on a sidecar `.NAME.lock` next to `path`, held until
-/// dropped. The sidecar (not the file) is locked because the file itself is
-/// replaced by rename on every write.
-pub struct Lock {
-    _file: File,
-    pub path: PathBuf,
-}
+/// Temp files are `.NAME.` + random + `.tmp` in the target's directory: on
+/// the same file system (rename is atomic) and hidden.
+const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_RANDOM: usize = 6;
 
-#[derive(Debug, thiserror::Error)]
-pub enum LockError {
-    #[error("{} is locked by another litekeys or sops process; try again when it has finished", .0.display())]
-    Busy(PathBuf),
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-}
-
-/// How long a non-waiting [`Lock::acquire`] tries before it reports `Busy`.
-pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
-
-pub fn lock_path(path: &Path) -> PathBuf {
-    let target = resolve(path).unwrap_or_else(|_| path.to_path_buf());
+fn temp_prefix(target: &Path) -> String {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}.lock"))
+    format!(".{name}.")
 }
 
-impl Lock {
-    /// Takes the lock, waiting for it when `wait`; else `Busy` once another
-    /// process has held it for [`LOCK_GRACE`]. The grace lets a holder of a
-    /// few microseconds (litekeys-watch checking for a rotation) pass
-    /// without failing the command that came at the same instant.
-    pub fn acquire(path: &Path, wait: bool) -> Result<Lock, LockError> {
-        use rustix::fs::{FlockOperation, flock};
-        let lock = lock_path(path);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode_0600()
-            .open(&lock)
-            .map_err(|source| LockError::Io {
-                path: lock.clone(),
-                source,
-            })?;
-        let op = if wait {
-            FlockOperation::LockExclusive
-        } else {
-            FlockOperation::NonBlockingLockExclusive
-        };
-        let give_up = std::time::Instant::now() + LOCK_GRACE;
-        loop {
-            match flock(&file, op) {
-                Ok(()) => {
-                    return Ok(Lock {
-                        _file: file,
-                        path: lock,
-                    });
-                }
-                Err(rustix::io::Errno::WOULDBLOCK) if std::time::Instant::now() < give_up => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
-                Err(rustix::io::Errno::WOULDBLOCK) => {
-                    return Err(LockError::Busy(path.to_path_buf()));
-                }
-                Err(e) => {
-                    return Err(LockError::Io {
-                        path: lock,
-                        source: e.into(),
-                    });
-                }
-            }
+fn dir_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether `candidate` is a temp file a [`write`] of `target` makes (and an
+/// interrupted one leaves behind).
+pub fn is_temp_of(target: &Path, candidate: &Path) -> bool {
+    if candidate.parent().map(Path::as_os_str) != target.parent().map(Path::as_os_str) {
+        return false;
+    }
+    let Some(name) = candidate.file_name() else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    name.strip_prefix(&temp_prefix(target))
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|middle| {
+            middle.len() == TEMP_RANDOM && middle.chars().all(|c| c.is_ascii_alphanumeric())
+        })
+}
+
+/// Removes the temp files interrupted writes of `target` left next to it
+/// (best effort: a crash recovery must not fail on them); true when one was.
+pub fn remove_stale_temps(target: &Path) -> bool {
+    let dir = dir_of(target);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return false;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let candidate = target.with_file_name(entry.file_name());
+        if is_temp_of(target, &candidate) {
+            removed |= fs::remove_file(entry.path()).is_ok();
         }
     }
-}
-
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl Mode0600 for OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
+    if removed {
+        let _ = sync_dir(&dir);
     }
+    removed
 }
 
 #[cfg(test)]
@@ -213,26 +178,22 @@ mod tests {
     }
 
     #[test]
-    fn second_lock_is_busy() {
+    fn a_left_temp_file_is_known_and_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("s.env");
-        let _held = Lock::acquire(&file, false).unwrap();
-        assert!(matches!(
-            Lock::acquire(&file, false),
-            Err(LockError::Busy(_))
-        ));
-    }
-
-    #[test]
-    fn a_lock_held_briefly_is_waited_for() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("s.env");
-        let held = Lock::acquire(&file, false).unwrap();
-        let release = std::thread::spawn(move || {
-            std::thread::sleep(LOCK_GRACE / 5);
-            drop(held);
-        });
-        assert!(Lock::acquire(&file, false).is_ok());
-        release.join().unwrap();
+        let target = dir.path().join("s.env");
+        fs::write(&target, "x").unwrap();
+        let left = dir.path().join(".s.env.a1B2c3.tmp");
+        let other = dir.path().join(".t.env.a1B2c3.tmp");
+        let short = dir.path().join(".s.env.a1.tmp");
+        for p in [&left, &other, &short] {
+            fs::write(p, "").unwrap();
+        }
+        assert!(is_temp_of(&target, &left));
+        assert!(!is_temp_of(&target, &other));
+        assert!(!is_temp_of(&target, &short));
+        assert!(!is_temp_of(&target, &target));
+        assert!(remove_stale_temps(&target));
+        assert!(!left.exists() && other.exists() && short.exists() && target.exists());
+        assert!(!remove_stale_temps(&target));
     }
 }

@@ -1,0 +1,159 @@
+//! Read, then replace only if unchanged: a write that refuses when someone
+//! else (an editor, sops, git, Droid) changed the file between our reading
+//! and our replacing it. Hold the file's [`Lock`](super::Lock) around both
+//! against other litekeys; this catches everyone else.
+
+use super::replace;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+/// The bytes a file held when read (wiped on drop: a sink's file holds
+/// plaintext), or that it was absent.
+pub struct Snapshot {
+    path: PathBuf,
+    bytes: Option<Zeroizing<Vec<u8>>>,
+}
+
+/// Someone else changed the file since it was read; nothing was written.
+#[derive(Debug, Error)]
+#[error(
+    "{}: changed by another program while litekeys was working on it; nothing written, run the command again",
+    path.display()
+)]
+pub struct ChangedUnderneath {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Error)]
+pub enum ReplaceError {
+    #[error(transparent)]
+    Changed(#[from] ChangedUnderneath),
+    /// The file could not be read again to compare it.
+    #[error("{}: {source}", path.display())]
+    Check { path: PathBuf, source: io::Error },
+    /// The new bytes could not be written; the file holds the old ones.
+    #[error("{}: cannot write ({source}); nothing changed", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl Snapshot {
+    /// The file's bytes; a missing file is an error.
+    pub fn read(path: &Path) -> io::Result<Snapshot> {
+        Ok(Snapshot {
+            path: path.to_path_buf(),
+            bytes: Some(Zeroizing::new(std::fs::read(path)?)),
+        })
+    }
+
+    /// The file's bytes, or that it is absent (a file a write will create).
+    pub fn read_or_absent(path: &Path) -> io::Result<Snapshot> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Snapshot {
+                path: path.to_path_buf(),
+                bytes: Some(Zeroizing::new(bytes)),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Snapshot {
+                path: path.to_path_buf(),
+                bytes: None,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The bytes read; empty when the file was absent.
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the file was there when read.
+    pub fn existed(&self) -> bool {
+        self.bytes.is_some()
+    }
+
+    /// Whether the file still holds what was read (streamed: no second copy
+    /// of a large file in memory).
+    pub fn unchanged(&self) -> io::Result<bool> {
+        let Some(expected) = self.bytes.as_deref() else {
+            return match std::fs::metadata(&self.path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+                Err(e) => Err(e),
+                Ok(_) => Ok(false),
+            };
+        };
+        let mut file = std::fs::File::open(&self.path)?;
+        if file.metadata()?.len() != expected.len() as u64 {
+            return Ok(false);
+        }
+        let mut buf = Zeroizing::new([0u8; 64 * 1024]);
+        let mut at = 0;
+        loop {
+            let n = file.read(&mut buf[..])?;
+            if n == 0 {
+                return Ok(at == expected.len());
+            }
+            if at + n > expected.len() || buf[..n] != expected[at..at + n] {
+                return Ok(false);
+            }
+            at += n;
+        }
+    }
+
+    /// Replaces the file with `new` (atomically, see [`replace::write`];
+    /// a file that was absent gets `new_mode`), unless it changed since it
+    /// was read. Returns the path really written (symlinks resolved).
+    pub fn replace_if_unchanged(&self, new: &[u8], new_mode: u32) -> Result<PathBuf, ReplaceError> {
+        let unchanged = self.unchanged().map_err(|source| ReplaceError::Check {
+            path: self.path.clone(),
+            source,
+        })?;
+        if !unchanged {
+            return Err(ChangedUnderneath {
+                path: self.path.clone(),
+            }
+            .into());
+        }
+        replace::write(&self.path, new, new_mode).map_err(|source| ReplaceError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_what_it_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.env");
+        std::fs::write(&path, "one").unwrap();
+        let snap = Snapshot::read(&path).unwrap();
+        assert_eq!(snap.bytes(), b"one");
+        snap.replace_if_unchanged(b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        // The file now differs from the snapshot (same length, too).
+        assert!(matches!(
+            snap.replace_if_unchanged(b"three", 0o600),
+            Err(ReplaceError::Changed(_))
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+    }
+
+    #[test]
+    fn an_absent_file_must_stay_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.env");
+        let snap = Snapshot::read_or_absent(&path).unwrap();
+        assert!(!snap.existed() && snap.bytes().is_empty() && snap.unchanged().unwrap());
+        std::fs::write(&path, "").unwrap();
+        assert!(!snap.unchanged().unwrap());
+        assert!(Snapshot::read(&dir.path().join("missing")).is_err());
+    }
+}
