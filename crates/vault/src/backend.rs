@@ -2,7 +2,7 @@
 
 use crate::document::Document;
 use crate::error::Error;
-use crate::identity::{Identities, KeyringLookup};
+use crate::identity::KeyringLookup;
 use crate::plaintext::Plaintext;
 use crate::sops;
 use std::path::Path;
@@ -49,14 +49,6 @@ pub fn decrypt_file(
             });
         }
     }
-    let mut identities = Identities::discover(None);
-    let key = match (doc.data_key(&identities), keyring) {
-        (Ok(key), _) => key,
-        (Err(e), None) => return Err(e),
-        (Err(_), Some(keyring)) => {
-            identities.load_keyring(keyring);
-            doc.data_key(&identities)?
-        }
-    };
+    let key = doc.open_data_key(keyring)?;
     doc.decrypt(&key)
 }

@@ -5,7 +5,7 @@ use crate::cipher::{self, DataKey, Opener};
 use crate::datakey;
 use crate::error::{Error, FormatError};
 use crate::format::{self, Item, Layout, Text};
-use crate::identity::Identities;
+use crate::identity::{Identities, KeyringLookup};
 use crate::mac::Mac;
 use crate::metadata::Metadata;
 use crate::plaintext::{Entry, Plaintext};
@@ -68,6 +68,12 @@ impl Document {
                 detail: format!("{} ({reason})", identities.describe_failure()),
             }
         })
+    }
+
+    /// The data key, with the identities every command uses
+    /// ([`Identities::discover_for`]: the keyring last, and only if needed).
+    pub fn open_data_key(&self, keyring: Option<&dyn KeyringLookup>) -> Result<DataKey, Error> {
+        Identities::discover_for(keyring, |ids| self.data_key(ids)).1
     }
 
     /// Decrypts every value and verifies the MAC, as `sops decrypt` does.

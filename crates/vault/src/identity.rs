@@ -90,6 +90,27 @@ impl Identities {
         out
     }
 
+    /// The one identity discovery of every command: sops' sources, then the
+    /// keyring only when they do not `open` the file (same outcome, as any
+    /// matching identity opens it, without a D-Bus round trip on every run
+    /// of `exec` or a rotation). Returns the identities and what `open`
+    /// gave with them.
+    pub fn discover_for<T, E>(
+        keyring: Option<&dyn KeyringLookup>,
+        open: impl Fn(&Identities) -> Result<T, E>,
+    ) -> (Identities, Result<T, E>) {
+        let mut identities = Identities::discover(None);
+        let opened = open(&identities);
+        match (opened, keyring) {
+            (Err(_), Some(keyring)) => {
+                identities.load_keyring(keyring);
+                let opened = open(&identities);
+                (identities, opened)
+            }
+            (opened, _) => (identities, opened),
+        }
+    }
+
     /// Adds the keyring's identity. Callers on a hot path (`exec`, `direnv`)
     /// call this only when the other sources did not open the file: the
     /// outcome is the same (any matching identity opens it) without a D-Bus

@@ -1,9 +1,10 @@
 //! `litekeys ci`: values into a CI runner's environment.
 
 use super::args::{CiTarget, Input};
-use super::exec::checked_env;
 use super::exit::Failure;
-use super::read::{self, push_single_quoted};
+use super::input;
+use super::select::{checked_env, select};
+use super::shell_quote::{push_export, push_single_quoted};
 use std::fs::{self, OpenOptions, Permissions};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -28,8 +29,8 @@ fn with_values<T>(
     only: Option<&[String]>,
     each: impl FnOnce(&Path, Values<'_>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let (path, plain) = read::open(input)?;
-    let values = read::select(&path, &plain, only)?;
+    let (path, plain) = input::open(input)?;
+    let values = select(&path, &plain, only)?;
     let env = checked_env(&path, &values)?;
     each(&path, env)
 }
@@ -167,7 +168,7 @@ fn gitlab(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
     with_values(input, only, |_, values| {
         let mut out = Vec::new();
         for (name, value, _) in values {
-            read::push_export(&mut out, name, value.expose());
+            push_export(&mut out, name, value.expose());
         }
         Ok(out)
     })

@@ -1,9 +1,10 @@
 //! `litekeys direnv`: what an `.envrc` evaluates.
 
 use super::args::Input;
-use super::exec::checked_env;
 use super::exit::Failure;
-use super::read::{self, push_single_quoted};
+use super::input;
+use super::select::{checked_env, select};
+use super::shell_quote::{push_export, push_single_quoted};
 use std::os::unix::ffi::OsStrExt;
 use vault::Exit;
 
@@ -39,8 +40,8 @@ pub fn run(input: &Input, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u
     if stdlib {
         return Ok(STDLIB.as_bytes().to_vec());
     }
-    let (path, plain) = read::open(input)?;
-    let values = read::select(&path, &plain, only)?;
+    let (path, plain) = input::open(input)?;
+    let values = select(&path, &plain, only)?;
     let env = checked_env(&path, &values)?;
     // Absolute, so the watch holds whatever directory direnv evaluates in.
     let watched = std::path::absolute(&path).map_err(|e| {
@@ -54,7 +55,7 @@ pub fn run(input: &Input, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u
     push_single_quoted(&mut out, watched.as_os_str().as_bytes());
     out.push(b'\n');
     for (name, value, _) in env {
-        read::push_export(&mut out, name, value.expose());
+        push_export(&mut out, name, value.expose());
     }
     Ok(out)
 }

@@ -4,15 +4,15 @@
 
 use super::args::IdentityAction;
 use super::exit::Failure;
+use super::input;
+use super::prompt::read_secret_stdin;
 use age::secrecy::ExposeSecret;
 use age::x25519;
 use std::path::Path;
 use vault::Exit;
-use vault::identity::{KeyringLookup, parse_identities};
-use vault::keyring::{KeyringError, OsKeyring};
+use vault::identity::parse_identities;
+use vault::keyring::KeyringError;
 use zeroize::Zeroizing;
-
-static KEYRING: OsKeyring = OsKeyring::DEFAULT;
 
 pub fn run(action: &IdentityAction) -> Result<Vec<u8>, Failure> {
     match action {
@@ -22,13 +22,13 @@ pub fn run(action: &IdentityAction) -> Result<Vec<u8>, Failure> {
             let text = Zeroizing::new(format!("{}\n", identity.to_string().expose_secret()));
             store(&text, std::slice::from_ref(&identity))
         }
-        IdentityAction::Recipient => match KEYRING.get().map_err(keyring_failure)? {
+        IdentityAction::Recipient => match input::keyring().get().map_err(keyring_failure)? {
             Some(text) => Ok(recipients(&parse_stored(&text)?)),
             None => Err(nothing_stored()),
         },
         IdentityAction::Forget => {
-            let stored = KEYRING.get().map_err(keyring_failure)?;
-            if !KEYRING.delete().map_err(keyring_failure)? {
+            let stored = input::keyring().get().map_err(keyring_failure)?;
+            if !input::keyring().delete().map_err(keyring_failure)? {
                 return Err(nothing_stored());
             }
             if let Some(text) = stored.and_then(|t| parse_identities(&t).ok()) {
@@ -39,12 +39,6 @@ pub fn run(action: &IdentityAction) -> Result<Vec<u8>, Failure> {
             Ok(Vec::new())
         }
     }
-}
-
-/// The keyring consulted when looking for identities (after the SOPS_AGE_*
-/// variables, before keys.txt).
-pub fn lookup() -> Option<&'static dyn KeyringLookup> {
-    Some(&KEYRING)
 }
 
 fn import(file: Option<&Path>) -> Result<Vec<u8>, Failure> {
@@ -85,14 +79,14 @@ fn import(file: Option<&Path>) -> Result<Vec<u8>, Failure> {
 }
 
 fn read_stdin() -> Result<Zeroizing<Vec<u8>>, Failure> {
-    super::write::read_secret_stdin("age identity")
+    read_secret_stdin("age identity")
 }
 
 /// Stores `text` unless another identity is there; reads it back so a
 /// keyring that silently drops writes is caught; prints the recipients.
 fn store(text: &str, ids: &[x25519::Identity]) -> Result<Vec<u8>, Failure> {
     let wanted = recipients(ids);
-    if let Some(existing) = KEYRING.get().map_err(keyring_failure)? {
+    if let Some(existing) = input::keyring().get().map_err(keyring_failure)? {
         let there = recipients(&parse_stored(&existing)?);
         if there == wanted {
             return Ok(wanted);
@@ -105,8 +99,8 @@ fn store(text: &str, ids: &[x25519::Identity]) -> Result<Vec<u8>, Failure> {
             ),
         ));
     }
-    KEYRING.set(text).map_err(keyring_failure)?;
-    match KEYRING.get().map_err(keyring_failure)? {
+    input::keyring().set(text).map_err(keyring_failure)?;
+    match input::keyring().get().map_err(keyring_failure)? {
         Some(back) if back.as_str() == text => Ok(wanted),
         _ => Err(Failure::new(
             Exit::Keyring,

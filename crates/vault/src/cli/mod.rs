@@ -6,8 +6,12 @@ mod direnv;
 mod exec;
 mod exit;
 mod identity;
+mod input;
 mod meta;
+mod prompt;
 mod read;
+mod select;
+mod shell_quote;
 mod write;
 
 use args::{Args, Command, ExecCommand, ExecOnly};

@@ -2,19 +2,11 @@
 
 use super::args::{ExportFormat, Input};
 use super::exit::Failure;
-use std::path::PathBuf;
+use super::input::{self, open, source};
+use super::select::select;
+use super::shell_quote::push_export;
 use vault::Exit;
-use vault::{Backend, Document, Plaintext, Secret};
-
-pub fn source(input: &Input) -> Result<PathBuf, Failure> {
-    vault::locate::source_file(input.file.as_deref()).map_err(|m| Failure::new(Exit::Error, m))
-}
-
-pub fn open(input: &Input) -> Result<(PathBuf, Plaintext), Failure> {
-    let path = source(input)?;
-    let plain = vault::decrypt_file(&path, input.backend, super::identity::lookup())?;
-    Ok((path, plain))
-}
+use vault::{Backend, Document};
 
 pub fn decrypt(input: &Input) -> Result<Vec<u8>, Failure> {
     let (_, plain) = open(input)?;
@@ -35,29 +27,6 @@ pub fn get(input: &Input, key: &str) -> Result<Vec<u8>, Failure> {
             format!("{}: no key {key}", path.display()),
         )),
     }
-}
-
-/// Values selected by `--only` (all when absent), refusing unknown names.
-pub fn select<'a>(
-    path: &std::path::Path,
-    plain: &'a Plaintext,
-    only: Option<&[String]>,
-) -> Result<Vec<(&'a str, &'a Secret, usize)>, Failure> {
-    let all: Vec<_> = plain.values().collect();
-    let Some(only) = only else { return Ok(all) };
-    if let Some(missing) = only
-        .iter()
-        .find(|k| !all.iter().any(|(name, _, _)| name == k))
-    {
-        return Err(Failure::new(
-            Exit::Error,
-            format!("{}: no key {missing}", path.display()),
-        ));
-    }
-    Ok(all
-        .into_iter()
-        .filter(|(name, _, _)| only.iter().any(|k| k == name))
-        .collect())
 }
 
 pub fn export(
@@ -110,35 +79,12 @@ pub fn export(
     Ok(out)
 }
 
-/// `export NAME='value'` and a newline: a shell that evals it runs nothing
-/// from the value.
-pub fn push_export(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.extend_from_slice(b"export ");
-    out.extend_from_slice(name.as_bytes());
-    out.push(b'=');
-    push_single_quoted(out, value);
-    out.push(b'\n');
-}
-
-/// `'…'` with each `'` written `'\''`: nothing inside is expanded.
-pub fn push_single_quoted(out: &mut Vec<u8>, value: &[u8]) {
-    out.push(b'\'');
-    for &b in value {
-        if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
-        } else {
-            out.push(b);
-        }
-    }
-    out.push(b'\'');
-}
-
 pub fn check(input: &Input) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let doc = Document::read(&path)?;
     let native = input.backend == Backend::Native
         || (input.backend == Backend::Auto && doc.metadata.is_native());
-    let plain = vault::decrypt_file(&path, input.backend, super::identity::lookup())?;
+    let plain = vault::decrypt_file(&path, input.backend, Some(input::keyring()))?;
     let mut out = String::new();
     let md = &doc.metadata;
     out.push_str(&format!("file:         {}\n", path.display()));
