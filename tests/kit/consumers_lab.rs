@@ -1,4 +1,4 @@
-//! Shared by the consumers_* tests: a sandbox with an age identity and a
+//! The lab of the consumers suites (`tests/consumers/`): a sandbox with an age identity and a
 //! file of awkward values encrypted by the real sops.
 
 use crate::{Outcome, Sandbox, peer};

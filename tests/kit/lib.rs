@@ -11,5 +11,5 @@ pub mod rotate_lab;
 pub mod watch_lab;
 pub mod write_lab;
 
-pub use peers::{in_ci, peer, which};
+pub use peers::{peer, which};
 pub use sandbox::{Outcome, Run, Sandbox, bin, root};

@@ -123,14 +123,6 @@ impl LiteLlm {
         vec![self.ctl().display().to_string(), "restart".to_string()]
     }
 
-    /// Restarts through the control script and waits until live.
-    pub fn restart(&self) -> Duration {
-        let start = Instant::now();
-        self.ctl_run("restart");
-        self.wait_live(START_TIMEOUT);
-        start.elapsed()
-    }
-
     /// The pid of the running proxy (its process group leader).
     pub fn pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.dir.path().join("litellm.pid"))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::root;
 
-pub fn in_ci() -> bool {
+fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 

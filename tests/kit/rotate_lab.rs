@@ -1,4 +1,5 @@
-//! A sandbox HOME shaped like the seeds, for the `litekeys-rotate` tests:
+//! A sandbox HOME shaped like the seeds, for the `litekeys-rotate` suites
+//! (`tests/rotate/`):
 //! the encrypted source made by the real `sops encrypt --age`, a Droid
 //! settings.json (VibeProxy :8317, Z.AI, two LiteLLM routes, a
 //! `${LITELLM_MASTER_KEY}` route, unknown fields), a legacy config.json (an

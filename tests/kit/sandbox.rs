@@ -114,10 +114,6 @@ impl Sandbox {
             .insert(k.as_ref().to_owned(), v.as_ref().to_owned());
     }
 
-    pub fn remove_env(&mut self, k: impl AsRef<OsStr>) {
-        self.env.remove(k.as_ref());
-    }
-
     pub fn env(&self) -> &BTreeMap<OsString, OsString> {
         &self.env
     }

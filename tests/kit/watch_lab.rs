@@ -1,4 +1,4 @@
-//! Shared by the `watch_*` tests: a sandbox shaped like the seeds (an
+//! The lab of the `litekeys-watch` suites (`tests/watch/`): a sandbox shaped like the seeds (an
 //! age identity, a source encrypted by the real sops, litellm.env, a
 //! litekeys.toml with the `command` manager), and the real `litekeys-watch`
 //! running in it, its stderr collected line by line and killed on drop.

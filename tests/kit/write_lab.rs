@@ -1,6 +1,5 @@
-//! Shared by the write-path suites (`write_interop`, `write_bad_input`,
-//! `write_keyring`): a sandbox with a real age identity, the real sops, and
-//! helpers to run both on the same file.
+//! The lab of the write-path suites (`tests/write/`): a sandbox with a real
+//! age identity, the real sops, and helpers to run both on the same file.
 
 use crate::{Outcome, Run, Sandbox};
 use std::path::{Path, PathBuf};
