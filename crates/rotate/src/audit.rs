@@ -9,11 +9,27 @@
 //! recovery looks for its `tx` to tell a committed transaction from one to
 //! roll back.
 
-use crate::journal::Summary;
+use serde::{Deserialize, Serialize};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// One key's change, by fingerprint (never a value).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeyChange {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// What the audit line of this transaction says.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Summary {
+    pub action: String,
+    pub keys: Vec<KeyChange>,
+}
+
+/// The audit log of a state directory.
 pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("audit.log")
 }
@@ -116,7 +132,6 @@ pub fn last(state_dir: &Path) -> Option<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::KeyChange;
 
     #[test]
     fn one_line_per_transaction_and_read_back() {

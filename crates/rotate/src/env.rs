@@ -2,8 +2,10 @@
 //! (`HOME`, `XDG_*`, `LITEKEYS_CONFIG`, `LITEKEYS_FILE`, the current
 //! directory), or a test's.
 
-use crate::config::ENV_CONFIG;
 use std::path::{Path, PathBuf};
+
+/// Names the configuration file, overriding the search.
+pub const ENV_CONFIG: &str = "LITEKEYS_CONFIG";
 
 /// What the configuration is resolved against (the process environment,
 /// or a test's).

@@ -66,9 +66,9 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
             ignore_file = Some(ignore);
         }
     }
-    let _lock = vault::atomic::Lock::acquire(path, false).map_err(|e| match e {
-        vault::atomic::LockError::Busy(p) => Error::Locked(p),
-        vault::atomic::LockError::Io { path, source } => Error::io(&path, source),
+    let _lock = vault::store::Lock::acquire(path, false).map_err(|e| match e {
+        vault::store::LockError::Busy(p) => Error::Locked(p),
+        vault::store::LockError::Io { path, source } => Error::io(&path, source),
     })?;
     if path.exists() {
         return Err(exists());
@@ -87,7 +87,7 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
         ..Default::default()
     };
     let doc = vault::edit::encrypt(path, &plain, &options)?;
-    vault::atomic::write(path, &doc.to_bytes(), 0o644).map_err(|e| Error::io(path, e))?;
+    vault::store::write(path, &doc.to_bytes(), 0o644).map_err(|e| Error::io(path, e))?;
     Ok(Created {
         path: path.clone(),
         ignore_file,

@@ -1,27 +1,26 @@
 //! litekeys rotation: keys, sinks, the rotation transaction and its journal,
 //! service control, gateway verification. Internal crate; not a public API.
+//!
+//! Rooms, in the order data flows: [`config`] (litekeys.toml), [`sinks`]
+//! (the plaintext copies programs read), [`transaction`] (plan, journal,
+//! execute, recover), [`activation`] (restart through the service manager
+//! and verify), [`gateway`] (LiteLLM's endpoints, checks and sentinels),
+//! [`status`] (the report). `audit` is the commit log, `keys` makes new
+//! keys, `init` creates the source.
 
-pub mod activate;
 pub mod activation;
 pub mod audit;
 pub mod config;
-pub mod demo;
-pub mod demo_gateway;
-pub mod endpoint;
 pub mod env;
 pub mod error;
-pub mod fault;
 pub mod gateway;
-pub mod gateway_status;
 pub mod init;
-pub mod journal;
 pub mod keys;
-pub mod plan;
-pub mod recover;
-pub mod salt;
-pub mod service;
 pub mod sinks;
 pub mod status;
 pub mod transaction;
 
+pub use activation::service;
+pub use config::Config;
+pub use env::Env;
 pub use error::{Error, Result};

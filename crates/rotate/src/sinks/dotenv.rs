@@ -54,7 +54,7 @@ fn parse_line(line: &str) -> Option<Assign> {
         _ => (0, body),
     };
     let (key, after) = rest.split_once('=')?;
-    if !crate::config::is_env_name(key) {
+    if !vault::is_env_name(key) {
         return None;
     }
     let value_start = offset + prefix + key.len() + 1;

@@ -7,7 +7,7 @@
 
 use super::json_text;
 use super::{Edit, Field, Target};
-use crate::endpoint::Gateway;
+use crate::gateway::Endpoints;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -64,10 +64,8 @@ pub fn is_reference(key: &str) -> bool {
         || key
             .strip_prefix("${")
             .and_then(|k| k.strip_suffix('}'))
-            .is_some_and(crate::config::is_env_name)
-        || key
-            .strip_prefix('$')
-            .is_some_and(crate::config::is_env_name)
+            .is_some_and(vault::is_env_name)
+        || key.strip_prefix('$').is_some_and(vault::is_env_name)
 }
 
 /// A route that goes through the gateway (for verification sentinels).
@@ -105,7 +103,7 @@ fn label(el: &Value) -> String {
 }
 
 /// The routes of a settings text whose base URL reaches the gateway.
-pub fn gateway_routes(bytes: &[u8], gateway: &Gateway) -> Result<Vec<Route>, String> {
+pub fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Route>, String> {
     let doc = parse(bytes)?;
     let mut out = Vec::new();
     for shape in &SHAPES {

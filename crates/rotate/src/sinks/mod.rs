@@ -8,8 +8,8 @@ pub mod json_text;
 pub mod systemd_env;
 
 use crate::config::{Config, SinkKind, SinkSpec};
-use crate::endpoint::Gateway;
 use crate::error::{Error, Result};
+use crate::gateway::Endpoints;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ pub struct Target<'a> {
     /// Literal keys to be replaced wherever they stand (the previous master
     /// key, as the source and the other sinks held it).
     pub old: &'a [Secret],
-    pub gateway: &'a Gateway,
+    pub gateway: &'a Endpoints,
 }
 
 /// One value that changes, shown by fingerprint.
@@ -125,7 +125,7 @@ pub struct Found {
 }
 
 pub fn read(path: &Path) -> Result<Found> {
-    let target = vault::atomic::resolve(path).map_err(|e| Error::sink(path, e.to_string()))?;
+    let target = vault::store::resolve(path).map_err(|e| Error::sink(path, e.to_string()))?;
     match std::fs::read(&target) {
         Ok(bytes) => {
             let mode = std::fs::metadata(&target).ok().map(|m| m.mode() & 0o7777);
@@ -201,10 +201,10 @@ pub fn plan(
     config: &Config,
     values: &Values,
     old: &[Secret],
-    gateway: &Gateway,
+    gateway: &Endpoints,
 ) -> Result<Vec<FileChange>> {
     let mut out: Vec<FileChange> = Vec::new();
-    let source = vault::atomic::resolve(&config.source).unwrap_or_else(|_| config.source.clone());
+    let source = vault::store::resolve(&config.source).unwrap_or_else(|_| config.source.clone());
     let mut seen: Vec<(PathBuf, PathBuf)> = vec![(source, config.source.clone())];
     for spec in &config.sinks {
         let t = Target {
@@ -303,7 +303,7 @@ pub struct FileStatus {
 }
 
 /// Each sink file compared with `values` (the source's current values).
-pub fn inspect(config: &Config, values: &Values, gateway: &Gateway) -> Vec<FileStatus> {
+pub fn inspect(config: &Config, values: &Values, gateway: &Endpoints) -> Vec<FileStatus> {
     let mut out = Vec::new();
     for spec in &config.sinks {
         let paths = files(spec);
@@ -355,7 +355,7 @@ pub(crate) mod tests {
     pub struct Owned {
         values: Values,
         keys: Vec<String>,
-        gateway: Gateway,
+        gateway: Endpoints,
     }
 
     impl Owned {
@@ -377,7 +377,7 @@ pub(crate) mod tests {
         Owned {
             values: v,
             keys: keys.iter().map(|k| k.to_string()).collect(),
-            gateway: Gateway::new(["http://127.0.0.1:4000"]),
+            gateway: Endpoints::new(["http://127.0.0.1:4000"]),
         }
     }
 }

@@ -8,35 +8,10 @@
 
 use super::dotenv::{self, Dialect};
 use super::{Edit, Field, Target};
+pub use crate::config::Layout;
 use std::ops::Range;
-use std::path::Path;
 use vault::Secret;
 use zeroize::Zeroizing;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    DropIn,
-    EnvironmentD,
-}
-
-impl Layout {
-    pub fn of(path: &Path) -> Result<Layout, String> {
-        let conf = path.extension().is_some_and(|e| e == "conf");
-        let parent = path
-            .parent()
-            .and_then(Path::file_name)
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match () {
-            _ if conf && parent == "environment.d" => Ok(Layout::EnvironmentD),
-            _ if conf && parent.ends_with(".d") && parent.len() > 2 => Ok(Layout::DropIn),
-            _ => Err(format!(
-                "{} is neither a drop-in (…/UNIT.service.d/NAME.conf) nor an environment.d file (…/environment.d/NAME.conf)",
-                path.display()
-            )),
-        }
-    }
-}
 
 const HEADER: &str =
     "# Written by litekeys-rotate: the gateway's keys. Mode 0600; never commit this file.\n";
@@ -280,21 +255,6 @@ pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edi
 mod tests {
     use super::super::tests::target;
     use super::*;
-
-    #[test]
-    fn layout_by_path() {
-        let l = |p: &str| Layout::of(Path::new(p));
-        assert_eq!(
-            l("/h/.config/systemd/user/litellm.service.d/litekeys.conf"),
-            Ok(Layout::DropIn)
-        );
-        assert_eq!(
-            l("/h/.config/environment.d/50-litellm.conf"),
-            Ok(Layout::EnvironmentD)
-        );
-        assert!(l("/h/litellm.env").is_err());
-        assert!(l("/h/.d/x.conf").is_err());
-    }
 
     #[test]
     fn quoting_round_trips_through_the_reader() {

@@ -9,6 +9,11 @@
 //! `--no-restart` and `manager = "none"` use [`Skip`]: the commit is then
 //! recorded as unverified in the audit log.
 
+mod restart;
+pub mod service;
+
+pub use restart::{Restart, service_spec};
+
 use crate::config::Config;
 use crate::sinks::Role;
 use crate::sinks::droid::Route;

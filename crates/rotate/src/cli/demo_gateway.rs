@@ -84,7 +84,7 @@ impl Gateway {
         if !status.success() {
             return Err(format!("{} start failed ({status})", self.ctl.display()));
         }
-        crate::gateway::wait_live(&self.url(), START_BOUND.saturating_sub(begun.elapsed()))
+        rotate::gateway::wait_live(&self.url(), START_BOUND.saturating_sub(begun.elapsed()))
             .map_err(|e| format!("LiteLLM did not come up: {e}"))?;
         Ok(begun.elapsed())
     }

@@ -5,11 +5,11 @@
 //! the cleanup was left to do). Leftover temp files of interrupted writes
 //! are removed.
 
+use super::fault;
+use super::journal::{self, Loaded, PlannedFile};
 use crate::audit;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::fault;
-use crate::journal::{self, Loaded, PlannedFile};
 use age::x25519;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -76,7 +76,7 @@ impl Restore {
     }
 }
 
-/// Temp files an interrupted `vault::atomic::write` of `target` may have
+/// Temp files an interrupted `vault::store::write` of `target` may have
 /// left: `.NAME.XXXXXX.tmp` next to it.
 pub fn clean_temps(target: &Path) {
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
@@ -95,7 +95,7 @@ pub fn clean_temps(target: &Path) {
         }
     }
     if removed {
-        let _ = vault::atomic::sync_dir(dir);
+        let _ = vault::store::sync_dir(dir);
     }
 }
 
@@ -144,12 +144,12 @@ pub fn roll_back(
         };
         let result = match old {
             None => Err("the backup has no record for it".to_string()),
-            Some(Some(bytes)) => vault::atomic::write(&f.target, bytes, f.mode)
+            Some(Some(bytes)) => vault::store::write(&f.target, bytes, f.mode)
                 .map(drop)
                 .map_err(|e| format!("cannot write it: {e}")),
             Some(None) => match std::fs::remove_file(&f.target) {
                 Ok(()) => {
-                    let _ = f.target.parent().map(vault::atomic::sync_dir);
+                    let _ = f.target.parent().map(vault::store::sync_dir);
                     Ok(())
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -2,12 +2,14 @@
 //! doubles in the activation step.
 
 use super::*;
-use crate::activate::{ActivateError, Failing, Skip};
-use crate::config::Env;
+use crate::Env;
+use crate::activation::{ActivateError, Activation, Failing, Skip};
+use crate::audit;
 use crate::error::code;
 use age::secrecy::ExposeSecret;
 use age::x25519;
 use std::path::Path;
+use vault::Document;
 use vault::identity::Source;
 
 struct Quiet;
@@ -220,7 +222,7 @@ fn activation_runs_after_the_sinks_and_before_the_commit() {
 #[test]
 fn a_second_rotation_while_locked_exits_4_and_sync_finds_nothing_to_do() {
     let f = fixture();
-    let held = vault::atomic::Lock::acquire(&f.config.source, false).unwrap();
+    let held = vault::store::Lock::acquire(&f.config.source, false).unwrap();
     let err = rotate(&f, &mut Skip("test".into())).unwrap_err();
     assert_eq!(err.exit_code(), code::LOCKED);
     drop(held);

@@ -2,20 +2,27 @@
 //! encrypts them, so a new salt key makes them unreadable and `--salt` is
 //! refused unless forced.
 
-use crate::config::Config;
-use crate::sinks::Values;
+use std::path::Path;
+use vault::Secret;
 
-const DATABASE_URL: &str = "DATABASE_URL";
+/// The variable LiteLLM reads its database from.
+pub const DATABASE_URL: &str = "DATABASE_URL";
 
-/// Why a database is (or may be) in use, or `None`.
-pub fn database_in_use(config: &Config, source: &Values) -> Option<String> {
+/// Why a database is (or may be) in use, or `None`: `DATABASE_URL` in the
+/// environment, in the source (`in_source`, read from `source`), or a
+/// `database_url` in LiteLLM's config file (`litellm_config`).
+pub fn database_in_use(
+    litellm_config: Option<&Path>,
+    source: &Path,
+    in_source: Option<&Secret>,
+) -> Option<String> {
     if std::env::var_os(DATABASE_URL).is_some_and(|v| !v.is_empty()) {
         return Some("DATABASE_URL is set in the environment".into());
     }
-    if source.get(DATABASE_URL).is_some_and(|v| !v.is_empty()) {
-        return Some(format!("{} sets DATABASE_URL", config.source.display()));
+    if in_source.is_some_and(|v| !v.is_empty()) {
+        return Some(format!("{} sets DATABASE_URL", source.display()));
     }
-    let path = config.gateway.litellm_config.as_ref()?;
+    let path = litellm_config?;
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {

@@ -47,15 +47,15 @@ impl Endpoint {
     }
 }
 
-/// The gateway's URL and its aliases.
+/// The endpoints of the gateway: its URL and its aliases.
 #[derive(Clone, Debug, Default)]
-pub struct Gateway {
+pub struct Endpoints {
     endpoints: Vec<Endpoint>,
 }
 
-impl Gateway {
-    pub fn new<'a>(urls: impl IntoIterator<Item = &'a str>) -> Gateway {
-        Gateway {
+impl Endpoints {
+    pub fn new<'a>(urls: impl IntoIterator<Item = &'a str>) -> Endpoints {
+        Endpoints {
             endpoints: urls.into_iter().filter_map(Endpoint::parse).collect(),
         }
     }
@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn loopback_names_are_one_host_and_ports_must_match() {
-        let gw = Gateway::new(["http://127.0.0.1:4000", "http://framework:4000"]);
+        let gw = Endpoints::new(["http://127.0.0.1:4000", "http://framework:4000"]);
         for yes in [
             "http://127.0.0.1:4000/v1",
             "http://127.0.0.1:4000/v1/",
@@ -94,7 +94,7 @@ mod tests {
         ] {
             assert!(!gw.matches(no), "{no}");
         }
-        let default_port = Gateway::new(["https://gw.example"]);
+        let default_port = Endpoints::new(["https://gw.example"]);
         assert!(default_port.matches("https://gw.example:443/v1"));
         assert!(!default_port.matches("http://gw.example/v1"));
     }

@@ -1,7 +1,7 @@
 //! The plan of a transaction, shown by `--dry-run` and before the
 //! confirmation: files, fields, fingerprints old -> new (never values).
 
-use crate::journal::KeyChange;
+use crate::audit::KeyChange;
 use crate::sinks::{Field, Role};
 use std::path::PathBuf;
 

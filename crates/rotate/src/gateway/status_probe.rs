@@ -5,15 +5,12 @@
 //! that `status` stays quick when the gateway is down or hangs.
 //!
 //! The previous key is probed only when a sink still holds a key whose
-//! fingerprint is the audit log's old one: the log keeps fingerprints only,
-//! and no old key is kept in plaintext anywhere, so otherwise it is
-//! "unknown".
+//! fingerprint is the audit log's old one (the caller finds it): the log
+//! keeps fingerprints only, and no old key is kept in plaintext anywhere,
+//! so otherwise it is "unknown".
 
-use crate::audit;
-use crate::config::{Config, MASTER_KEY};
-use crate::gateway;
-use crate::sinks;
-use crate::status::Status;
+use super::http::{LIVELINESS, MODELS, get, root};
+use crate::config::MASTER_KEY;
 use serde_json::json;
 use std::fmt;
 use std::time::Duration;
@@ -61,36 +58,10 @@ impl fmt::Display for GatewayLines {
     }
 }
 
-impl Status {
-    /// Adds the gateway lines (see the module comment), each request
-    /// bounded by `timeout`.
-    pub fn probe_gateway(&mut self, config: &Config, timeout: Duration) {
-        let old_fp = self.last.as_ref().and_then(old_fingerprint);
-        let held = sinks::held(config, MASTER_KEY);
-        self.gateway = Some(probe(
-            &config.gateway.url,
-            self.master.as_ref(),
-            old_fp.as_deref(),
-            &held,
-            timeout,
-        ));
-    }
-}
-
-/// The old master key's fingerprint in an audit entry
-/// (`LITELLM_MASTER_KEY=OLD->NEW`), unless it was `none`.
-fn old_fingerprint(entry: &audit::Entry) -> Option<String> {
-    entry.keys.iter().find_map(|k| {
-        let (name, change) = k.split_once('=')?;
-        let (old, _) = change.split_once("->")?;
-        (name == MASTER_KEY && old != "none").then(|| old.to_string())
-    })
-}
-
 /// The lines for the gateway at `url`: `current` is the source's master
 /// key, `old_fp` the audit log's previous one, `held` the master keys the
 /// sinks hold (where a previous key may still be found).
-pub fn probe(
+pub fn probe_status(
     url: &str,
     current: Option<&Secret>,
     old_fp: Option<&str>,
@@ -103,7 +74,7 @@ pub fn probe(
         detail,
     };
     let mut lines = Vec::new();
-    let reachable = match gateway::liveliness_within(url, timeout) {
+    let reachable = match root(url).and_then(|r| get(&r, LIVELINESS, None, timeout)) {
         Ok(200) => {
             lines.push(line("reachable", "yes", format!("{url} (liveliness 200)")));
             true
@@ -122,7 +93,7 @@ pub fn probe(
         }
     };
     let accepts = |key: &Secret| -> Result<(bool, String), String> {
-        match gateway::probe_within(url, Some(key), timeout) {
+        match root(url).and_then(|r| get(&r, MODELS, Some(key), timeout)) {
             Ok(status) => Ok(((200..300).contains(&status), format!("HTTP {status}"))),
             Err(e) => Err(e.to_string()),
         }
@@ -192,30 +163,6 @@ pub fn probe(
 mod tests {
     use super::*;
 
-    fn entry(keys: &[&str]) -> audit::Entry {
-        audit::Entry {
-            time: "2025-06-01T12:00:00Z".into(),
-            host: "box".into(),
-            action: "rotate".into(),
-            keys: keys.iter().map(|k| k.to_string()).collect(),
-            verified: true,
-            tx: "abc".into(),
-        }
-    }
-
-    #[test]
-    fn the_old_fingerprint_is_the_master_keys() {
-        let e = entry(&[
-            "LITELLM_SALT_KEY=11111111->22222222",
-            "LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b",
-        ]);
-        assert_eq!(old_fingerprint(&e).as_deref(), Some("1a2b3c4d"));
-        assert_eq!(
-            old_fingerprint(&entry(&["LITELLM_MASTER_KEY=none->5e6f7a8b"])),
-            None
-        );
-    }
-
     #[test]
     fn a_gateway_that_is_down_is_not_reachable_and_nothing_else_is_probed() {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -226,7 +173,7 @@ mod tests {
         let current = Secret::from("sk-current".to_string());
         let old = Secret::from("sk-old".to_string());
         let url = format!("http://127.0.0.1:{port}");
-        let g = probe(
+        let g = probe_status(
             &url,
             Some(&current),
             Some(&old.fingerprint()),
@@ -239,7 +186,7 @@ mod tests {
         assert!(!shown.contains("sk-current") && !shown.contains("sk-old"));
         assert_eq!(g.json()["old_key"]["state"], "unknown");
         // Only a fingerprint and no sink holding that key: unknown, said so.
-        let g = probe(
+        let g = probe_status(
             &url,
             Some(&current),
             Some("1a2b3c4d"),

@@ -1,53 +1,18 @@
-//! `litekeys.toml`: where the source, the gateway, the service and the sinks
-//! are. Found by `--config`, `$LITEKEYS_CONFIG`, next to the nearest
-//! `secrets/` directory walking up from the current directory, or
-//! `$XDG_CONFIG_HOME/litekeys/config.toml`; with none, the seeds' layout.
-//! Unknown keys and bad values are errors naming the file and line.
+//! `litekeys.toml`'s text to a [`Config`]: unknown keys and bad values are
+//! errors naming the file and line.
 
-use crate::endpoint::Endpoint;
+use super::load::default_source;
+use super::{
+    Config, DEFAULT_GATEWAY, Env, GatewayConfig, Layout, MASTER_KEY, ManagerKind, SALT_KEY,
+    ServiceConfig, SinkKind, SinkSpec, absolute, default_service,
+};
 use crate::error::{Error, Result};
+use crate::gateway::Endpoint;
 use serde::Deserialize;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
-
-pub use crate::env::Env;
-
-pub const MASTER_KEY: &str = "LITELLM_MASTER_KEY";
-pub const SALT_KEY: &str = "LITELLM_SALT_KEY";
-pub const FILE_NAME: &str = "litekeys.toml";
-pub const ENV_CONFIG: &str = "LITEKEYS_CONFIG";
-pub const DEFAULT_SOURCE: &str = "secrets/global.enc.env";
-pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SinkKind {
-    Dotenv,
-    Droid,
-    SystemdEnv,
-}
-
-impl SinkKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SinkKind::Dotenv => "dotenv",
-            SinkKind::Droid => "droid",
-            SinkKind::SystemdEnv => "systemd-env",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ManagerKind {
-    SystemdUser,
-    SystemdSystem,
-    Compose,
-    Command,
-    None,
-}
 
 /// Seconds, integer or fractional.
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -98,134 +63,7 @@ struct Raw {
     sink: Vec<Spanned<RawSink>>,
 }
 
-#[derive(Clone, Debug)]
-pub struct GatewayConfig {
-    pub url: String,
-    /// Other base URLs that reach the same gateway.
-    pub aliases: Vec<String>,
-    /// Bound on waiting for the restarted gateway to answer.
-    pub timeout: Duration,
-    /// LiteLLM's own config.yaml: a `database_url` there forbids `--salt`.
-    pub litellm_config: Option<PathBuf>,
-    /// The exact reply `--sentinel` asks each route's model for, for models
-    /// that answer fixed text (LiteLLM `mock_response`); default: a fresh
-    /// random `LITEKEYS_SENTINEL_<hex>` per rotation.
-    pub sentinel: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ServiceConfig {
-    pub manager: ManagerKind,
-    pub unit: String,
-    /// compose: the project directory.
-    pub dir: Option<PathBuf>,
-    /// compose: the service name.
-    pub service: String,
-    /// command: an argv, run without a shell.
-    pub command: Vec<String>,
-    /// Bound on the whole restart.
-    pub timeout: Duration,
-}
-
-#[derive(Clone, Debug)]
-pub struct SinkSpec {
-    pub kind: SinkKind,
-    /// `~` expanded, relative paths resolved against the config's directory.
-    pub path: PathBuf,
-    /// The source values this sink holds (a droid sink holds one).
-    pub keys: Vec<String>,
-    /// `litekeys.toml:12`, or `defaults`.
-    pub origin: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The file read, or `None` when the defaults are used.
-    pub file: Option<PathBuf>,
-    pub source: PathBuf,
-    pub gateway: GatewayConfig,
-    pub service: ServiceConfig,
-    pub sinks: Vec<SinkSpec>,
-    /// `$XDG_STATE_HOME/litekeys`: journal and audit log.
-    pub state_dir: PathBuf,
-}
-
 impl Config {
-    /// Finds and reads the configuration (see the module comment).
-    pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Config> {
-        if let Some(path) = explicit
-            .map(Path::to_path_buf)
-            .or(env.litekeys_config.clone())
-        {
-            let path = if path.is_absolute() {
-                path
-            } else {
-                env.cwd.join(path)
-            };
-            return Config::read(&path, env);
-        }
-        if let Some(dir) = nearest_secrets_parent(&env.cwd) {
-            let path = dir.join(FILE_NAME);
-            if path.is_file() {
-                return Config::read(&path, env);
-            }
-        }
-        let xdg = env.config_home().map(|d| d.join("litekeys/config.toml"));
-        if let Some(path) = xdg.filter(|p| p.is_file()) {
-            return Config::read(&path, env);
-        }
-        Ok(Config::defaults(env))
-    }
-
-    pub fn read(path: &Path, env: &Env) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "{}: {e}; pass --config FILE or create it (see `litekeys-rotate --help`)",
-                path.display()
-            ))
-        })?;
-        Config::parse(path, &text, env)
-    }
-
-    /// The seeds' layout: the nearest `secrets/global.enc.env`, the gateway
-    /// on 127.0.0.1:4000 restarted by `systemctl --user`, litellm.env and
-    /// ~/.factory.
-    pub fn defaults(env: &Env) -> Config {
-        let source = env
-            .litekeys_file
-            .clone()
-            .unwrap_or_else(|| default_source(env));
-        let home = |rel: &str| env.expand(rel, &env.cwd);
-        let both = vec![MASTER_KEY.to_string(), SALT_KEY.to_string()];
-        Config {
-            file: None,
-            source: absolute(&env.cwd, source),
-            gateway: GatewayConfig {
-                url: DEFAULT_GATEWAY.into(),
-                aliases: Vec::new(),
-                timeout: Duration::from_secs(60),
-                litellm_config: None,
-                sentinel: None,
-            },
-            service: default_service(),
-            sinks: vec![
-                SinkSpec {
-                    kind: SinkKind::Dotenv,
-                    path: home("~/.config/lab-secrets/litellm.env"),
-                    keys: both,
-                    origin: "defaults".into(),
-                },
-                SinkSpec {
-                    kind: SinkKind::Droid,
-                    path: home("~/.factory"),
-                    keys: vec![MASTER_KEY.into()],
-                    origin: "defaults".into(),
-                },
-            ],
-            state_dir: env.state_dir(),
-        }
-    }
-
     pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config> {
         let at = |span: Option<Range<usize>>| line_of(text, span.map_or(0, |s| s.start));
         let fail =
@@ -333,7 +171,7 @@ impl Config {
                 ));
             }
             for k in &keys {
-                if !is_env_name(k) {
+                if !vault::is_env_name(k) {
                     return Err(fail(
                         line,
                         format!("{k:?} is not a variable name (letters, digits, _)"),
@@ -342,7 +180,7 @@ impl Config {
             }
             let sink_path = env.expand(&r.path, &base);
             if r.kind == SinkKind::SystemdEnv {
-                crate::sinks::systemd_env::Layout::of(&sink_path).map_err(|m| fail(line, m))?;
+                Layout::of(&sink_path).map_err(|m| fail(line, m))?;
             }
             if let Some(other) = sinks.iter().find(|o| o.path == sink_path) {
                 return Err(fail(
@@ -371,47 +209,6 @@ impl Config {
             state_dir: env.state_dir(),
         })
     }
-
-    /// The gateway's URL followed by its aliases.
-    pub fn gateway_urls(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.gateway.url.as_str())
-            .chain(self.gateway.aliases.iter().map(String::as_str))
-    }
-
-    /// Where the configuration came from, for messages.
-    pub fn origin(&self) -> String {
-        match &self.file {
-            Some(f) => f.display().to_string(),
-            None => "the default layout (no litekeys.toml)".into(),
-        }
-    }
-}
-
-fn default_service() -> ServiceConfig {
-    ServiceConfig {
-        manager: ManagerKind::SystemdUser,
-        unit: "litellm.service".into(),
-        dir: None,
-        service: "litellm".into(),
-        command: Vec::new(),
-        timeout: Duration::from_secs(30),
-    }
-}
-
-fn default_source(env: &Env) -> PathBuf {
-    vault::locate::nearest(&env.cwd, DEFAULT_SOURCE).unwrap_or_else(|| env.cwd.join(DEFAULT_SOURCE))
-}
-
-fn absolute(cwd: &Path, p: PathBuf) -> PathBuf {
-    if p.is_absolute() { p } else { cwd.join(p) }
-}
-
-/// The directory holding the nearest `secrets/` directory, from `start` up.
-fn nearest_secrets_parent(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join("secrets").is_dir())
-        .map(Path::to_path_buf)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -452,14 +249,6 @@ fn duration(
         ));
     }
     Ok(Duration::from_secs_f64(secs))
-}
-
-pub fn is_env_name(k: &str) -> bool {
-    let mut chars = k.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

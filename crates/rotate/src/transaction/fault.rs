@@ -60,13 +60,13 @@ pub fn point(_step: &str) {}
 
 /// The activation test double asked for by `LITEKEYS_FAULT_ACTIVATE`.
 #[cfg(feature = "fault-injection")]
-pub fn activation_double() -> Option<crate::activate::Failing> {
+pub fn activation_double() -> Option<crate::activation::Failing> {
     match std::env::var("LITEKEYS_FAULT_ACTIVATE").ok()?.as_str() {
-        "fail" => Some(crate::activate::Failing {
+        "fail" => Some(crate::activation::Failing {
             reactivate_fails: false,
             calls: Vec::new(),
         }),
-        "fail-reactivate" => Some(crate::activate::Failing {
+        "fail-reactivate" => Some(crate::activation::Failing {
             reactivate_fails: true,
             calls: Vec::new(),
         }),
@@ -75,6 +75,6 @@ pub fn activation_double() -> Option<crate::activate::Failing> {
 }
 
 #[cfg(not(feature = "fault-injection"))]
-pub fn activation_double() -> Option<crate::activate::Skip> {
+pub fn activation_double() -> Option<crate::activation::Skip> {
     None
 }

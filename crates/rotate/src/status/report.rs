@@ -5,10 +5,10 @@
 
 use crate::audit;
 use crate::config::Config;
-use crate::endpoint::Gateway;
 use crate::error::{Error, Result};
-use crate::recover::{self, Recovered};
+use crate::gateway::Endpoints;
 use crate::sinks::{self, FileStatus, State, Values};
+use crate::transaction::recover::{self, Recovered};
 use serde_json::json;
 use vault::Document;
 use vault::identity::Identities;
@@ -34,9 +34,9 @@ pub struct Status {
     pub checks: Vec<Check>,
     /// Where the configuration came from.
     pub config: String,
-    /// The gateway lines, once probed ([`Status::probe_gateway`]);
+    /// The gateway lines, once probed (`Status::probe_gateway`);
     /// informational: not part of [`Status::in_sync`].
-    pub gateway: Option<crate::gateway_status::GatewayLines>,
+    pub gateway: Option<crate::gateway::GatewayLines>,
     /// The source's master key, for the gateway probe.
     pub(crate) master: Option<vault::Secret>,
 }
@@ -44,10 +44,10 @@ pub struct Status {
 /// Settles any interrupted transaction (unless one is running), then
 /// compares every sink with the source.
 pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
-    let lock = match vault::atomic::Lock::acquire(&config.source, false) {
+    let lock = match vault::store::Lock::acquire(&config.source, false) {
         Ok(l) => Some(l),
-        Err(vault::atomic::LockError::Busy(_)) => None,
-        Err(vault::atomic::LockError::Io { path, source }) => return Err(Error::io(&path, source)),
+        Err(vault::store::LockError::Busy(_)) => None,
+        Err(vault::store::LockError::Io { path, source }) => return Err(Error::io(&path, source)),
     };
     let recovered = match lock {
         Some(_) => recover::recover(config, &identities.identities)?,
@@ -58,7 +58,7 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
     let plain = doc.decrypt(&key)?;
     drop(lock);
     let values = Values::from_plaintext(&plain);
-    let gateway = Gateway::new(config.gateway_urls());
+    let gateway = Endpoints::new(config.gateway_urls());
     let mut keys: Vec<(String, String)> = Vec::new();
     for spec in &config.sinks {
         for k in &spec.keys {
@@ -89,8 +89,8 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
 
 fn lock_busy(config: &Config) -> bool {
     matches!(
-        vault::atomic::Lock::acquire(&config.source, false),
-        Err(vault::atomic::LockError::Busy(_))
+        vault::store::Lock::acquire(&config.source, false),
+        Err(vault::store::LockError::Busy(_))
     )
 }
 

@@ -11,6 +11,7 @@
 //! `begin` costs one fsync. A torn last line (a crash while appending) is
 //! ignored.
 
+use crate::audit::Summary;
 use crate::error::{Error, Result};
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::x25519;
@@ -51,21 +52,6 @@ pub struct PlannedFile {
     pub new: String,
 }
 
-/// One key's change, by fingerprint (never a value).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct KeyChange {
-    pub name: String,
-    pub old: Option<String>,
-    pub new: String,
-}
-
-/// What the audit line of this transaction says.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Summary {
-    pub action: String,
-    pub keys: Vec<KeyChange>,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Begin {
     pub version: u32,
@@ -88,7 +74,7 @@ pub enum Record {
 
 /// The journal file of a source.
 pub fn path_for(state_dir: &Path, source: &Path) -> PathBuf {
-    let resolved = vault::atomic::resolve(source).unwrap_or_else(|_| source.to_path_buf());
+    let resolved = vault::store::resolve(source).unwrap_or_else(|_| source.to_path_buf());
     let id = digest(Some(resolved.as_os_str().as_encoded_bytes()));
     state_dir.join("tx").join(format!("{}.journal", &id[..16]))
 }
@@ -142,7 +128,7 @@ impl Journal {
             ));
         }
         if created {
-            vault::atomic::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+            vault::store::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         }
         let mut journal = Journal {
             path: path.to_path_buf(),

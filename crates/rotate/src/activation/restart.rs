@@ -8,17 +8,13 @@
 //!
 //! Messages name what failed and show keys as fingerprints only.
 
-use crate::activate::{Activate, ActivateError, Activation, Verification};
+use super::service::{Manager, Programs, ServiceSpec};
+use super::{Activate, ActivateError, Activation, Verification};
 use crate::config::{Config, ManagerKind, SinkKind};
-use crate::gateway::{self, GatewayError};
-use crate::service::{Manager, Programs, ServiceSpec};
+use crate::gateway::{self, GatewayError, fresh_sentinel};
 use crate::sinks::Role;
-use rand::RngCore;
 use std::time::{Duration, Instant};
 use vault::Secret;
-
-/// What a fresh sentinel reply starts with; 16 random hex digits follow.
-pub const SENTINEL_PREFIX: &str = "LITEKEYS_SENTINEL_";
 
 /// Restart through the configured manager, then verify.
 pub struct Restart {
@@ -113,15 +109,6 @@ pub fn service_spec(config: &Config) -> ServiceSpec {
     }
 }
 
-/// `LITEKEYS_SENTINEL_` and 16 hex digits from the OS CSPRNG: a reply no
-/// cache or canned answer can hold.
-pub fn fresh_sentinel() -> String {
-    let mut bytes = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{SENTINEL_PREFIX}{hex}")
-}
-
 /// Whether the gateway must restart to see what changed: the master key
 /// changed, or a file the service reads (a dotenv or systemd-env sink). A
 /// sync that only fixes Droid routes needs no restart, only the check.
@@ -193,26 +180,14 @@ impl Activate for Restart {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::SENTINEL_PREFIX;
 
     fn config(toml: &str) -> Config {
-        let env = crate::config::Env {
+        let env = crate::Env {
             cwd: "/tmp".into(),
-            ..crate::config::Env::default()
+            ..crate::Env::default()
         };
         Config::parse(std::path::Path::new("/tmp/litekeys.toml"), toml, &env).unwrap()
-    }
-
-    #[test]
-    fn fresh_sentinels_differ_and_are_plain_text() {
-        let (a, b) = (fresh_sentinel(), fresh_sentinel());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), SENTINEL_PREFIX.len() + 16);
-        assert!(a.starts_with(SENTINEL_PREFIX));
-        assert!(
-            a[SENTINEL_PREFIX.len()..]
-                .chars()
-                .all(|c| c.is_ascii_hexdigit())
-        );
     }
 
     #[test]
@@ -259,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_sentinel_must_be_one_line() {
-        let env = crate::config::Env::default();
+        let env = crate::Env::default();
         let err = Config::parse(
             std::path::Path::new("/tmp/litekeys.toml"),
             "[gateway]\nsentinel = \"a\\nb\"\n",

@@ -5,9 +5,9 @@
 //! drop-in), then runs this very binary — `status`, a rotation, `status`
 //! again — exactly as a user would, and removes the sandbox.
 
-use crate::config::{MASTER_KEY, SALT_KEY};
-use crate::demo_gateway::{self, Gateway};
-use crate::keys;
+use super::demo_gateway::{self, Gateway};
+use rotate::config::{MASTER_KEY, SALT_KEY};
+use rotate::keys;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -94,7 +94,7 @@ pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
     let write = |rel: &Path, text: &str, mode: u32| -> Result<(), DemoError> {
         let path = root.join(rel);
         std::fs::create_dir_all(path.parent().expect("a parent")).map_err(io(&path))?;
-        vault::atomic::write(&path, text.as_bytes(), mode)
+        vault::store::write(&path, text.as_bytes(), mode)
             .map(|_| ())
             .map_err(io(&path))
     };
@@ -137,7 +137,7 @@ pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
         0o644,
     )?;
     std::fs::create_dir_all(source.parent().expect("secrets/")).map_err(io(&source))?;
-    vault::atomic::write(&source, &doc.to_bytes(), 0o644).map_err(io(&source))?;
+    vault::store::write(&source, &doc.to_bytes(), 0o644).map_err(io(&source))?;
 
     // The sinks, holding the current keys (a machine in sync).
     write(

@@ -1,0 +1,94 @@
+//! The command line of `litekeys-rotate`.
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  error (a sink cannot be read, parsed or written; nothing was changed)
+  2  usage, bad litekeys.toml, or refused (--salt with a database, init over a file, declined)
+  3  drift: status found a sink that does not hold the source's values
+  4  locked: another rotation holds the source's lock
+  5  verification failed and every file was rolled back
+  6  rollback incomplete: the message says what is where and what to fix
+  25, 51, 128  the source does not decrypt (a tampered value, a MAC mismatch, no usable identity), as sops
+
+Config: --config, $LITEKEYS_CONFIG, litekeys.toml next to the nearest secrets/ directory,
+$XDG_CONFIG_HOME/litekeys/config.toml, else the defaults (secrets/global.enc.env,
+~/.config/lab-secrets/litellm.env, ~/.factory, gateway http://127.0.0.1:4000).";
+
+/// Rotate the LiteLLM master (and salt) key in the encrypted source and in
+/// every sink (litellm.env, Droid settings, systemd, docker .env), as one
+/// crash-safe transaction.
+#[derive(Parser, Debug)]
+#[command(name = "litekeys-rotate", version, after_help = EXIT_CODES)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) rotate: RotateArgs,
+    /// litekeys.toml to use
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the plan (files, fields, fingerprints old -> new) and change nothing
+    #[arg(long, global = true)]
+    pub(crate) dry_run: bool,
+    /// Do not ask for confirmation on a terminal
+    #[arg(long, short = 'y', global = true)]
+    pub(crate) yes: bool,
+    /// Skip the restart and verification (the audit log records the commit as unverified)
+    #[arg(long, global = true)]
+    pub(crate) no_restart: bool,
+    /// After the restart, also send one chat completion per model of the Droid routes through
+    /// the gateway, asking for an exact reply: a fresh LITEKEYS_SENTINEL_<hex>, or the text of
+    /// `[gateway] sentinel = "…"` in litekeys.toml (for models that answer fixed text, e.g.
+    /// LiteLLM's mock_response); any other reply fails the rotation and rolls it back (exit 5)
+    #[arg(long, global = true)]
+    pub(crate) sentinel: bool,
+}
+
+#[derive(ClapArgs, Debug, Clone, Copy)]
+pub(crate) struct RotateArgs {
+    /// Rotate LITELLM_SALT_KEY too (refused when LiteLLM has a database)
+    #[arg(long)]
+    pub(crate) salt: bool,
+    /// Rotate the salt key even with a database (its stored credentials become unreadable)
+    #[arg(long, requires = "salt")]
+    pub(crate) force_salt: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Rotate the master key (the default)
+    Rotate(RotateArgs),
+    /// Show every sink (in-sync, drifted, missing, unreadable), the source and the last rotation
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the source's current values into every sink (after `git pull` on another machine)
+    Sync,
+    /// Settle an interrupted rotation: every file back to one consistent state
+    Recover,
+    /// Create the encrypted source with fresh master and salt keys (never overwrites)
+    Init {
+        /// An age recipient (repeatable); default: $SOPS_AGE_RECIPIENTS or your identities'
+        #[arg(long = "age", value_name = "RECIPIENT")]
+        age: Vec<String>,
+    },
+    /// The main job on embedded defaults: a throwaway HOME and repository shaped like the
+    /// seeds, status, a rotation, status again; the sandbox is removed afterwards
+    Demo {
+        /// Keep the sandbox and print where it is
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Print shell completions
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages of litekeys-rotate into DIR
+    Manpages { dir: PathBuf },
+}

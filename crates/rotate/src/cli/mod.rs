@@ -1,0 +1,264 @@
+//! `litekeys-rotate`'s command line: parse, run the library, print, map
+//! the outcome to an exit code.
+
+mod args;
+mod demo;
+mod demo_gateway;
+
+use args::{Args, Command, RotateArgs};
+use clap::Parser;
+use rotate::activation::{Activate, Restart, Skip};
+use rotate::config::{Config, Env, ManagerKind};
+use rotate::error::{Error, code};
+use rotate::transaction::{self, Action, Plan, Recovered, Report, Request, Ui};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use vault::identity::Identities;
+
+/// Writes to stdout, ignoring a closed pipe: the work is done by then.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Completions and man pages need no config (a broken one must not hide them).
+fn meta(command: &Option<Command>) -> Option<ExitCode> {
+    use clap::CommandFactory;
+    match command {
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Args::command(), "litekeys-rotate", &mut out);
+            let _ = std::io::stdout().write_all(&out);
+            Some(ExitCode::SUCCESS)
+        }
+        Some(Command::Manpages { dir }) => {
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(Args::command(), dir));
+            Some(match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("litekeys-rotate: {}: {e}", dir.display());
+                    ExitCode::from(code::ERROR)
+                }
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Progress on stderr when it is a terminal; confirmation on a terminal.
+struct Terminal {
+    show: bool,
+    ask: bool,
+}
+
+impl Ui for Terminal {
+    fn step(&mut self, line: &str) {
+        if self.show {
+            eprintln!("litekeys-rotate: {line}");
+        }
+    }
+
+    fn confirm(&mut self, plan: &Plan) -> bool {
+        if !self.ask {
+            return true;
+        }
+        eprint!("{}Proceed? [y/N] ", plan.render());
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
+    }
+}
+
+/// The identities sops would use; the OS keyring is asked only when they
+/// do not open the source (same outcome, no D-Bus round trip per run).
+fn identities(config: &Config) -> Identities {
+    let mut ids = Identities::discover(None);
+    let opens = vault::Document::read(&config.source)
+        .ok()
+        .is_some_and(|doc| doc.data_key(&ids).is_ok());
+    if !opens {
+        ids.load_keyring(&vault::keyring::OsKeyring::DEFAULT);
+    }
+    ids
+}
+
+/// The restart + verification step: every real manager restarts and
+/// verifies ([`rotate::activation::Restart`]); `--no-restart` and `none` skip.
+fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
+    if let Some(double) = rotate::transaction::fault::activation_double() {
+        return Box::new(double);
+    }
+    if args.no_restart {
+        return Box::new(Skip("--no-restart: not restarted, not verified".into()));
+    }
+    if config.service.manager == ManagerKind::None {
+        return Box::new(Skip(
+            "manager = \"none\": not restarted, not verified".into(),
+        ));
+    }
+    Box::new(Restart::new(config, args.sentinel))
+}
+
+fn run(args: &Args) -> Result<u8, Error> {
+    let env = Env::from_process();
+    let config = Config::load(args.config.as_deref(), &env)?;
+    let mut ui = Terminal {
+        show: std::io::stderr().is_terminal(),
+        ask: !args.yes
+            && !args.dry_run
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal(),
+    };
+    let rotate_args = match &args.command {
+        None => Some(args.rotate),
+        Some(Command::Rotate(r)) => Some(RotateArgs {
+            salt: r.salt || args.rotate.salt,
+            force_salt: r.force_salt || args.rotate.force_salt,
+        }),
+        Some(_) if args.rotate.salt => {
+            return Err(Error::Refused(
+                "--salt and --force-salt go with rotate only".into(),
+            ));
+        }
+        Some(_) => None,
+    };
+    let action = match (&args.command, rotate_args) {
+        (_, Some(r)) => Action::Rotate {
+            salt: r.salt,
+            force_salt: r.force_salt,
+        },
+        (Some(Command::Sync), _) => Action::Sync,
+        (Some(Command::Status { json }), _) => {
+            let mut status = rotate::status::collect(&config, &identities(&config))?;
+            // Informational: the exit code stays the sinks' (3 on drift).
+            status.probe_gateway(&config, rotate::gateway::TIMEOUT);
+            let text = if *json {
+                format!("{:#}\n", status.json())
+            } else {
+                status.table()
+            };
+            out!("{text}");
+            return Ok(if status.in_sync() {
+                code::OK
+            } else {
+                code::DRIFT
+            });
+        }
+        (Some(Command::Recover), _) => {
+            let _lock =
+                vault::store::Lock::acquire(&config.source, false).map_err(|e| match e {
+                    vault::store::LockError::Busy(p) => Error::Locked(p),
+                    vault::store::LockError::Io { path, source } => Error::io(&path, source),
+                })?;
+            let done = rotate::transaction::recover(&config, &identities(&config).identities)?;
+            outln!("{done}");
+            return Ok(code::OK);
+        }
+        (Some(Command::Init { age }), _) => {
+            let created = rotate::init::init(&config, age, &identities(&config))?;
+            outln!(
+                "created {} for {} recipient(s): {}; run `litekeys-rotate sync` to write the sinks",
+                created.path.display(),
+                created.recipients.len(),
+                created
+                    .keys
+                    .iter()
+                    .map(|(k, fp)| format!("{k} {fp}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(ignore) = &created.ignore_file {
+                outln!("wrote {} (ignores the lock files)", ignore.display());
+            }
+            return Ok(code::OK);
+        }
+        (Some(Command::Demo { keep }), _) => {
+            return demo::run(*keep, &mut std::io::stdout()).map_err(|e| match e {
+                demo::DemoError::Io { path, source } => Error::io(&path, source),
+                demo::DemoError::Step(why) => Error::Sink {
+                    path: "demo".into(),
+                    reason: why,
+                },
+            });
+        }
+        (Some(Command::Completions { .. } | Command::Manpages { .. }), _) => {
+            unreachable!("handled by meta() before the config is read")
+        }
+        (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
+    };
+    let ids = identities(&config);
+    let request = Request {
+        config: &config,
+        identities: &ids,
+        action,
+        dry_run: args.dry_run,
+    };
+    let mut activate = activator(args, &config);
+    match transaction::run(&request, activate.as_mut(), &mut ui)? {
+        Report::DryRun(plan) => out!("{}", plan.render()),
+        Report::InSync { recovered } => {
+            if recovered != Recovered::Nothing {
+                outln!("{recovered}");
+            }
+            outln!("every sink is in sync with {}", config.source.display());
+        }
+        Report::Done(done) => {
+            if done.recovered != Recovered::Nothing {
+                outln!("{}", done.recovered);
+            }
+            let keys: Vec<String> = done
+                .plan
+                .keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} {} -> {}",
+                        k.name,
+                        k.old.as_deref().unwrap_or("none"),
+                        k.new
+                    )
+                })
+                .collect();
+            outln!(
+                "{} {} in {} file(s); {} (tx {})",
+                if done.plan.action == "rotate" {
+                    "rotated"
+                } else {
+                    "synced"
+                },
+                keys.join(", "),
+                done.plan.files.len(),
+                if done.verification.verified() {
+                    format!("verified: {}", done.verification.detail())
+                } else {
+                    format!("unverified: {}", done.verification.detail())
+                },
+                done.tx
+            );
+        }
+    }
+    Ok(code::OK)
+}
+
+pub(crate) fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(exit) = meta(&args.command) {
+        return exit;
+    }
+    match run(&args) {
+        Ok(c) => ExitCode::from(c),
+        Err(e) => {
+            eprintln!("litekeys-rotate: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! What a sink is in the configuration: its kind, its path and keys, and
+//! for a systemd-env sink which of the two file layouts the path names.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SinkKind {
+    Dotenv,
+    Droid,
+    SystemdEnv,
+}
+
+impl SinkKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SinkKind::Dotenv => "dotenv",
+            SinkKind::Droid => "droid",
+            SinkKind::SystemdEnv => "systemd-env",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SinkSpec {
+    pub kind: SinkKind,
+    /// `~` expanded, relative paths resolved against the config's directory.
+    pub path: PathBuf,
+    /// The source values this sink holds (a droid sink holds one).
+    pub keys: Vec<String>,
+    /// `litekeys.toml:12`, or `defaults`.
+    pub origin: String,
+}
+
+/// Which file a systemd-env sink is: a unit drop-in or an environment.d file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    DropIn,
+    EnvironmentD,
+}
+
+impl Layout {
+    pub fn of(path: &Path) -> Result<Layout, String> {
+        let conf = path.extension().is_some_and(|e| e == "conf");
+        let parent = path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match () {
+            _ if conf && parent == "environment.d" => Ok(Layout::EnvironmentD),
+            _ if conf && parent.ends_with(".d") && parent.len() > 2 => Ok(Layout::DropIn),
+            _ => Err(format!(
+                "{} is neither a drop-in (…/UNIT.service.d/NAME.conf) nor an environment.d file (…/environment.d/NAME.conf)",
+                path.display()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_by_path() {
+        let l = |p: &str| Layout::of(Path::new(p));
+        assert_eq!(
+            l("/h/.config/systemd/user/litellm.service.d/litekeys.conf"),
+            Ok(Layout::DropIn)
+        );
+        assert_eq!(
+            l("/h/.config/environment.d/50-litellm.conf"),
+            Ok(Layout::EnvironmentD)
+        );
+        assert!(l("/h/litellm.env").is_err());
+        assert!(l("/h/.d/x.conf").is_err());
+    }
+}

@@ -1,0 +1,21 @@
+//! The gateway: which URLs reach it ([`endpoint`]), proving it runs on a
+//! key ([`verify`]: live, new key accepted, no key and old key refused),
+//! sentinels through its routes ([`sentinel`]), the lines `status` shows
+//! ([`status_probe`]), and whether it keeps a database that the salt key
+//! encrypts ([`database`]). [`http`] is the one client they share.
+
+mod database;
+mod endpoint;
+mod error;
+mod http;
+mod sentinel;
+mod status_probe;
+mod verify;
+
+pub use database::{DATABASE_URL, database_in_use};
+pub use endpoint::{Endpoint, Endpoints};
+pub use error::GatewayError;
+pub use http::{COMPLETIONS, LIVELINESS, MODELS, REQUEST_TIMEOUT, root};
+pub use sentinel::{SENTINEL_PREFIX, fresh_sentinel, sentinel};
+pub use status_probe::{GatewayLines, Line, TIMEOUT, probe_status};
+pub use verify::{Report, liveliness, probe, verify, wait_live};

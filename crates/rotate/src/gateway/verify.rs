@@ -1,0 +1,241 @@
+//! Gateway verification: is the LiteLLM proxy up, does it accept the new
+//! master key, and does it refuse no key and the old one.
+//!
+//! LiteLLM reads its master key at start only, so after a restart the new
+//! key must get 200 on `GET /v1/models`, no key must be refused (401) and
+//! the old key refused too — with no database LiteLLM answers a wrong key
+//! with 400 `no_db_connection`, not 401, so any non-2xx counts as refused.
+//! Keys travel only in the `Authorization` header; messages show their
+//! fingerprints.
+
+use super::GatewayError;
+use super::http::{
+    LIVELINESS, MODELS, POLL, REQUEST_TIMEOUT, budget, get, is_success, root, shown,
+};
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+use vault::Secret;
+
+/// What a successful [`verify`] saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The gateway's root URL (no `/v1`).
+    pub url: String,
+    /// From the start of the verification until liveliness answered 200.
+    pub live_after: Duration,
+    /// Until the new key got its 2xx: the end of the verification's wait.
+    pub accepted_after: Duration,
+    pub no_key: u16,
+    /// Fingerprint and status of the old key, when there was one.
+    pub old_key: Option<(String, u16)>,
+    pub new_key: (String, u16),
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "gateway {}: live after {:.1} s; no key → {} (refused)",
+            self.url,
+            self.live_after.as_secs_f64(),
+            self.no_key
+        )?;
+        if let Some((fp, status)) = &self.old_key {
+            write!(f, ", old key {fp} → {status} (refused)")?;
+        }
+        write!(f, ", new key {} → {}", self.new_key.0, self.new_key.1)
+    }
+}
+
+/// One `GET /health/liveliness`: its status, or why there was none.
+pub fn liveliness(base_url: &str) -> Result<u16, GatewayError> {
+    let root = root(base_url)?;
+    get(&root, LIVELINESS, None, REQUEST_TIMEOUT)
+}
+
+/// Polls `GET /health/liveliness` until it answers 200, at most `timeout`;
+/// returns how long that took. Shows a spinner when stderr is a terminal.
+pub fn wait_live(base_url: &str, timeout: Duration) -> Result<Duration, GatewayError> {
+    let root = root(base_url)?;
+    let start = Instant::now();
+    wait_live_until(&root, start, start + timeout)
+}
+
+fn wait_live_until(
+    root: &str,
+    start: Instant,
+    deadline: Instant,
+) -> Result<Duration, GatewayError> {
+    let mut spinner = Spinner::new(format!("waiting for gateway {}", shown(root)));
+    loop {
+        let last = match get(root, LIVELINESS, None, budget(deadline)) {
+            Ok(200) => return Ok(start.elapsed()),
+            Ok(status) => format!("HTTP {status}"),
+            Err(GatewayError::Unreachable { reason, .. }) => reason,
+            Err(e) => return Err(e),
+        };
+        if Instant::now() >= deadline {
+            return Err(GatewayError::NotLive {
+                url: shown(root).into_owned(),
+                timeout: deadline - start,
+                last,
+            });
+        }
+        spinner.tick(start.elapsed());
+        std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// `GET /v1/models` with `key` (or none): the HTTP status.
+pub fn probe(base_url: &str, key: Option<&Secret>) -> Result<u16, GatewayError> {
+    let root = root(base_url)?;
+    get(&root, MODELS, key, REQUEST_TIMEOUT)
+}
+
+/// Proves the gateway runs on `new`: waits until it is live and accepts
+/// `new` (a restart may still be under way; all within `timeout`), then
+/// checks that no key and `old` (when given and different) are refused.
+pub fn verify(
+    base_url: &str,
+    old: Option<&Secret>,
+    new: &Secret,
+    timeout: Duration,
+) -> Result<Report, GatewayError> {
+    let root = root(base_url)?;
+    let url = shown(&root).into_owned();
+    let old = old.filter(|old| *old != new);
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let live_after = wait_live_until(&root, start, deadline)?;
+
+    let new_status = loop {
+        let last = match get(&root, MODELS, Some(new), budget(deadline)) {
+            Ok(status) if is_success(status) => break status,
+            Ok(status) => format!("HTTP {status}"),
+            Err(GatewayError::Unreachable { reason, .. }) => reason,
+            Err(e) => return Err(e),
+        };
+        if Instant::now() >= deadline {
+            // A gateway still on the old key was not restarted: say so.
+            if let Some(old) = old {
+                match get(&root, MODELS, Some(old), REQUEST_TIMEOUT) {
+                    Ok(status) if is_success(status) => {
+                        return Err(GatewayError::OldKeyAccepted {
+                            url,
+                            fingerprint: old.fingerprint(),
+                            status,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            return Err(GatewayError::NewKeyRefused {
+                url,
+                fingerprint: new.fingerprint(),
+                last,
+                waited: start.elapsed(),
+            });
+        }
+        std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+    };
+    let accepted_after = start.elapsed();
+
+    let no_key = get(&root, MODELS, None, REQUEST_TIMEOUT)?;
+    if is_success(no_key) {
+        return Err(GatewayError::NoKeyAccepted {
+            url,
+            status: no_key,
+        });
+    }
+    let old_key = match old {
+        None => None,
+        Some(old) => {
+            let status = get(&root, MODELS, Some(old), REQUEST_TIMEOUT)?;
+            if is_success(status) {
+                return Err(GatewayError::OldKeyAccepted {
+                    url,
+                    fingerprint: old.fingerprint(),
+                    status,
+                });
+            }
+            Some((old.fingerprint(), status))
+        }
+    };
+    Ok(Report {
+        url,
+        live_after,
+        accepted_after,
+        no_key,
+        old_key,
+        new_key: (new.fingerprint(), new_status),
+    })
+}
+
+/// A one-line spinner on stderr, only when stderr is a terminal; erased
+/// when dropped.
+struct Spinner {
+    label: String,
+    on: bool,
+    frame: usize,
+}
+
+impl Spinner {
+    fn new(label: String) -> Self {
+        Spinner {
+            label,
+            on: std::io::stderr().is_terminal(),
+            frame: 0,
+        }
+    }
+
+    fn tick(&mut self, elapsed: Duration) {
+        if !self.on {
+            return;
+        }
+        let frames = ['|', '/', '-', '\\'];
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K{} {} ({:.1} s)",
+            frames[self.frame % frames.len()],
+            self.label,
+            elapsed.as_secs_f64()
+        );
+        let _ = err.flush();
+        self.frame += 1;
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if self.on && self.frame > 0 {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_gateway_is_not_live_within_the_bound() {
+        // A port just released: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = wait_live(
+            &format!("http://127.0.0.1:{port}/v1"),
+            Duration::from_millis(300),
+        )
+        .unwrap_err();
+        assert!(matches!(err, GatewayError::NotLive { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&format!("127.0.0.1:{port}")),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! Executing a prepared plan: the journal begun with the encrypted backups,
+//! every file written (each by its own thread, so that their fsyncs
+//! overlap: recovery compares contents, so the order does not matter to
+//! it), activation, the commit (the audit line), the journal emptied. Any
+//! error before the commit restores every file from the journal.
+
+use super::journal::{self, Begin, Journal, PlannedFile, Record};
+use super::plan::Plan;
+use super::prepare::Prepared;
+use super::recover;
+use super::{Request, Stop, fault};
+use crate::activation::{Activate, Activation, ChangedFile, Verification};
+use crate::audit::{self, Summary};
+use crate::config::MASTER_KEY;
+use crate::error::{Error, Result};
+use crate::sinks::{FileChange, Role};
+use std::path::Path;
+use vault::Secret;
+
+fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
+    changes
+        .iter()
+        .map(|c| PlannedFile {
+            role: c.role.name().to_string(),
+            shown: c.shown.clone(),
+            target: c.target.clone(),
+            existed: c.before.is_some(),
+            mode: c.mode,
+            old: journal::digest(c.before.as_deref().map(|b| b.as_slice())),
+            new: journal::digest(Some(&c.after)),
+        })
+        .collect()
+}
+
+/// Restores every file after a failure; `Ok` when all are back.
+fn undo(
+    journal: Journal,
+    backup: &str,
+    files: &[PlannedFile],
+    written: &[bool],
+    req: &Request<'_>,
+) -> Result<recover::Restore> {
+    let restore = recover::roll_back(backup, files, written, &req.identities.identities);
+    if !restore.failed.is_empty() {
+        return Err(Error::RollbackIncomplete(
+            restore.report(files, &journal.path),
+        ));
+    }
+    journal.finish()?;
+    Ok(restore)
+}
+
+pub(crate) fn execute(
+    req: &Request<'_>,
+    prepared: Prepared,
+    activator: &mut dyn Activate,
+    ui: &mut dyn super::Ui,
+) -> std::result::Result<(Plan, String, Verification), Stop> {
+    let config = req.config;
+    let tx = journal::new_tx();
+    let files = planned(&prepared.changes);
+    let summary = Summary {
+        action: req.action.name().into(),
+        keys: prepared.plan.keys.clone(),
+    };
+    let befores: Vec<Option<&[u8]>> = prepared
+        .changes
+        .iter()
+        .map(|c| c.before.as_deref().map(|b| b.as_slice()))
+        .collect();
+    let backup = journal::seal_backup(&prepared.recipients, &befores)
+        .map_err(|reason| Error::sink(&config.source, reason))?;
+    let mut journal = Journal::begin(
+        &journal::path_for(&config.state_dir, &config.source),
+        Begin {
+            version: journal::VERSION,
+            tx: tx.clone(),
+            source: config.source.clone(),
+            files: files.clone(),
+            summary: summary.clone(),
+            backup: backup.clone(),
+        },
+    )?;
+    ui.step("journal written, with the old contents age-encrypted");
+    fault::point("journal-begun");
+
+    let changes = &prepared.changes;
+    let first_sink = std::sync::atomic::AtomicBool::new(true);
+    let results: Vec<std::result::Result<(), Stop>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = changes
+            .iter()
+            .zip(&files)
+            .map(|(change, file)| {
+                let first_sink = &first_sink;
+                scope.spawn(move || {
+                    write_checked(change, &file.old)?;
+                    if change.role == Role::Source {
+                        fault::point("source-written");
+                    } else if first_sink.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        fault::point("sink-written");
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Stop::Failed(Error::sink(
+                        &config.source,
+                        "a writer thread panicked",
+                    )))
+                })
+            })
+            .collect()
+    });
+    let mut failure = None;
+    let mut written = vec![false; files.len()];
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(()) => {
+                written[i] = true;
+                // Informational: recovery compares contents.
+                let _ = journal.note(&Record::Wrote { file: i });
+                ui.step(&format!(
+                    "wrote {} {}",
+                    changes[i].role.name(),
+                    changes[i].shown.display()
+                ));
+            }
+            Err(stop) if failure.is_none() => failure = Some(stop),
+            Err(_) => {}
+        }
+    }
+    if let Some(stop) = failure {
+        undo(journal, &backup, &files, &written, req)?;
+        return Err(stop);
+    }
+    fault::point("sinks-written");
+
+    let changed: Vec<ChangedFile> = prepared
+        .changes
+        .iter()
+        .map(|c| ChangedFile {
+            role: c.role,
+            path: c.shown.clone(),
+        })
+        .collect();
+    let placeholder = Secret::new(Vec::new());
+    let step = Activation {
+        config,
+        action: req.action.name(),
+        master: MASTER_KEY,
+        old: prepared.old_master.as_ref(),
+        new: prepared.new_master.as_ref().unwrap_or(&placeholder),
+        changed: &changed,
+        routes: &prepared.routes,
+    };
+    let verification = match activator.activate(&step) {
+        Ok(v) => v,
+        Err(failure) => {
+            let _ = journal.record(&Record::ActivationFailed {
+                reason: failure.0.clone(),
+            });
+            ui.step(&format!("activation failed: {failure}; rolling back"));
+            let restore = undo(journal, &backup, &files, &written, req)?;
+            return Err(match activator.reactivate(&step) {
+                Ok(()) => Error::RolledBack(format!(
+                    "verification failed: {failure}; rolled back {} file(s) to the old keys and the gateway runs on the old key again",
+                    restore.restored.len()
+                )),
+                Err(again) => Error::RollbackIncomplete(format!(
+                    "verification failed: {failure}; every file was restored to the old keys, but the gateway did not come back on them: {again}; restart it by hand and check the old key"
+                )),
+            }
+            .into());
+        }
+    };
+    let _ = journal.note(&Record::Activated {
+        verified: verification.verified(),
+        detail: verification.detail().to_string(),
+    });
+    ui.step(&format!("activation: {}", verification.detail()));
+    fault::point("activated");
+
+    // The audit line is the commit record.
+    if let Err(e) = audit::append(&config.state_dir, &summary, verification.verified(), &tx) {
+        undo(journal, &backup, &files, &written, req)?;
+        let _ = activator.reactivate(&step);
+        return Err(Error::io(&audit::path(&config.state_dir), e).into());
+    }
+    fault::point("committed");
+    journal.finish()?;
+    ui.step(&format!("committed (tx {tx})"));
+    Ok((prepared.plan, tx, verification))
+}
+
+/// Writes one file unless it changed since it was planned.
+fn write_checked(change: &FileChange, planned_digest: &str) -> std::result::Result<(), Stop> {
+    let now = std::fs::read(&change.target)
+        .ok()
+        .map(zeroize::Zeroizing::new);
+    if journal::digest(now.as_deref().map(|b| b.as_slice())) != planned_digest {
+        return Err(Stop::Changed(change.shown.clone()));
+    }
+    write(change).map_err(Stop::Failed)
+}
+
+fn write(change: &FileChange) -> Result<()> {
+    if let Some(parent) = change.target.parent().filter(|p| !p.exists()) {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| Error::io(parent, e))?;
+    }
+    vault::store::write(&change.target, &change.after, change.mode)
+        .map(drop)
+        .map_err(|e| Error::sink(Path::new(&change.shown), format!("cannot write it: {e}")))
+}

@@ -1,0 +1,192 @@
+//! The rotation transaction. Order: lock the source, settle any earlier
+//! journal, validate every sink (read, parse, plan, check writable), begin
+//! the journal with the encrypted backups, write the new value into the
+//! encrypted source and the sinks, activate (restart + verify, see
+//! [`crate::activation`]), commit (the audit line), empty the journal. Any
+//! error before the commit restores every file from the journal; a crash
+//! is settled by the next command (see [`recover`]). A file that
+//! changed between planning and writing (Droid rewrites its settings) makes
+//! the transaction roll back and start over.
+//!
+//! The files are written at once, each by its own thread, so that their
+//! fsyncs overlap: recovery compares contents, so the order among them does
+//! not matter to it.
+
+mod execute;
+pub mod fault;
+pub(crate) mod journal;
+mod plan;
+mod prepare;
+pub(crate) mod recover;
+
+use crate::activation::{Activate, Verification};
+use crate::config::{Config, MASTER_KEY, SALT_KEY};
+use crate::error::{Error, Result};
+use crate::keys;
+pub use plan::{Plan, PlanFile};
+pub use recover::{Recovered, recover};
+use std::path::PathBuf;
+use vault::Secret;
+use vault::identity::Identities;
+
+const ATTEMPTS: usize = 3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Rotate { salt: bool, force_salt: bool },
+    Sync,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Rotate { .. } => "rotate",
+            Action::Sync => "sync",
+        }
+    }
+}
+
+/// Progress and confirmation, provided by the binary.
+pub trait Ui {
+    /// One line per step (on a terminal).
+    fn step(&mut self, line: &str);
+    /// Asked once the plan is known, before anything changes.
+    fn confirm(&mut self, plan: &Plan) -> bool;
+}
+
+pub struct Request<'a> {
+    pub config: &'a Config,
+    pub identities: &'a Identities,
+    pub action: Action,
+    pub dry_run: bool,
+}
+
+#[derive(Debug)]
+pub enum Report {
+    DryRun(Plan),
+    /// Sync found every sink holding the source's values.
+    InSync {
+        recovered: Recovered,
+    },
+    Done(Done),
+}
+
+#[derive(Debug)]
+pub struct Done {
+    pub plan: Plan,
+    pub tx: String,
+    pub verification: Verification,
+    pub recovered: Recovered,
+}
+
+/// Why an attempt stopped before committing.
+pub(crate) enum Stop {
+    /// A file changed under us; every file was restored: start over.
+    Changed(PathBuf),
+    Failed(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> Result<Report> {
+    let config = req.config;
+    if !config.source.exists() {
+        return Err(Error::sink(
+            &config.source,
+            format!(
+                "no such file; create it with `litekeys-rotate init`, or set `source` in {}",
+                config
+                    .file
+                    .as_ref()
+                    .map_or("litekeys.toml".into(), |f| f.display().to_string())
+            ),
+        ));
+    }
+    let fresh = fresh_values(req.action);
+    if req.dry_run {
+        let mut plan = prepare::prepare(req, &fresh)?.plan;
+        plan.pending_recovery = recover::pending(config);
+        // The keys made for a dry run are thrown away: do not show them as
+        // if they were the ones a rotation will write.
+        let made: Vec<String> = fresh.iter().map(|(_, v)| v.fingerprint()).collect();
+        let mask = |fp: &mut String| {
+            if made.contains(fp) {
+                *fp = "(fresh key)".into();
+            }
+        };
+        plan.keys.iter_mut().for_each(|k| mask(&mut k.new));
+        plan.files
+            .iter_mut()
+            .flat_map(|f| f.fields.iter_mut())
+            .for_each(|f| mask(&mut f.new));
+        return Ok(Report::DryRun(plan));
+    }
+    let _lock = vault::store::Lock::acquire(&config.source, false).map_err(|e| match e {
+        vault::store::LockError::Busy(p) => Error::Locked(p),
+        vault::store::LockError::Io { path, source } => Error::io(&path, source),
+    })?;
+    ui.step(&format!("locked {}", config.source.display()));
+    fault::point("locked");
+    let recovered = recover::recover(config, &req.identities.identities)?;
+    if recovered != Recovered::Nothing {
+        ui.step(&recovered.to_string());
+    }
+    for attempt in 0..ATTEMPTS {
+        let prepared = prepare::prepare(req, &fresh)?;
+        fault::point("planned");
+        if prepared.changes.is_empty() {
+            return Ok(Report::InSync { recovered });
+        }
+        ui.step(&format!(
+            "planned: {} file(s) change",
+            prepared.changes.len()
+        ));
+        if attempt == 0 && !ui.confirm(&prepared.plan) {
+            return Err(Error::Refused("declined: nothing was changed".into()));
+        }
+        match execute::execute(req, prepared, activator, ui) {
+            Ok((plan, tx, verification)) => {
+                return Ok(Report::Done(Done {
+                    plan,
+                    tx,
+                    verification,
+                    recovered,
+                }));
+            }
+            Err(Stop::Changed(path)) => {
+                ui.step(&format!(
+                    "{} changed while being rotated; starting over",
+                    path.display()
+                ));
+            }
+            Err(Stop::Failed(e)) => return Err(e),
+        }
+    }
+    Err(Error::sink(
+        &config.source,
+        format!(
+            "files kept changing during {ATTEMPTS} attempts (is Droid rewriting its settings?); nothing was changed, try again"
+        ),
+    ))
+}
+
+/// New keys for a rotation, made once so that a retry writes the same.
+fn fresh_values(action: Action) -> Vec<(&'static str, Secret)> {
+    match action {
+        Action::Rotate { salt, .. } => {
+            let mut v = vec![(MASTER_KEY, keys::generate())];
+            if salt {
+                v.push((SALT_KEY, keys::generate()));
+            }
+            v
+        }
+        Action::Sync => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

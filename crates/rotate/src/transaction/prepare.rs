@@ -1,0 +1,164 @@
+//! Everything validated and computed before the first change: the source
+//! decrypted, the new values, every sink read, parsed and planned, every
+//! target checked writable, the Droid routes for the sentinels.
+
+use super::plan::{Plan, PlanFile};
+use super::{Action, Request};
+use crate::audit::KeyChange;
+use crate::config::{Config, MASTER_KEY, SinkKind};
+use crate::error::{Error, Result};
+use crate::gateway::{self, Endpoints};
+use crate::sinks::{self, Field, FileChange, Role, Values, droid};
+use vault::{Document, Secret};
+
+/// Everything validated and computed before the first change.
+pub(crate) struct Prepared {
+    pub(crate) plan: Plan,
+    pub(crate) changes: Vec<FileChange>,
+    pub(crate) recipients: Vec<String>,
+    pub(crate) old_master: Option<Secret>,
+    pub(crate) new_master: Option<Secret>,
+    pub(crate) routes: Vec<droid::Route>,
+}
+
+pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Result<Prepared> {
+    let config = req.config;
+    let doc = Document::read(&config.source)?;
+    if !doc.metadata.is_native() {
+        return Err(Error::sink(
+            &config.source,
+            "has keys other than age (pgp, kms, …): litekeys-rotate writes age-only sources; re-encrypt it to age recipients",
+        ));
+    }
+    let data_key = doc.data_key(req.identities)?;
+    let plain = doc.decrypt(&data_key)?;
+    let current = Values::from_plaintext(&plain);
+    if let Action::Rotate {
+        salt: true,
+        force_salt: false,
+    } = req.action
+    {
+        if let Some(reason) = gateway::database_in_use(
+            config.gateway.litellm_config.as_deref(),
+            &config.source,
+            current.get(gateway::DATABASE_URL),
+        ) {
+            return Err(Error::Refused(format!(
+                "--salt refused: {reason}; a new salt key makes the credentials LiteLLM stored in its database unreadable; pass --force-salt to rotate it anyway"
+            )));
+        }
+    }
+    let old_master = current.get(MASTER_KEY).cloned();
+    let mut values = current.clone();
+    let mut changes = Vec::new();
+    let mut key_changes = Vec::new();
+    if !fresh.is_empty() {
+        let edits: Vec<vault::edit::Change> = fresh
+            .iter()
+            .map(|(k, v)| vault::edit::Change::Set(k.to_string(), v.clone()))
+            .collect();
+        let new_doc = doc.apply(&data_key, &edits)?;
+        let before = std::fs::read(&config.source).map_err(|e| Error::io(&config.source, e))?;
+        let mut fields = Vec::new();
+        for (k, v) in fresh {
+            let old = current.get(k);
+            fields.push(Field::new(k, old.map(Secret::expose), v));
+            key_changes.push(KeyChange {
+                name: k.to_string(),
+                old: old.map(Secret::fingerprint),
+                new: v.fingerprint(),
+            });
+            values.insert(k, v.clone());
+        }
+        let target =
+            vault::store::resolve(&config.source).map_err(|e| Error::io(&config.source, e))?;
+        sinks::check_writable(&target).map_err(|reason| Error::sink(&config.source, reason))?;
+        let mode = std::fs::metadata(&target).map_or(0o600, |m| {
+            std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
+        });
+        changes.push(FileChange {
+            role: Role::Source,
+            shown: config.source.clone(),
+            target,
+            before: Some(zeroize::Zeroizing::new(before)),
+            after: zeroize::Zeroizing::new(new_doc.to_bytes()),
+            fields,
+            mode,
+        });
+    }
+    let new_master = values.get(MASTER_KEY).cloned();
+    let mut old: Vec<Secret> = sinks::held(config, MASTER_KEY);
+    old.extend(old_master.clone());
+    old.retain(|o| Some(o) != new_master.as_ref());
+    let gateway = Endpoints::new(config.gateway_urls());
+    changes.extend(sinks::plan(config, &values, &old, &gateway)?);
+    if fresh.is_empty() {
+        key_changes = sync_summary(&changes);
+    }
+    let routes = gateway_routes(config, &gateway);
+    let plan = Plan {
+        action: req.action.name(),
+        source: config.source.clone(),
+        keys: key_changes,
+        files: changes
+            .iter()
+            .map(|c| PlanFile {
+                role: c.role,
+                path: c.shown.clone(),
+                creates: c.before.is_none(),
+                fields: c.fields.clone(),
+            })
+            .collect(),
+        pending_recovery: false,
+    };
+    let recipients = doc
+        .metadata
+        .age
+        .iter()
+        .map(|s| s.recipient.clone())
+        .collect();
+    let previous = old_master
+        .filter(|o| Some(o) != new_master.as_ref())
+        .or_else(|| old.first().cloned());
+    Ok(Prepared {
+        plan,
+        changes,
+        recipients,
+        old_master: previous,
+        new_master,
+        routes,
+    })
+}
+
+/// The keys a sync changes, from the sink fields (droid fields are the
+/// master key's).
+fn sync_summary(changes: &[FileChange]) -> Vec<KeyChange> {
+    let mut out: Vec<KeyChange> = Vec::new();
+    for field in changes.iter().flat_map(|c| &c.fields) {
+        let name = if vault::is_env_name(&field.name) {
+            field.name.clone()
+        } else {
+            MASTER_KEY.to_string()
+        };
+        if !out.iter().any(|k| k.name == name) {
+            out.push(KeyChange {
+                name,
+                old: field.old.clone(),
+                new: field.new.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn gateway_routes(config: &Config, gateway: &Endpoints) -> Vec<droid::Route> {
+    config
+        .sinks
+        .iter()
+        .filter(|s| s.kind == SinkKind::Droid)
+        .flat_map(|s| droid::files(&s.path))
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|b| droid::gateway_routes(&b, gateway).ok())
+        .flatten()
+        .collect()
+}
