@@ -9,6 +9,7 @@ use litekeys_tests::require;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use vault::Exit;
 
 /// The GitHub runner's env file reader on Linux (lines end at `\n`).
 fn parse_github_env(text: &str) -> BTreeMap<String, String> {
@@ -155,7 +156,7 @@ fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
         .env_remove("GITHUB_ENV")
         .args(["ci", "github", "-f"])
         .arg(&f.file)
-        .expect(2)
+        .expect(Exit::Usage)
         .one_line_error("GITHUB_ENV");
 
     // The runner makes the file; a missing one is an error, with no masks
@@ -165,7 +166,7 @@ fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
         .env("GITHUB_ENV", &missing)
         .args(["ci", "github", "-f"])
         .arg(&f.file)
-        .expect(4)
+        .expect(Exit::CannotWrite)
         .one_line_error("runner/missing")
         .never_shows(&secret);
     assert!(!missing.exists());
@@ -176,7 +177,7 @@ fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
         .env("GITHUB_ENV", &env_file)
         .args(["ci", "github", "-f"])
         .arg(&bad)
-        .expect(2)
+        .expect(Exit::Usage)
         .one_line_error("BAD-NAME")
         .never_shows(&secret);
     f.use_wrong_identity();
@@ -184,7 +185,7 @@ fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
         .env("GITHUB_ENV", &env_file)
         .args(["ci", "github", "-f"])
         .arg(&f.file)
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("global.enc.env")
         .never_shows(&secret);
     assert_eq!(f.sb.read("runner/set_env"), b"KEEP=1\n");
@@ -262,13 +263,13 @@ fn gitlab_bad_input_prints_nothing_to_eval() {
         f.sb.cmd("litekeys")
             .args(["ci", "gitlab", "-f"])
             .arg(&bad)
-            .expect(2);
+            .expect(Exit::Usage);
     assert!(out.stdout.is_empty());
     out.one_line_error("BAD-NAME").never_shows(&secret);
     let out =
         f.sb.cmd("litekeys")
             .args(["ci", "gitlab", "-f", "secrets/missing.enc.env"])
-            .expect(1);
+            .expect(Exit::Error);
     assert!(out.stdout.is_empty());
     out.one_line_error("missing.enc.env");
     f.use_wrong_identity();
@@ -276,7 +277,7 @@ fn gitlab_bad_input_prints_nothing_to_eval() {
         f.sb.cmd("litekeys")
             .args(["ci", "gitlab", "-f"])
             .arg(&f.file)
-            .expect(128);
+            .expect(Exit::NoIdentity);
     assert!(out.stdout.is_empty());
     out.one_line_error("global.enc.env").never_shows(&secret);
 }
@@ -346,20 +347,20 @@ fn env_file_bad_input_leaves_the_file_alone() {
         .args(["ci", "env-file", "-f"])
         .arg(&bad)
         .arg(&path)
-        .expect(2)
+        .expect(Exit::Usage)
         .one_line_error("BAD-NAME")
         .never_shows(&secret);
     f.sb.cmd("litekeys")
         .args(["ci", "env-file", "-f", "secrets/missing.enc.env"])
         .arg(&path)
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("missing.enc.env");
     let nowhere = f.sb.path("no-such-dir/secrets.env");
     f.sb.cmd("litekeys")
         .args(["ci", "env-file", "-f"])
         .arg(&f.file)
         .arg(&nowhere)
-        .expect(4)
+        .expect(Exit::CannotWrite)
         .one_line_error("no-such-dir/secrets.env")
         .never_shows(&secret);
     assert!(!nowhere.exists());
@@ -368,7 +369,7 @@ fn env_file_bad_input_leaves_the_file_alone() {
         .args(["ci", "env-file", "-f"])
         .arg(&f.file)
         .arg(&path)
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("global.enc.env")
         .never_shows(&secret);
     assert_eq!(f.sb.read("secrets.env"), b"OLD=1\n");

@@ -6,6 +6,7 @@
 use litekeys_tests::consumers_lab::{Fixture, awkward, parse_env0, parse_nul_list};
 use litekeys_tests::{Outcome, require};
 use std::path::{Path, PathBuf};
+use vault::Exit;
 
 /// Prints `${!name}` NUL-terminated for each name given after the script.
 const PRINT_VALUES: &str = r#"for k in "$@"; do printf '%s\0' "${!k}"; done"#;
@@ -80,19 +81,19 @@ fn bad_input_prints_nothing_to_evaluate() {
         .arg("direnv")
         .arg("-f")
         .arg(&bad)
-        .expect(2)
+        .expect(Exit::Usage)
         .one_line_error("BAD-NAME")
         .never_shows(&secret);
     f.sb.cmd("litekeys")
         .args(["direnv", "-f", "secrets/missing.enc.env"])
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("missing.enc.env");
     f.use_wrong_identity();
     f.sb.cmd("litekeys")
         .arg("direnv")
         .arg("-f")
         .arg(&f.file)
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("global.enc.env")
         .never_shows(&secret);
 }

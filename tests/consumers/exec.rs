@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
+use vault::Exit;
 
 /// The litekeys binary run directly (the kit's `Run` has no raw status or pid).
 fn raw(f: &litekeys_tests::consumers_lab::Fixture) -> Command {
@@ -60,7 +61,7 @@ fn the_exit_status_is_the_commands() {
         .arg("-f")
         .arg(&f.file)
         .args(["--", "sh", "-c", "exit 37"])
-        .expect(37);
+        .expect_code(37);
 }
 
 #[test]
@@ -81,7 +82,7 @@ fn death_by_sigterm_is_the_commands() {
         .arg("-f")
         .arg(&f.file)
         .args(["--", "sh", "-c", "kill -TERM $$"])
-        .expect(128 + 15);
+        .expect_code(128 + 15);
 }
 
 #[test]
@@ -172,12 +173,12 @@ fn bad_input_is_refused_before_anything_runs() {
     let secret = f.value("LITELLM_MASTER_KEY").to_string();
 
     let missing = f.sb.path("secrets/missing.enc.env");
-    let out = touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&missing)).expect(1);
+    let out = touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&missing)).expect(Exit::Error);
     out.one_line_error("missing.enc.env");
     assert!(!ran.exists(), "ran despite a missing file");
 
     let bad = f.with_bad_name();
-    let out = touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&bad)).expect(2);
+    let out = touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&bad)).expect(Exit::Usage);
     out.one_line_error("BAD-NAME").never_shows(&secret);
     assert!(!ran.exists(), "ran despite an invalid name");
     // Leaving the bad name out with --only is the way through.
@@ -199,12 +200,13 @@ fn bad_input_is_refused_before_anything_runs() {
             .arg(&f.file)
             .args(["--only", "NOT_THERE"]),
     )
-    .expect(1);
+    .expect(Exit::Error);
     out.one_line_error("NOT_THERE");
     assert!(!ran.exists(), "ran despite an unknown --only key");
 
     f.use_wrong_identity();
-    let out = touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&f.file)).expect(128);
+    let out =
+        touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&f.file)).expect(Exit::NoIdentity);
     out.one_line_error("global.enc.env").never_shows(&secret);
     assert!(!ran.exists(), "ran despite a wrong identity");
 }
@@ -219,7 +221,7 @@ fn a_command_that_cannot_run_has_shells_codes() {
             .arg("-f")
             .arg(&f.file)
             .args(["--", "no-such-command-litekeys-test"])
-            .expect(127);
+            .expect(Exit::CommandNotFound);
     out.one_line_error("no-such-command-litekeys-test")
         .never_shows(secret);
 
@@ -232,7 +234,7 @@ fn a_command_that_cannot_run_has_shells_codes() {
             .arg(&f.file)
             .arg("--")
             .arg(&script)
-            .expect(126);
+            .expect(Exit::CommandCannotRun);
     out.one_line_error("not-executable.sh").never_shows(secret);
 }
 

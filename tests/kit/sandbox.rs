@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use vault::Exit;
+
 use crate::peer;
 
 /// The workspace root.
@@ -229,8 +231,15 @@ impl Run {
         Outcome::from(child.wait_with_output().expect("wait"))
     }
 
-    /// Runs and asserts the exit code; returns the outcome for more checks.
-    pub fn expect(self, code: i32) -> Outcome {
+    /// Runs and asserts the exit, by its name in the one table of every
+    /// litekeys binary; returns the outcome for more checks.
+    pub fn expect(self, exit: Exit) -> Outcome {
+        self.expect_code(i32::from(exit.code()))
+    }
+
+    /// Runs and asserts an exit status that is not one of litekeys' own:
+    /// exec's command's status, 128 + a signal.
+    pub fn expect_code(self, code: i32) -> Outcome {
         let program = format!(
             "{:?} {:?}",
             self.cmd.get_program(),
@@ -240,8 +249,10 @@ impl Run {
         assert_eq!(
             out.code,
             code,
-            "{program}: exit {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
+            "{program}: exit {} {:?} (expected {code} {:?})\n--- stdout\n{}\n--- stderr\n{}",
             out.code,
+            out.exit(),
+            Exit::from_code(code),
             String::from_utf8_lossy(&out.stdout),
             out.stderr
         );
@@ -249,7 +260,7 @@ impl Run {
     }
 
     pub fn success(self) -> Outcome {
-        self.expect(0)
+        self.expect(Exit::Ok)
     }
 }
 
@@ -276,6 +287,12 @@ impl From<Output> for Outcome {
 }
 
 impl Outcome {
+    /// The exit by its name in the table; `None` for a status that is not
+    /// litekeys' own.
+    pub fn exit(&self) -> Option<Exit> {
+        Exit::from_code(self.code)
+    }
+
     pub fn stdout_str(&self) -> &str {
         std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
     }

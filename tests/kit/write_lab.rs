@@ -3,6 +3,7 @@
 
 use crate::{Outcome, Run, Sandbox};
 use std::path::{Path, PathBuf};
+use vault::Exit;
 
 pub const DOTENV: [&str; 4] = ["--input-type", "dotenv", "--output-type", "dotenv"];
 
@@ -75,7 +76,7 @@ impl W {
     pub fn expected(&self, plain: &str) -> Vec<u8> {
         let file = self.sops_encrypt("expected", plain, &[]);
         let out = self.sops_decrypt(&file, &self.key);
-        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
         out.stdout
     }
 
@@ -92,8 +93,8 @@ impl W {
     pub fn assert_sops_reads(&self, file: &Path, expected: &[u8]) {
         let out = self.sops_decrypt(file, &self.key);
         assert_eq!(
-            out.code,
-            0,
+            out.exit(),
+            Some(Exit::Ok),
             "sops decrypt {}: {}",
             file.display(),
             out.stderr

@@ -5,6 +5,7 @@
 
 use litekeys_tests::{Sandbox, require};
 use std::path::{Path, PathBuf};
+use vault::Exit;
 
 /// Values that break naive dotenv handling.
 const AWKWARD: &str = "# top comment\n\
@@ -118,7 +119,7 @@ impl Fixture {
     /// litekeys and sops agree byte for byte, and both succeed.
     fn assert_same(&self, file: &Path) {
         let theirs = self.sops_decrypt(file, &self.key);
-        assert_eq!(theirs.code, 0, "sops: {}", theirs.stderr);
+        assert_eq!(theirs.exit(), Some(Exit::Ok), "sops: {}", theirs.stderr);
         let ours = self
             .litekeys(file, &self.key)
             .args(["--backend", "native", "decrypt"])
@@ -265,7 +266,7 @@ fn get_matches_sops_extract() {
     }
     f.litekeys(&file, &f.key)
         .args(["get", "MISSING"])
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("MISSING");
 }
 
@@ -322,7 +323,7 @@ fn export_formats_round_trip() {
     // A key that is not a shell name is refused, naming its line.
     f.litekeys(&file, &f.key)
         .args(["export", "--format", "shell"])
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("export EXPORTED");
 }
 
@@ -398,15 +399,15 @@ fn tampering_is_refused_with_sops_exit_codes() {
     });
 
     for (file, code, mentions) in [
-        (&flipped, 25, "B"),
-        (&swapped, 25, "A"),
-        (&dropped, 51, "MAC"),
-        (&lastmod, 51, "MAC"),
+        (&flipped, Exit::DecryptValue, "B"),
+        (&swapped, Exit::DecryptValue, "A"),
+        (&dropped, Exit::MacMismatch, "MAC"),
+        (&lastmod, Exit::MacMismatch, "MAC"),
     ] {
         let theirs = f.sops_decrypt(file, &f.key);
         assert_eq!(
-            theirs.code,
-            code,
+            theirs.exit(),
+            Some(code),
             "sops on {}: {}",
             file.display(),
             theirs.stderr
@@ -423,17 +424,20 @@ fn tampering_is_refused_with_sops_exit_codes() {
         return;
     };
     let stranger = f.sb.path("keys/stranger.txt");
-    assert_eq!(f.sops_decrypt(&base, &stranger).code, 128);
+    assert_eq!(
+        f.sops_decrypt(&base, &stranger).exit(),
+        Some(Exit::NoIdentity)
+    );
     f.litekeys(&base, &stranger)
         .arg("decrypt")
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("recipient");
     // No identity at all: 128 and a hint.
     f.sb.cmd("litekeys")
         .arg("-f")
         .arg(&base)
         .arg("decrypt")
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("SOPS_AGE_KEY_FILE");
 }
 
@@ -443,22 +447,22 @@ fn bad_files_fail_in_one_line() {
     let not_dotenv = f.sb.write("bad.env", "A=1\nthis line has no equals\n");
     f.litekeys(&not_dotenv, &f.key)
         .arg("decrypt")
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("bad.env:2: not KEY=value");
     let plain = f.sb.write("plain.env", "A=1\n");
     f.litekeys(&plain, &f.key)
         .arg("decrypt")
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("not a sops-encrypted file");
     let missing = f.sb.path("missing.env");
     f.litekeys(&missing, &f.key)
         .arg("decrypt")
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("missing.env");
     // No -f, no $LITEKEYS_FILE, no secrets/global.enc.env above: say how to fix it.
     f.sb.cmd("litekeys")
         .arg("decrypt")
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("-f FILE");
 }
 
@@ -519,19 +523,19 @@ fn key_groups_go_through_the_sops_binary() {
     both.push_str(&String::from_utf8(f.sb.read("keys/second.txt")).unwrap());
     let both = f.sb.write("keys/both.txt", both);
     let theirs = f.sops_decrypt(&file, &both);
-    assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+    assert_eq!(theirs.exit(), Some(Exit::Ok), "{}", theirs.stderr);
     let ours = f.litekeys(&file, &both).arg("decrypt").success();
     assert_eq!(ours.stdout, theirs.stdout);
     f.litekeys(&file, &both)
         .args(["--backend", "native", "decrypt"])
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("--backend sops");
     // sops' own exit code comes through: no identity → 128.
     f.sb.cmd("litekeys")
         .arg("-f")
         .arg(&file)
         .arg("decrypt")
-        .expect(128);
+        .expect(Exit::NoIdentity);
     // --backend sops works on a plain age file too.
     let age_file = f.encrypt("viasops", AWKWARD, &["--age", &f.recipient]);
     let ours = f

@@ -3,14 +3,15 @@
 
 use litekeys_tests::rotate_lab::*;
 use std::process::Command;
+use vault::Exit;
 
-fn refused(s: &Seeds, code: i32, mentions: &str) {
+fn refused(s: &Seeds, exit: Exit, mentions: &str) {
     let before = s.snapshot();
-    let out = s.cmd().arg("--yes").expect(code);
+    let out = s.cmd().arg("--yes").expect(exit);
     out.one_line_error(mentions).never_shows(OLD_MASTER);
     s.assert_unchanged(&before);
     // A dry run says the same.
-    let out = s.cmd().arg("--dry-run").expect(code);
+    let out = s.cmd().arg("--dry-run").expect(exit);
     out.one_line_error(mentions);
 }
 
@@ -21,7 +22,7 @@ fn malformed_settings_json() {
         "home/.factory/settings.json",
         "{\n  \"customModels\": [\n    {\"apiKey\": \"x\",}\n  ]\n}\n",
     );
-    refused(&s, 1, "settings.json: not valid JSON at line 3");
+    refused(&s, Exit::Error, "settings.json: not valid JSON at line 3");
 }
 
 #[test]
@@ -30,14 +31,18 @@ fn unknown_config_key() {
     else {
         return;
     };
-    refused(&s, 2, "litekeys.toml:6: unknown field `colour`");
+    refused(&s, Exit::Usage, "litekeys.toml:6: unknown field `colour`");
 }
 
 #[test]
 fn missing_identity() {
     let Some(s) = Seeds::new() else { return };
     std::fs::remove_file(s.sb.home().join(".config/sops/age/keys.txt")).unwrap();
-    refused(&s, 128, "global.enc.env: no age identity found");
+    refused(
+        &s,
+        Exit::NoIdentity,
+        "global.enc.env: no age identity found",
+    );
 }
 
 #[test]
@@ -50,7 +55,7 @@ fn tampered_source() {
     std::fs::write(&s.source, bytes).unwrap();
     refused(
         &s,
-        25,
+        Exit::DecryptValue,
         "global.enc.env:1: the value of LITELLM_MASTER_KEY does not decrypt",
     );
 }
@@ -63,7 +68,7 @@ fn tampered_mac() {
     let mut bytes = text.into_bytes();
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     std::fs::write(&s.source, bytes).unwrap();
-    refused(&s, 51, "global.enc.env: MAC mismatch");
+    refused(&s, Exit::MacMismatch, "global.enc.env: MAC mismatch");
 }
 
 /// Makes a directory unwritable even for root (`chattr +i`), undone on drop.
@@ -108,7 +113,7 @@ fn unwritable_sink() {
         );
         return;
     }
-    refused(&s, 1, "srv/docker/litellm/.env: cannot write in");
+    refused(&s, Exit::Error, "srv/docker/litellm/.env: cannot write in");
 }
 
 fn is_root() -> bool {

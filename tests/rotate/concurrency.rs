@@ -1,10 +1,11 @@
-//! Eight rotations started at once: exactly one succeeds, the others exit 4
-//! ("locked"), and the files are consistent.
+//! Eight rotations started at once: exactly one succeeds, the others exit
+//! locked, and the files are consistent.
 
 use litekeys_tests::rotate_lab::*;
 use litekeys_tests::{Outcome, bin};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use vault::Exit;
 
 fn spawn(s: &Seeds, hold: Option<&std::path::Path>) -> Child {
     let mut cmd = Command::new(bin("litekeys-rotate"));
@@ -41,7 +42,7 @@ fn eight_at_once_one_wins_seven_are_locked_out() {
         std::thread::sleep(Duration::from_millis(10));
     }
     for out in &locked {
-        assert_eq!(out.code, 4, "{}", out.stderr);
+        assert_eq!(out.exit(), Some(Exit::Locked), "{}", out.stderr);
         out.one_line_error("holds the lock");
     }
     assert_eq!(children.len(), 1);
@@ -53,7 +54,7 @@ fn eight_at_once_one_wins_seven_are_locked_out() {
         .wait_with_output()
         .unwrap()
         .into();
-    assert_eq!(winner.code, 0, "{}", winner.stderr);
+    assert_eq!(winner.exit(), Some(Exit::Ok), "{}", winner.stderr);
     let master = s.master();
     assert_ne!(master, OLD_MASTER);
     s.assert_all_hold(&master);
@@ -68,9 +69,14 @@ fn eight_racing_leave_consistent_files() {
         .into_iter()
         .map(|c| c.wait_with_output().unwrap().into())
         .collect();
-    let won = outs.iter().filter(|o| o.code == 0).count();
+    let won = outs.iter().filter(|o| o.exit() == Some(Exit::Ok)).count();
     for o in &outs {
-        assert!(o.code == 0 || o.code == 4, "exit {}: {}", o.code, o.stderr);
+        assert!(
+            matches!(o.exit(), Some(Exit::Ok | Exit::Locked)),
+            "exit {}: {}",
+            o.code,
+            o.stderr
+        );
     }
     assert!(won >= 1);
     let master = s.master();

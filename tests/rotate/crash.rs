@@ -8,6 +8,7 @@ use litekeys_tests::bin;
 use litekeys_tests::rotate_lab::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use vault::Exit;
 
 const KILLED: i32 = 128 + 9;
 
@@ -56,7 +57,9 @@ fn crash_at(step: &str, committed: bool) {
     assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
     // The seeds start drifted (a stale key on one LiteLLM route): status
     // says so until a rotation has gone through.
-    s.cmd().arg("status").expect(if committed { 0 } else { 3 });
+    s.cmd()
+        .arg("status")
+        .expect(if committed { Exit::Ok } else { Exit::Drift });
     let again = s.cmd().arg("recover").success();
     assert!(again.stdout_str().contains("nothing to recover"));
 }
@@ -102,14 +105,14 @@ fn the_next_rotation_recovers_first() {
 }
 
 #[test]
-fn failed_verification_rolls_back_and_exits_5() {
+fn failed_verification_rolls_back_and_exits_rolled_back() {
     let Some(s) = Seeds::new() else { return };
     let before = s.snapshot();
     let out = s
         .cmd()
         .arg("--yes")
         .env("LITEKEYS_FAULT_ACTIVATE", "fail")
-        .expect(5);
+        .expect(Exit::RolledBack);
     out.one_line_error("verification failed")
         .never_shows(OLD_MASTER);
     assert!(
@@ -122,14 +125,14 @@ fn failed_verification_rolls_back_and_exits_5() {
 }
 
 #[test]
-fn a_gateway_that_does_not_come_back_exits_6() {
+fn a_gateway_that_does_not_come_back_exits_rollback_incomplete() {
     let Some(s) = Seeds::new() else { return };
     let before = s.snapshot();
     let out = s
         .cmd()
         .arg("--yes")
         .env("LITEKEYS_FAULT_ACTIVATE", "fail-reactivate")
-        .expect(6);
+        .expect(Exit::RollbackIncomplete);
     assert!(out.stderr.contains("did not come back"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
     s.assert_unchanged(&before);

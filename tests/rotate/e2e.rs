@@ -4,6 +4,7 @@
 use litekeys_tests::rotate_lab::*;
 use litekeys_tests::{peer, require};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use vault::Exit;
 
 fn exact(template: &str, new: &str) -> String {
     template.replace("OLD_MASTER", new).replace("STALE", new)
@@ -159,7 +160,7 @@ fn status_reports_drift_and_sync_repairs_it() {
         .arg("[\"LITELLM_MASTER_KEY\"]")
         .stdin(format!("\"{pulled}\""))
         .success();
-    let status = s.cmd().arg("status").expect(3);
+    let status = s.cmd().arg("status").expect(Exit::Drift);
     assert_eq!(
         status.stdout_str().matches("drifted").count(),
         6,
@@ -199,7 +200,7 @@ fn salt_is_refused_with_a_database_unless_forced() {
         "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  database_url: postgresql://litellm@db/litellm\n",
     );
     let before = s.snapshot();
-    let out = s.cmd().args(["--salt", "--yes"]).expect(2);
+    let out = s.cmd().args(["--salt", "--yes"]).expect(Exit::Usage);
     out.one_line_error("config.yaml:3 sets database_url");
     s.assert_unchanged(&before);
 
@@ -306,7 +307,7 @@ fn init_creates_a_source_sops_decrypts_and_never_overwrites() {
     let bytes = std::fs::read(&fresh).unwrap();
     s.cmd()
         .args(["init", "--age", &s.recipient])
-        .expect(2)
+        .expect(Exit::Usage)
         .one_line_error("already exists");
     assert_eq!(std::fs::read(&fresh).unwrap(), bytes);
 }

@@ -4,7 +4,7 @@
 //! dotenv sink — the way systemd's `EnvironmentFile=` does. A rotation is
 //! done only when the gateway accepts the new key and refuses the old one;
 //! otherwise every file goes back and the gateway runs on the old key
-//! again (exit 5). Also the gateway lines of `status`.
+//! again (exit rolled-back). Also the gateway lines of `status`.
 
 use litekeys_tests::litellm::{LiteLlm, MockModel, free_port};
 use litekeys_tests::rotate_lab::walk;
@@ -12,6 +12,7 @@ use litekeys_tests::{Outcome, Run, Sandbox, peer};
 use rotate::gateway;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use vault::Exit;
 use vault::Secret;
 
 const SALT: &str = "sk-saltSaltSaltSaltSaltSaltSaltSaltSaltSaltSalt01";
@@ -195,11 +196,11 @@ impl Lab {
             .collect()
     }
 
-    /// A failed rotation: exit 5, one line naming `what`, no key shown,
+    /// A failed rotation: exit rolled-back, one line naming `what`, no key shown,
     /// every file as before, no audit line, the gateway on the old key.
     fn assert_rolled_back(&self, out: &Outcome, before: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
         eprintln!("litekeys-rotate: {}", out.stderr.trim_end());
-        assert_eq!(out.code, 5, "stderr: {}", out.stderr);
+        assert_eq!(out.exit(), Some(Exit::RolledBack), "stderr: {}", out.stderr);
         out.one_line_error(what).never_shows(&self.old);
         // Nor the new key, which the test never sees: no key at all.
         assert!(
@@ -237,7 +238,13 @@ fn a_rotation_restarts_litellm_and_proves_the_new_key() {
         return;
     };
     let out = lab.rotate().arg("--yes").output();
-    assert_eq!(out.code, 0, "{}\n{}", out.stderr, lab.gw.log_tail(30));
+    assert_eq!(
+        out.exit(),
+        Some(Exit::Ok),
+        "{}\n{}",
+        out.stderr,
+        lab.gw.log_tail(30)
+    );
     let new = lab.env_key();
     assert_ne!(new, lab.old);
     eprint!("{}", out.stdout_str());
@@ -350,7 +357,7 @@ fn sentinel_passes_when_each_route_model_replies_exactly() {
         return;
     };
     let out = lab.rotate().args(["--yes", "--sentinel"]).output();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
     let new = lab.env_key();
     out.never_shows(&new).never_shows(&lab.old);
     assert!(
@@ -418,10 +425,10 @@ fn status_gateway_lines_follow_the_gateway_and_leave_the_exit_code_to_the_sinks(
     assert_eq!(json["gateway"]["reachable"]["state"], "yes");
     assert_eq!(json["gateway"]["current_key"]["state"], "refused");
 
-    // A sink drifted back to the old key: exit 3 for the sink, and the old
+    // A sink drifted back to the old key: exit drift for the sink, and the old
     // key (found there, its fingerprint the audit log's) is probed.
     lab.gw.set_master_key(&lab.old);
-    let status = lab.rotate().arg("status").expect(3);
+    let status = lab.rotate().arg("status").expect(Exit::Drift);
     status.never_shows(&lab.old).never_shows(&new);
     let text = status.stdout_str();
     assert!(text.contains("drifted"), "{text}");
@@ -429,7 +436,7 @@ fn status_gateway_lines_follow_the_gateway_and_leave_the_exit_code_to_the_sinks(
 
     // sync writes the source's key again, restarts and verifies.
     let out = lab.rotate().args(["--yes", "sync"]).output();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
     assert!(
         out.stdout_str().contains("verified: restarted"),
         "{}",

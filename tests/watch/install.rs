@@ -2,6 +2,7 @@
 //! `systemd-analyze verify` with nothing on stderr.
 
 use litekeys_tests::{Sandbox, require};
+use vault::Exit;
 
 fn sandbox() -> Sandbox {
     let mut sb = Sandbox::new();
@@ -121,7 +122,7 @@ fn a_bad_config_is_one_line_naming_it() {
     );
     sb.cmd("litekeys-watch")
         .args(["install", "--config", "litekeys.toml"])
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("litekeys.toml:3: unknown variant `launchd`");
 }
 

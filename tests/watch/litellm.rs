@@ -9,6 +9,7 @@
 use litekeys_tests::litellm::{LiteLlm, MockModel};
 use litekeys_tests::watch_lab::{Lab, SOURCE, key, make_executable};
 use rotate::gateway;
+use vault::Exit;
 use vault::Secret;
 
 /// Fields drop in order: the proxy is killed (by its control script, in
@@ -132,7 +133,12 @@ fn a_rotation_while_watching_restarts_litellm_exactly_once() {
         .args(["--yes", "--config"])
         .arg(g.lab.sb.path("litekeys.toml"))
         .output();
-    assert_eq!(out.code, 0, "litekeys-rotate: {}", out.stderr);
+    assert_eq!(
+        out.exit(),
+        Some(Exit::Ok),
+        "litekeys-rotate: {}",
+        out.stderr
+    );
     assert!(
         out.stdout_str().contains("; verified:"),
         "the rotation did not restart and verify the gateway itself: {}",

@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use vault::Exit;
 
 fn assert_unchanged(file: &Path, before: &[u8]) {
     assert_eq!(
@@ -27,7 +28,7 @@ fn no_strays(dir: &Path) {
 }
 
 #[test]
-fn keys_a_dotenv_file_cannot_hold_are_refused_with_3() {
+fn keys_a_dotenv_file_cannot_hold_are_refused_as_bad_input() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("keys", "A=1\n", &[]);
     let before = std::fs::read(&file).unwrap();
@@ -45,14 +46,14 @@ fn keys_a_dotenv_file_cannot_hold_are_refused_with_3() {
             .arg("set")
             .arg(key)
             .stdin("sk-never-written")
-            .expect(3)
+            .expect(Exit::BadInput)
             .one_line_error("keys.enc.env")
             .never_shows("sk-never-written");
         assert_unchanged(&file, &before);
         w.lk(&file)
             .arg("unset")
             .arg(key)
-            .expect(3)
+            .expect(Exit::BadInput)
             .one_line_error("keys.enc.env");
         assert_unchanged(&file, &before);
     }
@@ -63,7 +64,7 @@ fn keys_a_dotenv_file_cannot_hold_are_refused_with_3() {
         .args(["encrypt", "--age", &w.recipient, "-o"])
         .arg(&out)
         .arg(&input)
-        .expect(3)
+        .expect(Exit::BadInput)
         .one_line_error("line 2")
         .never_shows("sk-nul-value");
     assert!(!out.exists());
@@ -73,14 +74,14 @@ fn keys_a_dotenv_file_cannot_hold_are_refused_with_3() {
         .args(["encrypt", "--age", &w.recipient, "-o"])
         .arg(&out)
         .arg(&input)
-        .expect(3)
+        .expect(Exit::BadInput)
         .one_line_error("latin1.env:3")
         .never_shows("sk-latin");
     assert!(!out.exists());
 }
 
 #[test]
-fn a_read_only_directory_is_refused_with_4() {
+fn a_read_only_directory_is_refused_as_cannot_write() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("ro/locked", "A=1\n", &[]);
     let dir = w.sb.path("ro");
@@ -108,7 +109,7 @@ fn a_read_only_directory_is_refused_with_4() {
     };
     run.args(["set", "A"])
         .stdin("sk-read-only")
-        .expect(4)
+        .expect(Exit::CannotWrite)
         .one_line_error("locked.enc.env")
         .never_shows("sk-read-only");
     assert_unchanged(&file, &before);
@@ -117,7 +118,7 @@ fn a_read_only_directory_is_refused_with_4() {
 }
 
 #[test]
-fn a_file_changed_between_read_and_write_is_left_alone_with_5() {
+fn a_file_changed_between_read_and_write_is_left_alone_as_changed_underneath() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("race", "A=1\nB=2\n", &[]);
     // The identity command runs after litekeys has read the file and
@@ -141,7 +142,7 @@ fn a_file_changed_between_read_and_write_is_left_alone_with_5() {
         .arg(&file)
         .args(["set", "A"])
         .stdin("sk-ours")
-        .expect(5)
+        .expect(Exit::ChangedUnderneath)
         .one_line_error("changed by another program")
         .never_shows("sk-ours");
     assert!(w.sb.path("race/done").exists(), "the race was not staged");
@@ -160,7 +161,7 @@ fn a_file_changed_between_read_and_write_is_left_alone_with_5() {
 }
 
 #[test]
-fn a_held_lock_is_waited_for_then_refused_with_6() {
+fn a_held_lock_is_waited_for_then_refused_as_locked() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("lock", "A=1\n", &[]);
     let before = std::fs::read(&file).unwrap();
@@ -168,7 +169,7 @@ fn a_held_lock_is_waited_for_then_refused_with_6() {
     w.lk(&file)
         .args(["set", "A"])
         .stdin("2")
-        .expect(6)
+        .expect(Exit::Locked)
         .one_line_error("locked");
     assert_unchanged(&file, &before);
     // Released while a writer waits: the writer goes ahead.
@@ -189,13 +190,13 @@ fn refusals_leave_the_file_as_it_was() {
     // Not an age recipient.
     w.lk(&file)
         .args(["recipients", "add", "age1notarecipient"])
-        .expect(8)
+        .expect(Exit::Recipients)
         .one_line_error("not an age recipient");
     // Not a recipient of this file.
     let other = w.sb.age_keygen("keys/other.txt").unwrap();
     w.lk(&file)
         .args(["recipients", "remove", &other])
-        .expect(8)
+        .expect(Exit::Recipients)
         .one_line_error("not a recipient");
     // The wrong identity: sops' 128.
     w.sb.cmd("litekeys")
@@ -204,13 +205,13 @@ fn refusals_leave_the_file_as_it_was() {
         .arg(&file)
         .args(["set", "A"])
         .stdin("sk-wrong-identity")
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("keep.enc.env")
         .never_shows("sk-wrong-identity");
     // No such key to unset.
     w.lk(&file)
         .args(["unset", "NOPE"])
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("no key NOPE");
     assert_unchanged(&file, &before);
     // Tampered (lastmodified moved): sops' 51, for every write.
@@ -227,7 +228,7 @@ fn refusals_leave_the_file_as_it_was() {
         w.lk(&file)
             .args(args)
             .stdin("sk-tampered")
-            .expect(51)
+            .expect(Exit::MacMismatch)
             .one_line_error("MAC mismatch");
         assert_unchanged(&file, tampered.as_bytes());
     }
@@ -236,14 +237,14 @@ fn refusals_leave_the_file_as_it_was() {
     w.sb.cmd("litekeys")
         .arg("encrypt")
         .arg(&input)
-        .expect(8)
+        .expect(Exit::Recipients)
         .one_line_error("no recipient");
     // Writing a file that is not there creates no lock next to it.
     let missing = w.sb.path("noone/missing.enc.env");
     w.lk(&missing)
         .args(["set", "A"])
         .stdin("x")
-        .expect(1)
+        .expect(Exit::Error)
         .one_line_error("missing.enc.env");
     assert!(!w.sb.path("noone/.missing.enc.env.lock").exists());
     // sops itself agrees on the tampered file.
@@ -254,5 +255,5 @@ fn refusals_leave_the_file_as_it_was() {
         .args(DOTENV)
         .arg(&file)
         .output();
-    assert_eq!(theirs.code, 51);
+    assert_eq!(theirs.exit(), Some(Exit::MacMismatch));
 }

@@ -7,6 +7,7 @@
 use litekeys_tests::require;
 use litekeys_tests::write_lab::{DOTENV, changed_lines, key_of, setup, values};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use vault::Exit;
 
 /// Values that break naive dotenv handling (see the read-path suite).
 const AWKWARD: &str = "# top comment\n\
@@ -149,13 +150,13 @@ fn encrypt_follows_the_nearest_sops_yaml() {
         .args(["encrypt", "-o"])
         .arg(&out2)
         .arg(&input)
-        .expect(8)
+        .expect(Exit::Recipients)
         .one_line_error("no creation rule matches");
     assert!(!out2.exists());
 }
 
 #[test]
-fn encrypt_refuses_an_encrypted_file_with_203() {
+fn encrypt_refuses_an_encrypted_file_as_already_encrypted() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("done", "A=1\n", &[]);
     let before = std::fs::read(&file).unwrap();
@@ -164,7 +165,7 @@ fn encrypt_refuses_an_encrypted_file_with_203() {
         .args(["encrypt", "--age", &w.recipient, "-o"])
         .arg(&out)
         .arg(&file)
-        .expect(203)
+        .expect(Exit::AlreadyEncrypted)
         .one_line_error("already encrypted");
     assert!(!out.exists());
     assert_eq!(std::fs::read(&file).unwrap(), before);
@@ -176,7 +177,12 @@ fn encrypt_refuses_an_encrypted_file_with_203() {
         .args(["--age", &w.recipient])
         .arg(&file)
         .output();
-    assert_eq!(theirs.code, 203, "{}", theirs.stderr);
+    assert_eq!(
+        theirs.exit(),
+        Some(Exit::AlreadyEncrypted),
+        "{}",
+        theirs.stderr
+    );
 }
 
 #[test]
@@ -305,7 +311,10 @@ fn recipients_add_and_remove_with_real_age_keys() {
     let second_key = w.sb.path("keys/second.txt");
     let file = w.sops_encrypt("team", AWKWARD, &[]);
     let expected = w.sops_decrypt(&file, &w.key).stdout;
-    assert_eq!(w.sops_decrypt(&file, &second_key).code, 128);
+    assert_eq!(
+        w.sops_decrypt(&file, &second_key).exit(),
+        Some(Exit::NoIdentity)
+    );
 
     w.lk(&file).args(["recipients", "add", &second]).success();
     let listed = w.lk(&file).args(["recipients", "list"]).success();
@@ -313,8 +322,8 @@ fn recipients_add_and_remove_with_real_age_keys() {
     // The new identity opens it, with sops and with litekeys.
     let theirs = w.sops_decrypt(&file, &second_key);
     assert_eq!(
-        (theirs.code, &theirs.stdout),
-        (0, &expected),
+        (theirs.exit(), &theirs.stdout),
+        (Some(Exit::Ok), &expected),
         "{}",
         theirs.stderr
     );
@@ -331,10 +340,10 @@ fn recipients_add_and_remove_with_real_age_keys() {
     w.lk(&file)
         .args(["recipients", "remove", &w.recipient])
         .success();
-    assert_eq!(w.sops_decrypt(&file, &w.key).code, 128);
+    assert_eq!(w.sops_decrypt(&file, &w.key).exit(), Some(Exit::NoIdentity));
     w.lk(&file)
         .arg("decrypt")
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("recipient");
     assert_eq!(w.sops_decrypt(&file, &second_key).stdout, expected);
 
@@ -345,7 +354,7 @@ fn recipients_add_and_remove_with_real_age_keys() {
         .arg("-f")
         .arg(&file)
         .args(["recipients", "remove", &second])
-        .expect(8)
+        .expect(Exit::Recipients)
         .one_line_error("last recipient");
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }

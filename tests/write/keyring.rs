@@ -9,6 +9,7 @@
 use litekeys_tests::write_lab::{DOTENV, W, setup};
 use litekeys_tests::{Outcome, Run, require};
 use std::path::PathBuf;
+use vault::Exit;
 
 const SECRET_TOOL_LOOKUP: [&str; 5] = ["lookup", "service", "litekeys", "username", "age-identity"];
 
@@ -114,7 +115,7 @@ fn an_imported_identity_opens_files_with_nothing_else_configured() {
         .lk()
         .args(["identity", "import"])
         .arg(w.sb.path("keys/other.txt"))
-        .expect(1);
+        .expect(Exit::Error);
     assert!(ours(&out).contains("already holds"), "{}", out.stderr);
     assert_eq!(ours(&out).lines().count(), 1, "{}", out.stderr);
     assert!(
@@ -129,9 +130,14 @@ fn an_imported_identity_opens_files_with_nothing_else_configured() {
     let out = k.lk().args(["identity", "forget"]).success();
     assert!(ours(&out).contains(&w.recipient), "{}", out.stderr);
     assert_ne!(k.secret_tool_lookup().code, 0);
-    let out = k.lk().arg("-f").arg(&file).arg("decrypt").expect(128);
+    let out = k
+        .lk()
+        .arg("-f")
+        .arg(&file)
+        .arg("decrypt")
+        .expect(Exit::NoIdentity);
     assert_eq!(ours(&out).lines().count(), 1, "{}", out.stderr);
-    let out = k.lk().args(["identity", "forget"]).expect(1);
+    let out = k.lk().args(["identity", "forget"]).expect(Exit::Error);
     assert!(ours(&out).contains("no age identity in the OS keyring"));
 }
 
@@ -171,7 +177,7 @@ fn a_new_identity_lives_only_in_the_keyring() {
             .args(DOTENV)
             .arg(&file)
             .output();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
     assert_eq!(out.stdout, b"TOKEN=sk-new-identity\n");
 }
 
@@ -195,14 +201,14 @@ fn without_a_reachable_keyring_identity_commands_fail_in_one_line() {
         if args[1] == "import" {
             run = run.arg(&w.key);
         }
-        run.expect(7)
+        run.expect(Exit::Keyring)
             .one_line_error("no OS keyring is reachable")
             .never_shows(&secret);
     }
     w.sb.cmd("litekeys")
         .args(["identity", "import", "-"])
         .stdin(std::fs::read(&w.key).unwrap())
-        .expect(7)
+        .expect(Exit::Keyring)
         .one_line_error("DBUS_SESSION_BUS_ADDRESS")
         .never_shows(&secret);
     // Reads go on without it: the keyring is one place among others.
@@ -213,6 +219,6 @@ fn without_a_reachable_keyring_identity_commands_fail_in_one_line() {
         .arg("-f")
         .arg(&file)
         .arg("decrypt")
-        .expect(128)
+        .expect(Exit::NoIdentity)
         .one_line_error("no age identity found");
 }
