@@ -7,11 +7,11 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(doc) = vault::Document::parse(Path::new("fuzz.env"), data) {
-        let key = vault::cipher::new_data_key();
+        let key = vault::crypto::new_data_key();
         let _ = doc.decrypt(&key);
     }
     let _ = vault::Plaintext::from_dotenv(data);
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = vault::cipher::parse(text);
+        let _ = vault::crypto::parse(text);
     }
 });

@@ -5,10 +5,10 @@
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
-use vault::cipher::DataKey;
-use vault::edit::{Change, EncryptOptions, encrypt};
+use vault::DataKey;
+use vault::Rule;
 use vault::identity::{Identities, Source};
-use vault::rule::Rule;
+use vault::{Change, EncryptOptions, encrypt};
 use vault::{Document, Secret};
 
 const KEYS: &[&str] = &["A", "B", "C_unencrypted", "D", "ENC_X"];

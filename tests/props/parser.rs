@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use std::path::Path;
-use vault::edit::{EncryptOptions, encrypt};
 use vault::identity::{Identities, Source};
+use vault::{EncryptOptions, encrypt};
 
 fn dotenv_line() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -31,16 +31,16 @@ proptest! {
         let text = lines.join("\n");
         if let Ok(doc) = vault::Document::parse(Path::new("fuzz.env"), text.as_bytes()) {
             // Decrypting with a random key must fail cleanly, never panic.
-            let key = vault::cipher::new_data_key();
+            let key = vault::crypto::new_data_key();
             let _ = doc.decrypt(&key);
         }
     }
 
     #[test]
     fn cipher_parse_never_panics(s in "\\PC{0,120}") {
-        let _ = vault::cipher::parse(&s);
-        let key = vault::cipher::new_data_key();
-        let _ = vault::cipher::open(&s, &key, "K:");
+        let _ = vault::crypto::parse(&s);
+        let key = vault::crypto::new_data_key();
+        let _ = vault::crypto::open(&s, &key, "K:");
     }
 
 }

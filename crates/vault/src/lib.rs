@@ -1,35 +1,36 @@
 //! litekeys' vault: sops dotenv files (age) read and written natively,
 //! byte-compatible with sops 3.11, with the `sops` binary as a fallback.
 //!
-//! Internal crate of the litekeys workspace; not a public API.
+//! Internal crate of the litekeys workspace; not a public API. The layers,
+//! bottom up: `format` (the bytes of a file), `crypto` (values, MAC, data
+//! key), `identity` (who can open it), `document` (a file opened, read,
+//! changed), `store` (the file system: lock, snapshot, atomic replace), and
+//! `backend`/`sops` (native or the sops binary).
 
-pub mod backend;
-pub mod cipher;
-pub mod datakey;
-pub mod document;
-pub mod edit;
-pub mod env_name;
-pub mod error;
-pub mod exit;
+mod backend;
+pub mod crypto;
+mod document;
+mod env_name;
+mod error;
+mod exit;
 pub mod format;
 pub mod identity;
-pub mod keyring;
 pub mod locate;
-pub mod mac;
-pub mod metadata;
-pub mod plaintext;
-pub mod rfc3339;
-pub mod rule;
-pub mod secret;
+mod plaintext;
+mod rule;
+mod secret;
 pub mod sops;
 pub mod sops_config;
 pub mod store;
-pub mod value;
+mod value;
 
 pub use backend::{Backend, decrypt_file};
-pub use document::Document;
-pub use env_name::is_env_name;
-pub use error::Error;
+pub use crypto::DataKey;
+pub use document::{Change, Document, EncryptOptions, check_key, encrypt};
+pub use env_name::{is_env_name, steers_programs};
+pub use error::{Error, FormatError, MetadataError};
 pub use exit::Exit;
+pub use format::Timestamp;
 pub use plaintext::{Entry, Plaintext};
+pub use rule::Rule;
 pub use secret::{Secret, fingerprint};

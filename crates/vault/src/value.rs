@@ -3,7 +3,7 @@
 //! too; each has its own bytes for the MAC (Go's `ToBytes`) and its own
 //! text in the decrypted file (Go's `ValToString`).
 
-use crate::rfc3339::Timestamp;
+use crate::format::Timestamp;
 use zeroize::Zeroizing;
 
 /// Why a decrypted plaintext is not a value of its tag.

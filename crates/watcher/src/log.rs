@@ -60,7 +60,7 @@ fn timestamp() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let whole = vault::rfc3339::Timestamp::from_unix(now.as_secs()).to_string();
+    let whole = vault::Timestamp::from_unix(now.as_secs()).to_string();
     let base = whole.strip_suffix('Z').unwrap_or(&whole);
     format!("{base}.{:03}Z", now.subsec_millis())
 }

@@ -10,8 +10,8 @@ use age::secrecy::ExposeSecret;
 use age::x25519;
 use std::path::Path;
 use vault::Exit;
+use vault::identity::KeyringError;
 use vault::identity::parse_identities;
-use vault::keyring::KeyringError;
 use zeroize::Zeroizing;
 
 pub fn run(action: &IdentityAction) -> Result<Vec<u8>, Failure> {

@@ -4,7 +4,7 @@
 use super::args::Input;
 use super::exit::Failure;
 use std::path::PathBuf;
-use vault::keyring::OsKeyring;
+use vault::identity::OsKeyring;
 use vault::{Exit, Plaintext};
 
 static KEYRING: OsKeyring = OsKeyring::DEFAULT;

@@ -17,12 +17,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 use vault::Exit;
-use vault::cipher::DataKey;
-use vault::edit::{self, Change, EncryptOptions};
+
 use vault::format::Item;
-use vault::rule::Rule;
+
 use vault::store::{self, Lock, LockError, ReplaceError, Snapshot};
-use vault::{Backend, Document, Error, Secret, sops, sops_config};
+use vault::{
+    Backend, Change, DataKey, Document, EncryptOptions, Error, Rule, Secret, sops, sops_config,
+};
 use zeroize::Zeroizing;
 
 /// How long a write waits for another litekeys to release the file.
@@ -96,7 +97,7 @@ pub fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
         (None, true) => PathBuf::from("stdin"),
     };
     let options = encrypt_options(e, &target)?;
-    let doc = edit::encrypt(&name, &plaintext, &options).map_err(|err| match err {
+    let doc = vault::encrypt(&name, &plaintext, &options).map_err(|err| match err {
         Error::Format { .. } | Error::BadKey { .. } => {
             Failure::new(Exit::BadInput, err.to_string())
         }
@@ -343,7 +344,7 @@ fn key_name(path: &Path, key: &OsStr) -> Result<String, Failure> {
             key.to_string_lossy()
         ))
     })?;
-    edit::check_key(key).map_err(bad)?;
+    vault::check_key(key).map_err(bad)?;
     Ok(key.to_string())
 }
 

@@ -6,7 +6,7 @@
 //! caller is told so. Every call is bounded in time, because a Secret
 //! Service may wait forever on an unlock prompt nobody can see.
 
-use crate::identity::KeyringLookup;
+use super::KeyringLookup;
 use std::sync::mpsc;
 use std::time::Duration;
 use zeroize::Zeroizing;

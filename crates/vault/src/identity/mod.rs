@@ -3,6 +3,10 @@
 //! then `$XDG_CONFIG_HOME/sops/age/keys.txt`. Every source found is loaded
 //! and every identity is tried, as sops does.
 
+mod keyring;
+
+pub use keyring::{KeyringError, OsKeyring};
+
 use age::x25519;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,8 +1,8 @@
 //! The file's data key, wrapped for each recipient as an armored age file
 //! (one `sops_age__list_N__map_enc` per recipient).
 
-use crate::cipher::DataKey;
-use crate::metadata::AgeStanza;
+use crate::crypto::cipher::DataKey;
+use crate::format::metadata::AgeStanza;
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::x25519;
 use std::io::{Read, Write};
@@ -80,7 +80,7 @@ mod tests {
     fn wrap_then_unwrap_with_either_identity() {
         let a = x25519::Identity::generate();
         let b = x25519::Identity::generate();
-        let key = crate::cipher::new_data_key();
+        let key = crate::crypto::cipher::new_data_key();
         let stanzas = wrap(
             &key,
             &[a.to_public().to_string(), b.to_public().to_string()],

@@ -1,13 +1,17 @@
 //! An encrypted sops dotenv file: parsed, its data key opened, its values
 //! decrypted and its MAC verified, all natively.
 
-use crate::cipher::{self, DataKey, Opener};
-use crate::datakey;
+mod edit;
+
+pub use edit::{Change, EncryptOptions, check_key, encrypt};
+
+use crate::crypto::Mac;
+use crate::crypto::cipher::{self, DataKey, Opener};
+use crate::crypto::datakey;
 use crate::error::{Error, FormatError};
+use crate::format::metadata::Metadata;
 use crate::format::{self, Item, Layout, Text};
 use crate::identity::{Identities, KeyringLookup};
-use crate::mac::Mac;
-use crate::metadata::Metadata;
 use crate::plaintext::{Entry, Plaintext};
 use crate::rule::Matcher;
 use crate::secret::Secret;

@@ -7,9 +7,9 @@
 //! open natively (pgp, kms, gcp_kms, azure_kv, hc_vault, key groups) are
 //! recorded so the caller can hand the file to the `sops` binary.
 
+use super::Timestamp;
+use super::dotenv::{SOPS_PREFIX, encode_newlines};
 use crate::error::MetadataError;
-use crate::format::{SOPS_PREFIX, encode_newlines};
-use crate::rfc3339::Timestamp;
 use crate::rule::Rule;
 
 /// The sops version litekeys writes into files (the format it matches).

@@ -5,15 +5,15 @@
 //! change shows in git as the changed line plus `sops_mac` and
 //! `sops_lastmodified`.
 
-use crate::cipher::{self, DataKey, Opener};
-use crate::datakey;
-use crate::document::{Context, Document, Scratch};
+use super::{Context, Document, Scratch};
+use crate::crypto::Mac;
+use crate::crypto::cipher::{self, DataKey, Opener};
+use crate::crypto::datakey;
 use crate::error::Error;
+use crate::format::Timestamp;
+use crate::format::metadata::{Metadata, SOPS_VERSION};
 use crate::format::{self, Item, SOPS_PREFIX, Text};
-use crate::mac::Mac;
-use crate::metadata::{Metadata, SOPS_VERSION};
 use crate::plaintext::{Entry, Plaintext};
-use crate::rfc3339::Timestamp;
 use crate::rule::Rule;
 use crate::secret::Secret;
 use std::path::Path;
