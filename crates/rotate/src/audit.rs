@@ -67,7 +67,7 @@ pub fn append(
 ) -> std::io::Result<()> {
     let path = path(state_dir);
     std::fs::create_dir_all(state_dir)?;
-    let time = vault::rfc3339::Timestamp::now_utc().to_string();
+    let time = vault::Timestamp::now_utc().to_string();
     let text = line(&time, &host(), summary, verified, tx);
     let mut f = std::fs::OpenOptions::new()
         .create(true)

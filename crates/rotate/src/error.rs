@@ -1,24 +1,9 @@
-//! Typed errors of the rotation library and the exit code each maps to.
+//! Typed errors of the rotation library and the exit code each maps to
+//! (one table for every binary: [`vault::Exit`]).
 //! Messages are one line, name the file (and line), say what to do next and
 //! never contain a secret value.
 
 use std::path::{Path, PathBuf};
-
-/// Exit codes of `litekeys-rotate` (listed in `--help`).
-pub mod code {
-    pub const OK: u8 = 0;
-    pub const ERROR: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const DRIFT: u8 = 3;
-    pub const LOCKED: u8 = 4;
-    pub const ROLLED_BACK: u8 = 5;
-    pub const ROLLBACK_INCOMPLETE: u8 = 6;
-    // The source could not be opened: the codes sops and `litekeys` use, so
-    // scripts can tell a tampered file from a missing identity.
-    pub const DECRYPT_VALUE: u8 = 25;
-    pub const MAC_MISMATCH: u8 = 51;
-    pub const NO_IDENTITY: u8 = 128;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -76,19 +61,31 @@ impl Error {
         }
     }
 
-    pub fn exit_code(&self) -> u8 {
+    /// The exit code of this error in the table every binary shares.
+    pub fn exit(&self) -> vault::Exit {
+        use vault::Exit;
         match self {
-            Error::Config(_) | Error::Refused(_) => code::USAGE,
-            Error::Locked(_) => code::LOCKED,
+            Error::Config(_) | Error::Refused(_) => Exit::Usage,
+            Error::Locked(_) => Exit::Locked,
             Error::Vault(e) => match e {
-                vault::Error::Value { .. } | vault::Error::ValueType { .. } => code::DECRYPT_VALUE,
-                vault::Error::MacMismatch { .. } => code::MAC_MISMATCH,
-                vault::Error::NoIdentity { .. } => code::NO_IDENTITY,
-                _ => code::ERROR,
+                vault::Error::Value { .. } | vault::Error::ValueType { .. } => Exit::DecryptValue,
+                vault::Error::MacMismatch { .. } => Exit::MacMismatch,
+                vault::Error::NoIdentity { .. } => Exit::NoIdentity,
+                _ => Exit::Error,
             },
-            Error::Sink { .. } | Error::Io { .. } => code::ERROR,
-            Error::RolledBack(_) => code::ROLLED_BACK,
-            Error::RollbackIncomplete(_) => code::ROLLBACK_INCOMPLETE,
+            Error::Sink { .. } | Error::Io { .. } => Exit::Error,
+            Error::RolledBack(_) => Exit::RolledBack,
+            Error::RollbackIncomplete(_) => Exit::RollbackIncomplete,
+        }
+    }
+}
+
+/// The one mapping of the source's lock: busy is [`Error::Locked`].
+impl From<vault::store::LockError> for Error {
+    fn from(e: vault::store::LockError) -> Self {
+        match e {
+            vault::store::LockError::Busy(p) => Error::Locked(p),
+            vault::store::LockError::Io { path, source } => Error::Io { path, source },
         }
     }
 }

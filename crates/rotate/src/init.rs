@@ -66,10 +66,7 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
             ignore_file = Some(ignore);
         }
     }
-    let _lock = vault::store::Lock::acquire(path, false).map_err(|e| match e {
-        vault::store::LockError::Busy(p) => Error::Locked(p),
-        vault::store::LockError::Io { path, source } => Error::io(&path, source),
-    })?;
+    let _lock = vault::store::Lock::acquire(path, false)?;
     if path.exists() {
         return Err(exists());
     }
@@ -82,11 +79,11 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
         plain.extend_from_slice(v.expose());
         plain.push(b'\n');
     }
-    let options = vault::edit::EncryptOptions {
+    let options = vault::EncryptOptions {
         recipients: recipients.clone(),
         ..Default::default()
     };
-    let doc = vault::edit::encrypt(path, &plain, &options)?;
+    let doc = vault::encrypt(path, &plain, &options)?;
     vault::store::write(path, &doc.to_bytes(), 0o644).map_err(|e| Error::io(path, e))?;
     Ok(Created {
         path: path.clone(),

@@ -7,7 +7,6 @@
 //! and the watcher stays small while idle.
 
 use crate::actions::Failure;
-use rotate::error::code;
 use rotate::service::{Manager, Programs, ServiceError, ServiceSpec};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -47,7 +46,7 @@ pub fn sync(config: Option<&Path>, hide: &[&Secret]) -> Result<(), Failure> {
         timeout: BOUND,
         programs: Programs::default(),
     };
-    let locked = format!("exit {}", code::LOCKED);
+    let locked = format!("exit {}", vault::Exit::Locked.code());
     match spec.restart(false, hide) {
         Ok(_) => Ok(()),
         Err(ServiceError::Failed { status, .. }) if status == locked => Err(Failure::Locked),

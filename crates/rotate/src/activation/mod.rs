@@ -71,11 +71,12 @@ pub struct Activation<'a> {
 }
 
 impl Activation<'_> {
-    /// A systemd-env sink changed: systemd must `daemon-reload` first.
-    pub fn systemd_env_changed(&self) -> bool {
+    /// A sink changed that systemd reads only after a `daemon-reload`
+    /// ([`crate::config::SinkKind::needs_daemon_reload`]).
+    pub fn needs_daemon_reload(&self) -> bool {
         self.changed
             .iter()
-            .any(|c| c.role == Role::Sink(crate::config::SinkKind::SystemdEnv))
+            .any(|c| matches!(c.role, Role::Sink(k) if k.needs_daemon_reload()))
     }
 
     /// The secrets an error message must never show.

@@ -10,7 +10,7 @@
 
 use super::service::{Manager, Programs, ServiceSpec};
 use super::{Activate, ActivateError, Activation, Verification};
-use crate::config::{Config, ManagerKind, SinkKind};
+use crate::config::{Config, ManagerKind};
 use crate::gateway::{self, GatewayError, fresh_sentinel};
 use crate::sinks::Role;
 use std::time::{Duration, Instant};
@@ -48,7 +48,7 @@ impl Restart {
     /// Runs the restart; the error names the manager.
     fn restart(&self, step: &Activation<'_>) -> Result<Duration, ActivateError> {
         self.service
-            .restart(step.systemd_env_changed(), &step.secrets())
+            .restart(step.needs_daemon_reload(), &step.secrets())
             .map(|r| r.elapsed)
             .map_err(|e| {
                 ActivateError(format!(
@@ -114,12 +114,10 @@ pub fn service_spec(config: &Config) -> ServiceSpec {
 /// sync that only fixes Droid routes needs no restart, only the check.
 fn needs_restart(step: &Activation<'_>) -> bool {
     step.old.is_some()
-        || step.changed.iter().any(|c| {
-            matches!(
-                c.role,
-                Role::Sink(SinkKind::Dotenv) | Role::Sink(SinkKind::SystemdEnv)
-            )
-        })
+        || step
+            .changed
+            .iter()
+            .any(|c| matches!(c.role, Role::Sink(k) if k.feeds_service()))
 }
 
 fn failed(e: GatewayError) -> ActivateError {

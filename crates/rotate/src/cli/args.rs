@@ -3,17 +3,8 @@
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use std::path::PathBuf;
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  ok
-  1  error (a sink cannot be read, parsed or written; nothing was changed)
-  2  usage, bad litekeys.toml, or refused (--salt with a database, init over a file, declined)
-  3  drift: status found a sink that does not hold the source's values
-  4  locked: another rotation holds the source's lock
-  5  verification failed and every file was rolled back
-  6  rollback incomplete: the message says what is where and what to fix
-  25, 51, 128  the source does not decrypt (a tampered value, a MAC mismatch, no usable identity), as sops
-
+/// After the shared exit-code table in `--help`.
+const CONFIG_HELP: &str = "\
 Config: --config, $LITEKEYS_CONFIG, litekeys.toml next to the nearest secrets/ directory,
 $XDG_CONFIG_HOME/litekeys/config.toml, else the defaults (secrets/global.enc.env,
 ~/.config/lab-secrets/litellm.env, ~/.factory, gateway http://127.0.0.1:4000).";
@@ -21,8 +12,12 @@ $XDG_CONFIG_HOME/litekeys/config.toml, else the defaults (secrets/global.enc.env
 /// Rotate the LiteLLM master (and salt) key in the encrypted source and in
 /// every sink (litellm.env, Droid settings, systemd, docker .env), as one
 /// crash-safe transaction.
+fn after_help() -> String {
+    format!("{}\n{CONFIG_HELP}", vault::Exit::help_text())
+}
+
 #[derive(Parser, Debug)]
-#[command(name = "litekeys-rotate", version, after_help = EXIT_CODES)]
+#[command(name = "litekeys-rotate", version, after_help = after_help())]
 pub(crate) struct Args {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
@@ -43,7 +38,7 @@ pub(crate) struct Args {
     /// After the restart, also send one chat completion per model of the Droid routes through
     /// the gateway, asking for an exact reply: a fresh LITEKEYS_SENTINEL_<hex>, or the text of
     /// `[gateway] sentinel = "…"` in litekeys.toml (for models that answer fixed text, e.g.
-    /// LiteLLM's mock_response); any other reply fails the rotation and rolls it back (exit 5)
+    /// LiteLLM's mock_response); any other reply fails the rotation and rolls it back (exit 11, rolled-back)
     #[arg(long, global = true)]
     pub(crate) sentinel: bool,
 }
@@ -73,8 +68,9 @@ pub(crate) enum Command {
     Recover,
     /// Create the encrypted source with fresh master and salt keys (never overwrites)
     Init {
-        /// An age recipient (repeatable); default: $SOPS_AGE_RECIPIENTS or your identities'
-        #[arg(long = "age", value_name = "RECIPIENT")]
+        /// Age recipients (repeatable, or a comma list as sops takes); default:
+        /// $SOPS_AGE_RECIPIENTS or your identities'
+        #[arg(long = "age", value_name = "R1,R2", value_delimiter = ',', action = clap::ArgAction::Append)]
         age: Vec<String>,
     },
     /// The main job on embedded defaults: a throwaway HOME and repository shaped like the

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vault::Secret;
-use vault::edit::{EncryptOptions, encrypt};
+use vault::{EncryptOptions, encrypt};
 
 /// Why the demo could not run; one line.
 #[derive(Debug, thiserror::Error)]
@@ -260,7 +260,7 @@ fn step(
 }
 
 /// The whole demonstration. Returns the exit code of the rotation.
-pub fn run(keep: bool, out: &mut dyn Write) -> Result<u8, DemoError> {
+pub fn run(keep: bool, out: &mut dyn Write) -> Result<vault::Exit, DemoError> {
     let litellm = demo_gateway::find();
     let sandbox = build(litellm.as_deref())?;
     let _ = writeln!(
@@ -325,9 +325,9 @@ pub fn run(keep: bool, out: &mut dyn Write) -> Result<u8, DemoError> {
         if untouched { "yes" } else { "NO" }
     );
     let code = if rotated == 0 && after == 0 && untouched {
-        0
+        vault::Exit::Ok
     } else {
-        1
+        vault::Exit::Error
     };
     if keep {
         let stopped = if sandbox.gateway.is_some() {

@@ -9,10 +9,11 @@ use args::{Args, Command, RotateArgs};
 use clap::Parser;
 use rotate::activation::{Activate, Restart, Skip};
 use rotate::config::{Config, Env, ManagerKind};
-use rotate::error::{Error, code};
+use rotate::error::Error;
 use rotate::transaction::{self, Action, Plan, Recovered, Report, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use vault::Exit;
 use vault::identity::Identities;
 
 /// Writes to stdout, ignoring a closed pipe: the work is done by then.
@@ -45,7 +46,7 @@ fn meta(command: &Option<Command>) -> Option<ExitCode> {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("litekeys-rotate: {}: {e}", dir.display());
-                    ExitCode::from(code::ERROR)
+                    Exit::Error.process()
                 }
             })
         }
@@ -79,15 +80,12 @@ impl Ui for Terminal {
 }
 
 /// The identities sops would use; the OS keyring is asked only when they
-/// do not open the source (same outcome, no D-Bus round trip per run).
+/// do not open the source (vault's one identity discovery).
 fn identities(config: &Config) -> Identities {
-    let mut ids = Identities::discover(None);
-    let opens = vault::Document::read(&config.source)
-        .ok()
-        .is_some_and(|doc| doc.data_key(&ids).is_ok());
-    if !opens {
-        ids.load_keyring(&vault::keyring::OsKeyring::DEFAULT);
-    }
+    let keyring = vault::identity::OsKeyring::DEFAULT;
+    let (ids, _) = Identities::discover_for(Some(&keyring), |ids| {
+        vault::Document::read(&config.source)?.data_key(ids)
+    });
     ids
 }
 
@@ -108,7 +106,7 @@ fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
     Box::new(Restart::new(config, args.sentinel))
 }
 
-fn run(args: &Args) -> Result<u8, Error> {
+fn run(args: &Args) -> Result<Exit, Error> {
     let env = Env::from_process();
     let config = Config::load(args.config.as_deref(), &env)?;
     let mut ui = Terminal {
@@ -139,7 +137,7 @@ fn run(args: &Args) -> Result<u8, Error> {
         (Some(Command::Sync), _) => Action::Sync,
         (Some(Command::Status { json }), _) => {
             let mut status = rotate::status::collect(&config, &identities(&config))?;
-            // Informational: the exit code stays the sinks' (3 on drift).
+            // Informational: the exit code stays the sinks' (drift).
             status.probe_gateway(&config, rotate::gateway::TIMEOUT);
             let text = if *json {
                 format!("{:#}\n", status.json())
@@ -148,20 +146,16 @@ fn run(args: &Args) -> Result<u8, Error> {
             };
             out!("{text}");
             return Ok(if status.in_sync() {
-                code::OK
+                Exit::Ok
             } else {
-                code::DRIFT
+                Exit::Drift
             });
         }
         (Some(Command::Recover), _) => {
-            let _lock =
-                vault::store::Lock::acquire(&config.source, false).map_err(|e| match e {
-                    vault::store::LockError::Busy(p) => Error::Locked(p),
-                    vault::store::LockError::Io { path, source } => Error::io(&path, source),
-                })?;
+            let _lock = vault::store::Lock::acquire(&config.source, false)?;
             let done = rotate::transaction::recover(&config, &identities(&config).identities)?;
             outln!("{done}");
-            return Ok(code::OK);
+            return Ok(Exit::Ok);
         }
         (Some(Command::Init { age }), _) => {
             let created = rotate::init::init(&config, age, &identities(&config))?;
@@ -179,7 +173,7 @@ fn run(args: &Args) -> Result<u8, Error> {
             if let Some(ignore) = &created.ignore_file {
                 outln!("wrote {} (ignores the lock files)", ignore.display());
             }
-            return Ok(code::OK);
+            return Ok(Exit::Ok);
         }
         (Some(Command::Demo { keep }), _) => {
             return demo::run(*keep, &mut std::io::stdout()).map_err(|e| match e {
@@ -246,7 +240,7 @@ fn run(args: &Args) -> Result<u8, Error> {
             );
         }
     }
-    Ok(code::OK)
+    Ok(Exit::Ok)
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -255,10 +249,10 @@ pub(crate) fn main() -> ExitCode {
         return exit;
     }
     match run(&args) {
-        Ok(c) => ExitCode::from(c),
+        Ok(exit) => exit.process(),
         Err(e) => {
             eprintln!("litekeys-rotate: {e}");
-            ExitCode::from(e.exit_code())
+            e.exit().process()
         }
     }
 }

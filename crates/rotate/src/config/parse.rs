@@ -309,7 +309,7 @@ keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
             msg.starts_with("/r/litekeys.toml:7: unknown field `unti`"),
             "{msg}"
         );
-        assert_eq!(e.exit_code(), crate::error::code::USAGE);
+        assert_eq!(e.exit(), vault::Exit::Usage);
 
         let bad = EXAMPLE.replace("kind = \"droid\"", "kind = \"droyd\"");
         let msg = Config::parse(Path::new("/r/l.toml"), &bad, &env())

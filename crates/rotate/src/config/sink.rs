@@ -22,6 +22,23 @@ impl SinkKind {
     }
 }
 
+impl SinkKind {
+    /// The service reads this kind at start: a change there needs a restart
+    /// (Droid settings are read by Droid, not by the gateway).
+    pub fn feeds_service(self) -> bool {
+        matches!(self, SinkKind::Dotenv | SinkKind::SystemdEnv)
+    }
+
+    /// systemd must `daemon-reload` before the restart for a change here to
+    /// reach the service: a unit drop-in is re-read only then, and
+    /// environment.d files are read by an environment generator, which the
+    /// user manager runs at its start and on each daemon-reload
+    /// (systemd.environment-generator(7)); a restart alone sees neither.
+    pub fn needs_daemon_reload(self) -> bool {
+        self == SinkKind::SystemdEnv
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SinkSpec {
     pub kind: SinkKind,

@@ -244,6 +244,21 @@ pub fn plan(
     Ok(out)
 }
 
+/// Every assignment a dotenv or systemd-env sink's `bytes` make, in order
+/// (the last one wins for the programs that read it); none for a Droid
+/// sink, whose keys are per route.
+pub fn read_values(spec: &SinkSpec, bytes: &[u8]) -> Vec<(String, Secret)> {
+    match spec.kind {
+        SinkKind::Dotenv => dotenv::read_values(bytes),
+        SinkKind::SystemdEnv => match systemd_env::Layout::of(&spec.path) {
+            Ok(layout) => systemd_env::read_values(layout, bytes),
+            // The config refuses such a path; nothing to read then.
+            Err(_) => Vec::new(),
+        },
+        SinkKind::Droid => Vec::new(),
+    }
+}
+
 /// The values of `key` the dotenv and systemd-env sinks hold now: the
 /// previous master key on a machine that has not synced yet.
 pub fn held(config: &Config, key: &str) -> Vec<Secret> {
@@ -258,15 +273,7 @@ pub fn held(config: &Config, key: &str) -> Vec<Secret> {
         else {
             continue;
         };
-        let values = match spec.kind {
-            SinkKind::Dotenv => dotenv::read_values(&bytes),
-            SinkKind::SystemdEnv => match systemd_env::Layout::of(&spec.path) {
-                Ok(layout) => systemd_env::read_values(layout, &bytes),
-                Err(_) => continue,
-            },
-            SinkKind::Droid => continue,
-        };
-        for (k, v) in values {
+        for (k, v) in read_values(spec, &bytes) {
             if k == key && !v.is_empty() && !out.contains(&v) {
                 out.push(v);
             }

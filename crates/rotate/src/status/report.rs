@@ -5,7 +5,7 @@
 
 use crate::audit;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gateway::Endpoints;
 use crate::sinks::{self, FileStatus, State, Values};
 use crate::transaction::recover::{self, Recovered};
@@ -47,7 +47,7 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
     let lock = match vault::store::Lock::acquire(&config.source, false) {
         Ok(l) => Some(l),
         Err(vault::store::LockError::Busy(_)) => None,
-        Err(vault::store::LockError::Io { path, source }) => return Err(Error::io(&path, source)),
+        Err(e) => return Err(e.into()),
     };
     let recovered = match lock {
         Some(_) => recover::recover(config, &identities.identities)?,

@@ -125,10 +125,7 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
             .for_each(|f| mask(&mut f.new));
         return Ok(Report::DryRun(plan));
     }
-    let _lock = vault::store::Lock::acquire(&config.source, false).map_err(|e| match e {
-        vault::store::LockError::Busy(p) => Error::Locked(p),
-        vault::store::LockError::Io { path, source } => Error::io(&path, source),
-    })?;
+    let _lock = vault::store::Lock::acquire(&config.source, false)?;
     ui.step(&format!("locked {}", config.source.display()));
     fault::point("locked");
     let recovered = recover::recover(config, &req.identities.identities)?;

@@ -53,9 +53,9 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
     let mut changes = Vec::new();
     let mut key_changes = Vec::new();
     if !fresh.is_empty() {
-        let edits: Vec<vault::edit::Change> = fresh
+        let edits: Vec<vault::Change> = fresh
             .iter()
-            .map(|(k, v)| vault::edit::Change::Set(k.to_string(), v.clone()))
+            .map(|(k, v)| vault::Change::Set(k.to_string(), v.clone()))
             .collect();
         let new_doc = doc.apply(&data_key, &edits)?;
         let before = std::fs::read(&config.source).map_err(|e| Error::io(&config.source, e))?;

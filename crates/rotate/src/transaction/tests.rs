@@ -5,7 +5,6 @@ use super::*;
 use crate::Env;
 use crate::activation::{ActivateError, Activation, Failing, Skip};
 use crate::audit;
-use crate::error::code;
 use age::secrecy::ExposeSecret;
 use age::x25519;
 use std::path::Path;
@@ -39,13 +38,13 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let id = x25519::Identity::generate();
-    let options = vault::edit::EncryptOptions {
+    let options = vault::EncryptOptions {
         recipients: vec![id.to_public().to_string()],
         ..Default::default()
     };
     std::fs::create_dir_all(root.join("repo/secrets")).unwrap();
     let source = root.join("repo/secrets/global.enc.env");
-    let doc = vault::edit::encrypt(
+    let doc = vault::encrypt(
         &source,
         b"LITELLM_MASTER_KEY=sk-old-master\nLITELLM_SALT_KEY=salt\n",
         &options,
@@ -132,7 +131,7 @@ fn master(f: &Fixture) -> String {
 }
 
 #[test]
-fn failed_activation_restores_every_file_and_exits_5() {
+fn failed_activation_restores_every_file_and_exits_rolled_back() {
     let f = fixture();
     let before = snapshot(f.dir.path());
     let mut double = Failing {
@@ -140,7 +139,7 @@ fn failed_activation_restores_every_file_and_exits_5() {
         calls: Vec::new(),
     };
     let err = rotate(&f, &mut double).unwrap_err();
-    assert_eq!(err.exit_code(), code::ROLLED_BACK, "{err}");
+    assert_eq!(err.exit(), vault::Exit::RolledBack, "{err}");
     assert!(err.to_string().contains("rolled back 4 file(s)"), "{err}");
     assert_eq!(double.calls, ["activate", "reactivate"]);
     assert_eq!(
@@ -151,7 +150,7 @@ fn failed_activation_restores_every_file_and_exits_5() {
 }
 
 #[test]
-fn failed_reactivation_is_an_incomplete_rollback_exit_6() {
+fn failed_reactivation_is_an_incomplete_rollback() {
     let f = fixture();
     let before = snapshot(f.dir.path());
     let mut double = Failing {
@@ -159,7 +158,7 @@ fn failed_reactivation_is_an_incomplete_rollback_exit_6() {
         calls: Vec::new(),
     };
     let err = rotate(&f, &mut double).unwrap_err();
-    assert_eq!(err.exit_code(), code::ROLLBACK_INCOMPLETE, "{err}");
+    assert_eq!(err.exit(), vault::Exit::RollbackIncomplete, "{err}");
     assert!(err.to_string().contains("did not come back"), "{err}");
     assert_eq!(
         snapshot(f.dir.path()),
@@ -185,7 +184,7 @@ impl Activate for Inspect {
             new.clone(),
             step.old.and_then(|o| o.as_str()).map(str::to_string),
             env.contains(&new) && journal_open,
-            step.systemd_env_changed() && step.routes.len() == 1,
+            step.needs_daemon_reload() && step.routes.len() == 1,
         ));
         Ok(Verification::Verified("test double".into()))
     }
@@ -220,11 +219,11 @@ fn activation_runs_after_the_sinks_and_before_the_commit() {
 }
 
 #[test]
-fn a_second_rotation_while_locked_exits_4_and_sync_finds_nothing_to_do() {
+fn a_second_rotation_while_locked_exits_locked_and_sync_finds_nothing_to_do() {
     let f = fixture();
     let held = vault::store::Lock::acquire(&f.config.source, false).unwrap();
     let err = rotate(&f, &mut Skip("test".into())).unwrap_err();
-    assert_eq!(err.exit_code(), code::LOCKED);
+    assert_eq!(err.exit(), vault::Exit::Locked);
     drop(held);
     rotate(&f, &mut Skip("test".into())).unwrap();
     let req = Request {
@@ -247,10 +246,7 @@ fn sync_writes_the_source_values_and_replaces_the_previous_key_everywhere() {
     let key = doc.data_key(&f.ids).unwrap();
     let new = keys::generate();
     let changed = doc
-        .apply(
-            &key,
-            &[vault::edit::Change::Set(MASTER_KEY.into(), new.clone())],
-        )
+        .apply(&key, &[vault::Change::Set(MASTER_KEY.into(), new.clone())])
         .unwrap();
     std::fs::write(&f.config.source, changed.to_bytes()).unwrap();
     let source_before = std::fs::read(&f.config.source).unwrap();
