@@ -105,6 +105,23 @@ pub struct Entry {
     pub tx: String,
 }
 
+impl Entry {
+    /// Whether this commit set some key to the value with fingerprint `fp`
+    /// (`NAME=OLD->NEW`).
+    pub fn sets(&self, fp: &str) -> bool {
+        self.keys
+            .iter()
+            .filter_map(|k| k.split_once("->"))
+            .any(|(_, new)| new.eq_ignore_ascii_case(fp))
+    }
+}
+
+/// When the audit log was last written (a commit), if it exists.
+pub fn written(state_dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path(state_dir)).ok()?.modified().ok()
+}
+
+/// The last record of the audit log, split into its parts.
 pub fn last(state_dir: &Path) -> Option<Entry> {
     let text = tail(&path(state_dir), 8192)?;
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
@@ -161,5 +178,7 @@ mod tests {
         assert!(last.verified);
         assert_eq!(last.tx, "def");
         assert_eq!(last.keys, ["LITELLM_MASTER_KEY=1a2b3c4d->5e6f7a8b"]);
+        assert!(last.sets("5e6f7a8b") && !last.sets("1a2b3c4d"));
+        assert!(written(dir.path()).is_some());
     }
 }

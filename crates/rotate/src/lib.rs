@@ -21,6 +21,13 @@ pub mod status;
 pub mod transaction;
 
 pub use activation::service;
+pub use transaction::{NO_RESTART, Quiet, identities, sync};
+
+/// systemd's quoting, for every writer of `Environment=` lines (the
+/// drop-in sink, `litekeys-watch install`).
+pub mod systemd {
+    pub use crate::sinks::systemd_env::{QuoteError, quote as quote_environment};
+}
 pub use config::Config;
 pub use env::Env;
 pub use error::{Error, Result};

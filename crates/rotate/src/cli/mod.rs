@@ -14,7 +14,6 @@ use rotate::transaction::{self, Action, Plan, Recovered, Report, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use vault::Exit;
-use vault::identity::Identities;
 
 /// Writes to stdout, ignoring a closed pipe: the work is done by then.
 macro_rules! out {
@@ -79,16 +78,6 @@ impl Ui for Terminal {
     }
 }
 
-/// The identities sops would use; the OS keyring is asked only when they
-/// do not open the source (vault's one identity discovery).
-fn identities(config: &Config) -> Identities {
-    let keyring = vault::identity::OsKeyring::DEFAULT;
-    let (ids, _) = Identities::discover_for(Some(&keyring), |ids| {
-        vault::Document::read(&config.source)?.data_key(ids)
-    });
-    ids
-}
-
 /// The restart + verification step: every real manager restarts and
 /// verifies ([`rotate::activation::Restart`]); `--no-restart` and `none` skip.
 fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
@@ -96,7 +85,7 @@ fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
         return Box::new(double);
     }
     if args.no_restart {
-        return Box::new(Skip("--no-restart: not restarted, not verified".into()));
+        return Box::new(Skip(transaction::NO_RESTART.into()));
     }
     if config.service.manager == ManagerKind::None {
         return Box::new(Skip(
@@ -136,7 +125,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
         },
         (Some(Command::Sync), _) => Action::Sync,
         (Some(Command::Status { json }), _) => {
-            let mut status = rotate::status::collect(&config, &identities(&config))?;
+            let mut status = rotate::status::collect(&config, &transaction::identities(&config))?;
             // Informational: the exit code stays the sinks' (drift).
             status.probe_gateway(&config, rotate::gateway::TIMEOUT);
             let text = if *json {
@@ -153,12 +142,15 @@ fn run(args: &Args) -> Result<Exit, Error> {
         }
         (Some(Command::Recover), _) => {
             let _lock = vault::store::Lock::acquire(&config.source, false)?;
-            let done = rotate::transaction::recover(&config, &identities(&config).identities)?;
+            let done = rotate::transaction::recover(
+                &config,
+                &transaction::identities(&config).identities,
+            )?;
             outln!("{done}");
             return Ok(Exit::Ok);
         }
         (Some(Command::Init { age }), _) => {
-            let created = rotate::init::init(&config, age, &identities(&config))?;
+            let created = rotate::init::init(&config, age, &transaction::identities(&config))?;
             outln!(
                 "created {} for {} recipient(s): {}; run `litekeys-rotate sync` to write the sinks",
                 created.path.display(),
@@ -189,7 +181,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };
-    let ids = identities(&config);
+    let ids = transaction::identities(&config);
     let request = Request {
         config: &config,
         identities: &ids,

@@ -16,10 +16,21 @@ use zeroize::Zeroizing;
 const HEADER: &str =
     "# Written by litekeys-rotate: the gateway's keys. Mode 0600; never commit this file.\n";
 
-/// `"K=V"` as an `Environment=` word.
-pub fn quote(key: &str, value: &str) -> Result<Zeroizing<String>, String> {
+/// Why a value cannot be an `Environment=` word.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the value of {key} holds a NUL byte")]
+pub struct QuoteError {
+    pub key: String,
+}
+
+/// `"K=V"` as an `Environment=` word: the whole assignment double-quoted,
+/// `%` as `%%`, backslash, quote and control characters (newlines too)
+/// C-escaped, so systemd reads back exactly `K=V`.
+pub fn quote(key: &str, value: &str) -> Result<Zeroizing<String>, QuoteError> {
     if value.contains('\0') {
-        return Err(format!("the value of {key} holds a NUL byte"));
+        return Err(QuoteError {
+            key: key.to_string(),
+        });
     }
     let mut out = Zeroizing::new(String::with_capacity(key.len() + value.len() + 8));
     out.push('"');
@@ -200,7 +211,7 @@ pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edi
                 if v == new_str {
                     continue;
                 }
-                replaced.replace_range(range, &quote(k, new_str)?);
+                replaced.replace_range(range, &quote(k, new_str).map_err(|e| e.to_string())?);
                 if !fields.iter().any(|f| f.name == k) {
                     fields.push(Field::new(k, Some(v.as_bytes()), new));
                 }
@@ -221,7 +232,7 @@ pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edi
             .as_str()
             .ok_or_else(|| format!("the value of {key} is not UTF-8"))?;
         missing.push_str("Environment=");
-        missing.push_str(&quote(key, v)?);
+        missing.push_str(&quote(key, v).map_err(|e| e.to_string())?);
         missing.push('\n');
         fields.push(Field::new(key, None, value));
     }

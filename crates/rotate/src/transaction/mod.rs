@@ -19,7 +19,7 @@ mod plan;
 mod prepare;
 pub(crate) mod recover;
 
-use crate::activation::{Activate, Verification};
+use crate::activation::{Activate, Skip, Verification};
 use crate::config::{Config, MASTER_KEY, SALT_KEY};
 use crate::error::{Error, Result};
 use crate::keys;
@@ -43,6 +43,45 @@ impl Action {
             Action::Rotate { .. } => "rotate",
             Action::Sync => "sync",
         }
+    }
+}
+
+/// Why nothing was restarted with `--no-restart` (and [`sync`]): the audit
+/// log records the commit as unverified.
+pub const NO_RESTART: &str = "--no-restart: not restarted, not verified";
+
+/// The identities sops would use for `config`'s source; the OS keyring is
+/// asked only when they do not open it (vault's one identity discovery).
+pub fn identities(config: &Config) -> Identities {
+    let keyring = vault::identity::OsKeyring::DEFAULT;
+    let (ids, _) = Identities::discover_for(Some(&keyring), |ids| {
+        vault::Document::read(&config.source)?.data_key(ids)
+    });
+    ids
+}
+
+/// `litekeys-rotate sync --no-restart` in-process: the source's values
+/// written into every sink by the transaction (lock, journal, backups,
+/// atomic writes), nothing restarted. A held lock is [`Error::Locked`].
+pub fn sync(config: &Config, identities: &Identities, ui: &mut dyn Ui) -> Result<Report> {
+    let request = Request {
+        config,
+        identities,
+        action: Action::Sync,
+        dry_run: false,
+    };
+    run(&request, &mut Skip(NO_RESTART.into()), ui)
+}
+
+/// No progress lines, no question: for a caller with no terminal (the
+/// watcher).
+pub struct Quiet;
+
+impl Ui for Quiet {
+    fn step(&mut self, _: &str) {}
+
+    fn confirm(&mut self, _: &Plan) -> bool {
+        true
     }
 }
 

@@ -11,15 +11,6 @@ use std::path::Path;
 use vault::Document;
 use vault::identity::Source;
 
-struct Quiet;
-
-impl Ui for Quiet {
-    fn step(&mut self, _: &str) {}
-    fn confirm(&mut self, _: &Plan) -> bool {
-        true
-    }
-}
-
 struct Fixture {
     dir: tempfile::TempDir,
     config: Config,
