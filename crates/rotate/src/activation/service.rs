@@ -336,12 +336,7 @@ fn tail(mut capture: std::fs::File, hide: &[&Secret]) -> String {
     if capture.rewind().is_err() || capture.read_to_end(&mut bytes).is_err() {
         return String::new();
     }
-    let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    for secret in hide {
-        if let Some(value) = secret.as_str().filter(|v| !v.is_empty()) {
-            text = text.replace(value, &format!("[secret {}]", secret.fingerprint()));
-        }
-    }
+    let text = Secret::redact(&String::from_utf8_lossy(&bytes), hide);
     let lines: Vec<String> = text
         .lines()
         .map(|l| printable(l).trim().to_string())

@@ -120,12 +120,7 @@ pub(crate) fn shown(url: &str) -> std::borrow::Cow<'_, str> {
 /// A short, one-line quote of a reply, with any of `hide` replaced by its
 /// fingerprint.
 pub(crate) fn quote(text: &str, hide: &[&Secret]) -> String {
-    let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for secret in hide {
-        if let Some(value) = secret.as_str().filter(|v| !v.is_empty()) {
-            text = text.replace(value, &format!("[secret {}]", secret.fingerprint()));
-        }
-    }
+    let mut text = Secret::redact(&text.split_whitespace().collect::<Vec<_>>().join(" "), hide);
     if text.chars().count() > QUOTE_CHARS {
         text = text.chars().take(QUOTE_CHARS).collect::<String>() + "…";
     }
