@@ -4,6 +4,8 @@
 
 mod peers;
 mod sandbox;
+mod snapshot;
+mod test;
 
 pub mod consumers_lab;
 pub mod litellm;
@@ -13,3 +15,5 @@ pub mod write_lab;
 
 pub use peers::{peer, which};
 pub use sandbox::{Outcome, Run, Sandbox, bin, root};
+pub use snapshot::{Snapshot, walk};
+pub use test::Test;

@@ -6,9 +6,9 @@
 //! `env:` key and a literal one), a generated config.d file, a symlinked
 //! litellm.env, a 0640 docker `.env`, a systemd drop-in and its unit.
 
-use crate::{Run, Sandbox, peer};
+use crate::{Run, Sandbox, Snapshot, Test, peer, walk};
 use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -274,34 +274,15 @@ keys = ["LITELLM_MASTER_KEY"]
         std::fs::read_to_string(path).unwrap()
     }
 
-    /// Every regular file in the sandbox with its bytes and mode (lock
-    /// files and emptied journals excepted: they hold nothing).
-    pub fn snapshot(&self) -> BTreeMap<PathBuf, (Vec<u8>, u32, u32)> {
-        walk(self.sb.dir.path())
-            .into_iter()
-            .filter(|p| !p.to_string_lossy().ends_with(".lock"))
-            .filter(|p| {
-                !(p.to_string_lossy().ends_with(".journal")
-                    && std::fs::metadata(p).unwrap().len() == 0)
-            })
-            .map(|p| {
-                let md = std::fs::metadata(&p).unwrap();
-                let bytes = std::fs::read(&p).unwrap();
-                (p, (bytes, md.mode() & 0o7777, md.gid()))
-            })
-            .collect()
+    /// Every file of the sandbox, to check that a refused or rolled-back
+    /// run changed nothing.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::of([self.sb.dir.path()])
     }
 
-    /// Fails naming every file that differs from `before` (bytes, mode or
-    /// group), or appeared, or vanished.
-    pub fn assert_unchanged(&self, before: &BTreeMap<PathBuf, (Vec<u8>, u32, u32)>) {
-        let after = self.snapshot();
-        let differ: Vec<&PathBuf> = before
-            .keys()
-            .chain(after.keys())
-            .filter(|p| before.get(*p) != after.get(*p))
-            .collect();
-        assert!(differ.is_empty(), "changed, created or removed: {differ:?}");
+    /// `litekeys-rotate` in this lab as a [`Test`].
+    pub fn test(&self) -> Test {
+        Test::of(self.cmd(), self.sb.path(""))
     }
 
     /// Files outside the sinks that hold a plaintext key, and temp files.
@@ -348,27 +329,6 @@ keys = ["LITELLM_MASTER_KEY"]
                 .unwrap();
         assert_eq!(generated["custom_models"][0]["api_key"], master);
     }
-}
-
-pub fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(p);
-            } else if ft.is_file() {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// `sk-` followed by at least 43 base62 characters: a gateway key.

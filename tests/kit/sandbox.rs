@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use vault::Exit;
 
-use crate::peer;
+use crate::{Test, peer};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -154,6 +154,12 @@ impl Sandbox {
     /// Runs a workspace binary in the sandbox.
     pub fn cmd(&self, binary: &str) -> Run {
         Run::new(bin(binary), self)
+    }
+
+    /// A [`Test`] of a workspace binary in this sandbox; relative file
+    /// paths are under the sandbox.
+    pub fn test(&self, binary: &str) -> Test {
+        Test::of(self.cmd(binary), self.path(""))
     }
 
     /// Runs any program in the sandbox's environment.

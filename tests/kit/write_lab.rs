@@ -1,7 +1,7 @@
 //! The lab of the write-path suites (`tests/write/`): a sandbox with a real
 //! age identity, the real sops, and helpers to run both on the same file.
 
-use crate::{Outcome, Run, Sandbox};
+use crate::{Outcome, Run, Sandbox, Test};
 use std::path::{Path, PathBuf};
 use vault::Exit;
 
@@ -78,6 +78,11 @@ impl W {
         let out = self.sops_decrypt(&file, &self.key);
         assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
         out.stdout
+    }
+
+    /// [`W::lk`] as a [`Test`]; relative file paths are under the sandbox.
+    pub fn test(&self, file: &Path) -> Test {
+        Test::of(self.lk(file), self.sb.path(""))
     }
 
     /// litekeys on `file` with this sandbox's identity.

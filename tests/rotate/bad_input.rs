@@ -6,13 +6,19 @@ use std::process::Command;
 use vault::Exit;
 
 fn refused(s: &Seeds, exit: Exit, mentions: &str) {
-    let before = s.snapshot();
-    let out = s.cmd().arg("--yes").expect(exit);
-    out.one_line_error(mentions).never_shows(OLD_MASTER);
-    s.assert_unchanged(&before);
+    s.test()
+        .arg("--yes")
+        .status(exit)
+        .one_line_error(mentions)
+        .never_shows(OLD_MASTER)
+        .files_unchanged([""])
+        .run();
     // A dry run says the same.
-    let out = s.cmd().arg("--dry-run").expect(exit);
-    out.one_line_error(mentions);
+    s.test()
+        .arg("--dry-run")
+        .status(exit)
+        .one_line_error(mentions)
+        .run();
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn crash_at(step: &str, committed: bool) {
             said.contains("every file holds the OLD keys") || said.contains("nothing to recover"),
             "{said}"
         );
-        s.assert_unchanged(&before);
+        before.assert_unchanged();
     }
     assert!(!planted.exists(), "the temp file was left");
     assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
@@ -120,7 +120,7 @@ fn failed_verification_rolls_back_and_exits_rolled_back() {
         "{}",
         out.stderr
     );
-    s.assert_unchanged(&before);
+    before.assert_unchanged();
     assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
 }
 
@@ -135,7 +135,7 @@ fn a_gateway_that_does_not_come_back_exits_rollback_incomplete() {
         .expect(Exit::RollbackIncomplete);
     assert!(out.stderr.contains("did not come back"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
-    s.assert_unchanged(&before);
+    before.assert_unchanged();
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn killed_during_the_rollback_recovery_finishes_it() {
         .output();
     assert_eq!(out.code, KILLED, "{}", out.stderr);
     s.cmd().arg("recover").success();
-    s.assert_unchanged(&before);
+    before.assert_unchanged();
 }
 
 #[test]

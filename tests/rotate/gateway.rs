@@ -7,10 +7,8 @@
 //! again (exit rolled-back). Also the gateway lines of `status`.
 
 use litekeys_tests::litellm::{LiteLlm, MockModel, free_port};
-use litekeys_tests::rotate_lab::walk;
-use litekeys_tests::{Outcome, Run, Sandbox, peer};
+use litekeys_tests::{Outcome, Run, Sandbox, Snapshot, peer};
 use rotate::gateway;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use vault::Exit;
 use vault::Secret;
@@ -177,28 +175,14 @@ impl Lab {
             .unwrap_or(0)
     }
 
-    /// Every file of the sandbox with its bytes (lock files, emptied
-    /// journals and the restart bookkeeping excepted).
-    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        walk(self.sb.dir.path())
-            .into_iter()
-            .filter(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                !(name.ends_with(".lock")
-                    || name == "restarts"
-                    || name == "died"
-                    || (name.ends_with(".journal") && std::fs::metadata(p).unwrap().len() == 0))
-            })
-            .map(|p| {
-                let bytes = std::fs::read(&p).unwrap();
-                (p, bytes)
-            })
-            .collect()
+    /// Every file of the sandbox (the restart bookkeeping excepted).
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::ignoring([self.sb.dir.path()], &["restarts", "died"])
     }
 
     /// A failed rotation: exit rolled-back, one line naming `what`, no key shown,
     /// every file as before, no audit line, the gateway on the old key.
-    fn assert_rolled_back(&self, out: &Outcome, before: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
+    fn assert_rolled_back(&self, out: &Outcome, before: &Snapshot, what: &str) {
         eprintln!("litekeys-rotate: {}", out.stderr.trim_end());
         assert_eq!(out.exit(), Some(Exit::RolledBack), "stderr: {}", out.stderr);
         out.one_line_error(what).never_shows(&self.old);
@@ -209,13 +193,7 @@ impl Lab {
             out.stderr
         );
         assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
-        let after = self.snapshot();
-        let differ: Vec<&PathBuf> = before
-            .keys()
-            .chain(after.keys())
-            .filter(|p| before.get(*p) != after.get(*p))
-            .collect();
-        assert!(differ.is_empty(), "changed, created or removed: {differ:?}");
+        before.assert_unchanged();
         assert!(self.audit().is_empty(), "{:?}", self.audit());
         assert_eq!(self.models(Some(&self.old)), 200, "the old key works again");
         assert_eq!(self.env_key(), self.old);

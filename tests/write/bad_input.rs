@@ -42,41 +42,47 @@ fn keys_a_dotenv_file_cannot_hold_are_refused_as_bad_input() {
         OsStr::new(""),
     ];
     for key in bad {
-        w.lk(&file)
+        w.test(&file)
             .arg("set")
             .arg(key)
             .stdin("sk-never-written")
-            .expect(Exit::BadInput)
+            .status(Exit::BadInput)
             .one_line_error("keys.enc.env")
-            .never_shows("sk-never-written");
+            .never_shows("sk-never-written")
+            .files_unchanged([&file])
+            .run();
         assert_unchanged(&file, &before);
-        w.lk(&file)
+        w.test(&file)
             .arg("unset")
             .arg(key)
-            .expect(Exit::BadInput)
-            .one_line_error("keys.enc.env");
+            .status(Exit::BadInput)
+            .one_line_error("keys.enc.env")
+            .files_unchanged([&file])
+            .run();
         assert_unchanged(&file, &before);
     }
     // A NUL cannot reach argv; in a plaintext to encrypt it is refused.
     let out = w.sb.path("nul.enc.env");
     let input = w.sb.write("nul.env", b"A=1\nB\0C=sk-nul-value\n");
-    w.sb.cmd("litekeys")
+    w.sb.test("litekeys")
         .args(["encrypt", "--age", &w.recipient, "-o"])
         .arg(&out)
         .arg(&input)
-        .expect(Exit::BadInput)
+        .status(Exit::BadInput)
         .one_line_error("line 2")
-        .never_shows("sk-nul-value");
+        .never_shows("sk-nul-value")
+        .run();
     assert!(!out.exists());
     // Non-UTF-8 in a key of a plaintext: refused with its line.
     let input = w.sb.write("latin1.env", b"A=1\nB=2\nCL\xc9=sk-latin\n");
-    w.sb.cmd("litekeys")
+    w.sb.test("litekeys")
         .args(["encrypt", "--age", &w.recipient, "-o"])
         .arg(&out)
         .arg(&input)
-        .expect(Exit::BadInput)
+        .status(Exit::BadInput)
         .one_line_error("latin1.env:3")
-        .never_shows("sk-latin");
+        .never_shows("sk-latin")
+        .run();
     assert!(!out.exists());
 }
 
@@ -166,11 +172,13 @@ fn a_held_lock_is_waited_for_then_refused_as_locked() {
     let file = w.sops_encrypt("lock", "A=1\n", &[]);
     let before = std::fs::read(&file).unwrap();
     let held = vault::store::Lock::acquire(&file, false).unwrap();
-    w.lk(&file)
+    w.test(&file)
         .args(["set", "A"])
         .stdin("2")
-        .expect(Exit::Locked)
-        .one_line_error("locked");
+        .status(Exit::Locked)
+        .one_line_error("locked")
+        .files_unchanged([&file])
+        .run();
     assert_unchanged(&file, &before);
     // Released while a writer waits: the writer goes ahead.
     let release = std::thread::spawn(move || {
@@ -188,31 +196,39 @@ fn refusals_leave_the_file_as_it_was() {
     let file = w.sops_encrypt("keep", "A=1\n", &[]);
     let before = std::fs::read(&file).unwrap();
     // Not an age recipient.
-    w.lk(&file)
+    w.test(&file)
         .args(["recipients", "add", "age1notarecipient"])
-        .expect(Exit::Recipients)
-        .one_line_error("not an age recipient");
+        .status(Exit::Recipients)
+        .one_line_error("not an age recipient")
+        .files_unchanged([&file])
+        .run();
     // Not a recipient of this file.
     let other = w.sb.age_keygen("keys/other.txt").unwrap();
-    w.lk(&file)
+    w.test(&file)
         .args(["recipients", "remove", &other])
-        .expect(Exit::Recipients)
-        .one_line_error("not a recipient");
+        .status(Exit::Recipients)
+        .one_line_error("not a recipient")
+        .files_unchanged([&file])
+        .run();
     // The wrong identity: sops' 128.
-    w.sb.cmd("litekeys")
+    w.sb.test("litekeys")
         .env("SOPS_AGE_KEY_FILE", w.sb.path("keys/other.txt"))
         .arg("-f")
         .arg(&file)
         .args(["set", "A"])
         .stdin("sk-wrong-identity")
-        .expect(Exit::NoIdentity)
+        .status(Exit::NoIdentity)
         .one_line_error("keep.enc.env")
-        .never_shows("sk-wrong-identity");
+        .never_shows("sk-wrong-identity")
+        .files_unchanged([&file])
+        .run();
     // No such key to unset.
-    w.lk(&file)
+    w.test(&file)
         .args(["unset", "NOPE"])
-        .expect(Exit::Error)
-        .one_line_error("no key NOPE");
+        .status(Exit::Error)
+        .one_line_error("no key NOPE")
+        .files_unchanged([&file])
+        .run();
     assert_unchanged(&file, &before);
     // Tampered (lastmodified moved): sops' 51, for every write.
     let text = String::from_utf8(before.clone()).unwrap();
@@ -225,20 +241,24 @@ fn refusals_leave_the_file_as_it_was() {
         &["rotate-data-key"],
         &["recipients", "add", &other],
     ] {
-        w.lk(&file)
+        w.test(&file)
             .args(args)
             .stdin("sk-tampered")
-            .expect(Exit::MacMismatch)
-            .one_line_error("MAC mismatch");
+            .status(Exit::MacMismatch)
+            .one_line_error("MAC mismatch")
+            .files_unchanged([&file])
+            .run();
         assert_unchanged(&file, tampered.as_bytes());
     }
     // Encrypting with no recipient anywhere.
     let input = w.sb.write("noone/plain.env", "A=1\n");
-    w.sb.cmd("litekeys")
+    w.sb.test("litekeys")
         .arg("encrypt")
         .arg(&input)
-        .expect(Exit::Recipients)
-        .one_line_error("no recipient");
+        .status(Exit::Recipients)
+        .one_line_error("no recipient")
+        .files_unchanged(["noone"])
+        .run();
     // Writing a file that is not there creates no lock next to it.
     let missing = w.sb.path("noone/missing.enc.env");
     w.lk(&missing)
