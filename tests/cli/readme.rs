@@ -79,3 +79,21 @@ fn quick_start_runs_as_written() {
     assert!(settings.contains("\"apiKey\": \"vibeproxy\""));
     assert!(!settings.contains("sk-not-yet"));
 }
+
+/// The README's exit-code table is the one of `crates/vault/src/exit.rs`.
+#[test]
+fn exit_code_table_is_the_programs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let (begin, end) = ("<!-- exit-codes:begin -->", "<!-- exit-codes:end -->");
+    let start = readme.find(begin).map(|at| at + begin.len());
+    let stop = readme.find(end);
+    let (Some(start), Some(stop)) = (start, stop) else {
+        panic!("README.md has no {begin} … {end} markers around its exit-code table");
+    };
+    let table = vault::Exit::markdown_table();
+    assert!(
+        readme[start..stop].trim() == table.trim(),
+        "README exit-code table differs from crates/vault/src/exit.rs: paste \
+         the output of vault::Exit::markdown_table() between the markers:\n{table}"
+    );
+}
