@@ -77,25 +77,28 @@ fn bad_input_prints_nothing_to_evaluate() {
     let Some(mut f) = awkward() else { return };
     let secret = f.value("LITELLM_MASTER_KEY").to_string();
     let bad = f.with_bad_name();
-    f.sb.cmd("litekeys")
+    f.sb.test("litekeys")
         .arg("direnv")
         .arg("-f")
         .arg(&bad)
-        .expect(Exit::Usage)
+        .status(Exit::Usage)
         .one_line_error("BAD-NAME")
-        .never_shows(&secret);
-    f.sb.cmd("litekeys")
+        .never_shows(&secret)
+        .run();
+    f.sb.test("litekeys")
         .args(["direnv", "-f", "secrets/missing.enc.env"])
-        .expect(Exit::Error)
-        .one_line_error("missing.enc.env");
+        .status(Exit::Error)
+        .one_line_error("missing.enc.env")
+        .run();
     f.use_wrong_identity();
-    f.sb.cmd("litekeys")
+    f.sb.test("litekeys")
         .arg("direnv")
         .arg("-f")
         .arg(&f.file)
-        .expect(Exit::NoIdentity)
+        .status(Exit::NoIdentity)
         .one_line_error("global.enc.env")
-        .never_shows(&secret);
+        .never_shows(&secret)
+        .run();
 }
 
 #[test]
