@@ -23,10 +23,11 @@ pub mod transaction;
 pub use activation::service;
 pub use transaction::{NO_RESTART, Quiet, identities, sync};
 
-/// systemd's quoting, for every writer of `Environment=` lines (the
-/// drop-in sink, `litekeys-watch install`).
+/// systemd's quoting, for every writer of unit files: `Environment=` lines
+/// (the drop-in sink, `litekeys-watch install`) and the words of
+/// `ExecStart=` or `ReadWritePaths=` (`litekeys-watch install`).
 pub mod systemd {
-    pub use crate::sinks::systemd_env::{QuoteError, quote as quote_environment};
+    pub use crate::sinks::systemd_env::{QuoteError, quote as quote_environment, quote_word};
 }
 pub use config::Config;
 pub use env::Env;

@@ -94,4 +94,13 @@ mod tests {
         assert!(l("/h/litellm.env").is_err());
         assert!(l("/h/.d/x.conf").is_err());
     }
+
+    #[test]
+    fn systemd_env_sinks_need_a_daemon_reload_and_droid_feeds_no_service() {
+        // environment.d too: its generator runs on daemon-reload only.
+        assert!(SinkKind::SystemdEnv.needs_daemon_reload());
+        assert!(!SinkKind::Dotenv.needs_daemon_reload());
+        assert!(SinkKind::SystemdEnv.feeds_service() && SinkKind::Dotenv.feeds_service());
+        assert!(!SinkKind::Droid.feeds_service() && !SinkKind::Droid.needs_daemon_reload());
+    }
 }

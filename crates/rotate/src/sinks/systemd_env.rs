@@ -35,18 +35,47 @@ pub fn quote(key: &str, value: &str) -> Result<Zeroizing<String>, QuoteError> {
     let mut out = Zeroizing::new(String::with_capacity(key.len() + value.len() + 8));
     out.push('"');
     for c in key.chars().chain(std::iter::once('=')).chain(value.chars()) {
-        match c {
-            '%' => out.push_str("%%"),
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
+        push_escaped(&mut out, c);
     }
     out.push('"');
     Ok(out)
+}
+
+/// One word of a unit's list setting (`ExecStart=`, `ReadWritePaths=`):
+/// `%` as `%%`, and double-quoted and C-escaped (as [`quote`]) when it holds
+/// whitespace, a quote, a backslash, `;` or a control character. `$` is the
+/// caller's (special in `ExecStart=` only). `None` for a NUL byte, which no
+/// unit file can hold.
+pub fn quote_word(word: &str) -> Option<String> {
+    if word.contains('\0') {
+        return None;
+    }
+    let plain = !word
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\' | ';'));
+    if plain {
+        return Some(word.replace('%', "%%"));
+    }
+    let mut out = String::with_capacity(word.len() + 8);
+    out.push('"');
+    for c in word.chars() {
+        push_escaped(&mut out, c);
+    }
+    out.push('"');
+    Some(out)
+}
+
+/// `c` inside a double-quoted systemd word.
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '%' => out.push_str("%%"),
+        '\\' => out.push_str("\\\\"),
+        '"' => out.push_str("\\\""),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c => out.push(c),
+    }
 }
 
 /// The words of an `Environment=` value: raw byte range and decoded text
@@ -275,6 +304,17 @@ mod tests {
         let back = words(&word);
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].1.as_str(), format!("A={value}"));
+    }
+
+    #[test]
+    fn words_are_quoted_only_when_they_need_it() {
+        assert_eq!(quote_word("/usr/bin/x").as_deref(), Some("/usr/bin/x"));
+        assert_eq!(quote_word("-/a/100%").as_deref(), Some("-/a/100%%"));
+        let word = quote_word("/a b/c\"d\\\n%").unwrap();
+        assert_eq!(word, r#""/a b/c\"d\\\n%%""#);
+        let back = words(&word);
+        assert_eq!(back[0].1.as_str(), "/a b/c\"d\\\n%");
+        assert_eq!(quote_word("a\0b"), None);
     }
 
     #[test]
