@@ -152,12 +152,13 @@ fn github_masks_every_line_of_every_value_and_prints_nothing_else() {
 fn github_refuses_without_github_env_and_changes_nothing_on_failure() {
     let Some(mut f) = awkward() else { return };
     let secret = f.value("LITELLM_MASTER_KEY").to_string();
-    f.sb.cmd("litekeys")
+    f.sb.test("litekeys")
         .env_remove("GITHUB_ENV")
         .args(["ci", "github", "-f"])
         .arg(&f.file)
-        .expect(Exit::Usage)
-        .one_line_error("GITHUB_ENV");
+        .status(Exit::Usage)
+        .one_line_error("GITHUB_ENV")
+        .run();
 
     // The runner makes the file; a missing one is an error, with no masks
     // printed and nothing created.

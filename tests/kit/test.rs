@@ -139,8 +139,8 @@ impl Test {
         self
     }
 
-    pub fn stderr_lacks(mut self, text: impl Into<String>) -> Self {
-        self.stderr.push(Text::Lacks(text.into()));
+    pub fn stdout_lacks(mut self, text: impl Into<String>) -> Self {
+        self.stdout.push(Text::Lacks(text.into()));
         self
     }
 

@@ -107,35 +107,29 @@ fn the_next_rotation_recovers_first() {
 #[test]
 fn failed_verification_rolls_back_and_exits_rolled_back() {
     let Some(s) = Seeds::new() else { return };
-    let before = s.snapshot();
-    let out = s
-        .cmd()
+    s.test()
         .arg("--yes")
         .env("LITEKEYS_FAULT_ACTIVATE", "fail")
-        .expect(Exit::RolledBack);
-    out.one_line_error("verification failed")
-        .never_shows(OLD_MASTER);
-    assert!(
-        out.stderr.contains("rolled back 7 file(s)"),
-        "{}",
-        out.stderr
-    );
-    before.assert_unchanged();
+        .status(Exit::RolledBack)
+        .one_line_error("verification failed")
+        .never_shows(OLD_MASTER)
+        .stderr_has("rolled back 7 file(s)")
+        .files_unchanged([""])
+        .run();
     assert_eq!(s.strays(), Vec::<std::path::PathBuf>::new());
 }
 
 #[test]
 fn a_gateway_that_does_not_come_back_exits_rollback_incomplete() {
     let Some(s) = Seeds::new() else { return };
-    let before = s.snapshot();
-    let out = s
-        .cmd()
+    s.test()
         .arg("--yes")
         .env("LITEKEYS_FAULT_ACTIVATE", "fail-reactivate")
-        .expect(Exit::RollbackIncomplete);
-    assert!(out.stderr.contains("did not come back"), "{}", out.stderr);
-    assert!(out.stdout.is_empty());
-    before.assert_unchanged();
+        .status(Exit::RollbackIncomplete)
+        .stderr_has("did not come back")
+        .stdout_is("")
+        .files_unchanged([""])
+        .run();
 }
 
 #[test]

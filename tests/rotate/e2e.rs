@@ -2,7 +2,7 @@
 //! the real sops (the source) and systemd-analyze (the drop-in).
 
 use litekeys_tests::rotate_lab::*;
-use litekeys_tests::{peer, require, walk};
+use litekeys_tests::{Test, peer, require, walk};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use vault::Exit;
 
@@ -81,13 +81,11 @@ fn rotation_changes_exactly_the_right_fields() {
     );
 
     // status: all in sync; one audit line with fingerprints, no values.
-    let status = s.cmd().arg("status").success();
-    assert!(
-        !status.stdout_str().contains("drifted"),
-        "{}",
-        status.stdout_str()
-    );
-    status.never_shows(&new);
+    s.test()
+        .arg("status")
+        .stdout_lacks("drifted")
+        .never_shows(&new)
+        .run();
     let json = s.cmd().args(["status", "--json"]).success();
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["in_sync"], true);
@@ -238,13 +236,12 @@ fn drop_in_passes_systemd_analyze_verify_with_awkward_values() {
             .env("XDG_RUNTIME_DIR", &run_dir)
             .args(["verify", "--user"])
             .arg(&unit)
-            .output()
     };
     // The check can fail: a bad specifier in the drop-in is reported.
     let dropin = home.join(".config/systemd/user/litellm.service.d/litekeys.conf");
     let good = std::fs::read(&dropin).unwrap();
     std::fs::write(&dropin, "[Service]\nEnvironment=\"A=x%Zy\"\n").unwrap();
-    let bad = verify();
+    let bad = verify().output();
     assert!(
         bad.stderr.contains("litekeys.conf"),
         "systemd-analyze did not read the drop-in: {bad:?}"
@@ -270,9 +267,8 @@ fn drop_in_passes_systemd_analyze_verify_with_awkward_values() {
         s.read(&dropin),
         "[Service]\nEnvironment=\"LITELLM_MASTER_KEY=sk-pe%%rc\\\\ent\\\"quote%%%%s\\\\\\\\\"\nRestart=on-failure\n"
     );
-    let ok = verify();
-    assert_eq!(ok.code, 0, "{ok:?}");
-    assert_eq!(ok.stderr, "", "systemd-analyze warned");
+    // systemd-analyze neither fails nor warns.
+    Test::of(verify(), s.sb.path("")).stderr_is("").run();
     assert_eq!(
         s.read(&home.join("dotfiles/litellm.env"))
             .lines()
@@ -346,10 +342,10 @@ fn init_in_a_new_directory_git_ignores_the_lock_files() {
             .stdout_str()
             .to_string()
     };
-    s.sb.program(&git)
+    Test::of(s.sb.program(&git), s.sb.path(""))
         .args(["init", "-q"])
-        .current_dir(&s.repo)
-        .success();
+        .in_dir(&s.repo)
+        .run();
     // A rotation takes the lock, leaving its sidecar next to the source.
     s.cmd().arg("--yes").success();
     assert!(s.repo.join("vault/.global.enc.env.lock").exists());

@@ -1,7 +1,7 @@
 //! `litekeys-watch install`: the unit it writes passes the real
 //! `systemd-analyze verify` with nothing on stderr.
 
-use litekeys_tests::{Sandbox, require};
+use litekeys_tests::{Sandbox, Test, require};
 use vault::Exit;
 
 fn sandbox() -> Sandbox {
@@ -115,15 +115,16 @@ fn print_writes_nothing_and_the_system_unit_verifies() {
 
 #[test]
 fn a_bad_config_is_one_line_naming_it() {
-    let sb = Sandbox::new();
-    sb.write(
-        "litekeys.toml",
-        "source = \"s.enc.env\"\n[service]\nmanager = \"launchd\"\n",
-    );
-    sb.cmd("litekeys-watch")
+    Test::new("litekeys-watch")
+        .write(
+            "litekeys.toml",
+            "source = \"s.enc.env\"\n[service]\nmanager = \"launchd\"\n",
+        )
         .args(["install", "--config", "litekeys.toml"])
-        .expect(Exit::Error)
-        .one_line_error("litekeys.toml:3: unknown variant `launchd`");
+        .status(Exit::Error)
+        .one_line_error("litekeys.toml:3: unknown variant `launchd`")
+        .files_unchanged(["home"])
+        .run();
 }
 
 #[test]

@@ -316,9 +316,14 @@ fn recipients_add_and_remove_with_real_age_keys() {
         Some(Exit::NoIdentity)
     );
 
-    w.lk(&file).args(["recipients", "add", &second]).success();
-    let listed = w.lk(&file).args(["recipients", "list"]).success();
-    assert_eq!(listed.stdout_str(), format!("{}\n{second}\n", w.recipient));
+    w.test(&file)
+        .args(["recipients", "add", &second])
+        .files_changed([&file])
+        .run();
+    w.test(&file)
+        .args(["recipients", "list"])
+        .stdout_is(format!("{}\n{second}\n", w.recipient))
+        .run();
     // The new identity opens it, with sops and with litekeys.
     let theirs = w.sops_decrypt(&file, &second_key);
     assert_eq!(
