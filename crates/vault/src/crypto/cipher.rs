@@ -99,6 +99,9 @@ fn split_field<'a>(s: &'a str, next: &str) -> Option<(&'a str, &'a str)> {
     Some((&s[..comma], rest))
 }
 
+// Hand-written, not `B64.decode_slice`: with the crate, decrypting a
+// 10 000-value file took 74.45 M instructions instead of 65.81 M (+13 %,
+// callgrind, 2026-12); the tests hold the two decoders to the same language.
 /// Go's base64 alphabet, one table per place in a group of four: each
 /// byte's six bits already shifted to where they go in the group's 24; bit
 /// 31 marks a byte outside the alphabet.
