@@ -16,14 +16,19 @@ pub enum Backend {
     Sops,
 }
 
+/// A `--backend` that is not one of auto, native, sops.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown backend {0:?} (auto, native, sops)")]
+pub struct UnknownBackend(String);
+
 impl std::str::FromStr for Backend {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownBackend;
+    fn from_str(s: &str) -> Result<Self, UnknownBackend> {
         match s {
             "auto" => Ok(Backend::Auto),
             "native" => Ok(Backend::Native),
             "sops" => Ok(Backend::Sops),
-            _ => Err(format!("unknown backend {s:?} (auto, native, sops)")),
+            _ => Err(UnknownBackend(s.to_string())),
         }
     }
 }

@@ -14,7 +14,7 @@ pub fn is_env_name(name: &str) -> bool {
 /// Names that change which program runs or what it loads before its own
 /// code: the dynamic loader, shells' start-up files and prompts, and the
 /// interpreters agents are written in. Exact names.
-pub const STEERING_NAMES: &[&str] = &[
+pub(crate) const STEERING_NAMES: &[&str] = &[
     "PATH",
     "IFS",
     "ENV",
@@ -56,7 +56,7 @@ pub const STEERING_NAMES: &[&str] = &[
 
 /// Prefixes of such names: the dynamic loaders (glibc, macOS), bash's
 /// exported functions, git's per-process config.
-pub const STEERING_PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_"];
+pub(crate) const STEERING_PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_"];
 
 /// Whether setting `name` changes how programs run (see [`STEERING_NAMES`]):
 /// `exec`, `direnv`, `ci` and `export` set it only when the user names it.

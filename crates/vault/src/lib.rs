@@ -24,9 +24,9 @@ pub mod sops_config;
 pub mod store;
 mod value;
 
-pub use backend::{Backend, decrypt_file};
+pub use backend::{Backend, UnknownBackend, decrypt_file};
 pub use crypto::DataKey;
-pub use document::{Change, Document, EncryptOptions, check_key, encrypt};
+pub use document::{Change, Document, EncryptOptions, KeyError, check_key, encrypt};
 pub use env_name::{is_env_name, steers_programs};
 pub use error::{Error, FormatError, MetadataError};
 pub use exit::Exit;

@@ -3,25 +3,29 @@
 //! from the current directory.
 
 use std::path::{Path, PathBuf};
+use thiserror::Error;
 
 pub const ENV_FILE: &str = "LITEKEYS_FILE";
 pub const DEFAULT_RELATIVE: &str = "secrets/global.enc.env";
 
-pub fn source_file(explicit: Option<&Path>) -> Result<PathBuf, String> {
+/// Why no encrypted file was found.
+#[derive(Debug, Error)]
+pub enum LocateError {
+    #[error("cannot read the current directory: {0}")]
+    NoCurrentDir(std::io::Error),
+    #[error("no {DEFAULT_RELATIVE} in {} or any parent; pass -f FILE or set {ENV_FILE}", .0.display())]
+    NotFound(PathBuf),
+}
+
+pub fn source_file(explicit: Option<&Path>) -> Result<PathBuf, LocateError> {
     if let Some(path) = explicit {
         return Ok(path.to_path_buf());
     }
     if let Some(path) = std::env::var_os(ENV_FILE).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    nearest(&cwd, DEFAULT_RELATIVE).ok_or_else(|| {
-        format!(
-            "no {DEFAULT_RELATIVE} in {} or any parent; pass -f FILE or set {ENV_FILE}",
-            cwd.display()
-        )
-    })
+    let cwd = std::env::current_dir().map_err(LocateError::NoCurrentDir)?;
+    nearest(&cwd, DEFAULT_RELATIVE).ok_or(LocateError::NotFound(cwd))
 }
 
 /// The first `dir/relative` that exists, from `start` up to the root.

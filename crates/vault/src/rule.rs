@@ -4,7 +4,7 @@
 use regex::Regex;
 
 /// The default: everything is encrypted except keys ending in `_unencrypted`.
-pub const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
+pub(crate) const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rule {

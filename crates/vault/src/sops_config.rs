@@ -37,14 +37,36 @@ pub enum ConfigError {
         line: usize,
         message: String,
     },
-    #[error("{}: creation rule {index}: {reason}", path.display())]
+    #[error("{}: creation rule {index}: {source}", path.display())]
     Rule {
         path: PathBuf,
         index: usize,
-        reason: String,
+        source: RuleError,
     },
     #[error("{}: no creation rule matches {file}; add one or pass --age", path.display())]
     NoMatch { path: PathBuf, file: String },
+}
+
+/// Why a creation rule is not one litekeys can encrypt with.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("uses {} keys; litekeys encrypts to age only: use `sops encrypt` for this file", .0.join(", "))]
+    ForeignKeys(Vec<String>),
+    #[error("its key group uses {0}; litekeys encrypts to age only: use `sops encrypt`")]
+    ForeignGroup(String),
+    #[error(
+        "uses several key groups (Shamir); litekeys encrypts to plain age recipients only: use `sops encrypt`"
+    )]
+    Shamir,
+    #[error("lists no age recipient")]
+    NoRecipient,
+    #[error("path_regex does not compile: {0}")]
+    PathRegex(Box<regex::Error>),
+    #[error(
+        "sets more than one of unencrypted_suffix, encrypted_suffix, unencrypted_regex, \
+         encrypted_regex, unencrypted_comment_regex, encrypted_comment_regex"
+    )]
+    SeveralRules,
 }
 
 #[derive(Deserialize)]
@@ -151,14 +173,14 @@ pub fn rule_for(config: &Path, file: &Path) -> Result<CreationRule, ConfigError>
     };
     let rules = parsed.creation_rules.ok_or_else(no_match)?;
     for (index, raw) in rules.iter().enumerate() {
-        let bad = |reason: String| ConfigError::Rule {
+        let bad = |source: RuleError| ConfigError::Rule {
             path: config.to_path_buf(),
             index,
-            reason,
+            source,
         };
         if !raw.path_regex.is_empty() {
             let re = regex::Regex::new(&raw.path_regex)
-                .map_err(|e| bad(format!("path_regex does not compile: {e}")))?;
+                .map_err(|e| bad(RuleError::PathRegex(Box::new(e))))?;
             if !re.is_match(&relative) {
                 continue;
             }
@@ -182,16 +204,15 @@ fn relative_to_config(config: &Path, file: &Path) -> String {
 }
 
 impl RawRule {
-    fn to_rule(&self) -> Result<CreationRule, String> {
+    fn to_rule(&self) -> Result<CreationRule, RuleError> {
         let foreign: Vec<&str> = FOREIGN
             .iter()
             .copied()
             .filter(|k| self.other.get(*k).is_some_and(|v| !is_empty(v)))
             .collect();
         if !foreign.is_empty() {
-            return Err(format!(
-                "uses {} keys; litekeys encrypts to age only: use `sops encrypt` for this file",
-                foreign.join(", ")
+            return Err(RuleError::ForeignKeys(
+                foreign.into_iter().map(str::to_string).collect(),
             ));
         }
         let mut recipients = self.age.as_ref().map(Keys::list).unwrap_or_default();
@@ -199,22 +220,16 @@ impl RawRule {
             [] => {}
             [group] if recipients.is_empty() && self.shamir_threshold <= 1 => {
                 if let Some(kind) = group.other.keys().next() {
-                    return Err(format!(
-                        "its key group uses {kind}; litekeys encrypts to age only: use `sops encrypt`"
-                    ));
+                    return Err(RuleError::ForeignGroup(kind.clone()));
                 }
                 recipients = group.age.iter().map(|k| k.trim().to_string()).collect();
             }
             _ => {
-                return Err(
-                    "uses several key groups (Shamir); litekeys encrypts to plain age recipients \
-                     only: use `sops encrypt`"
-                        .into(),
-                );
+                return Err(RuleError::Shamir);
             }
         }
         if recipients.is_empty() {
-            return Err("lists no age recipient".into());
+            return Err(RuleError::NoRecipient);
         }
         let set: Vec<Rule> = [
             (
@@ -235,11 +250,7 @@ impl RawRule {
         .map(|(value, make)| make(value.clone()))
         .collect();
         if set.len() > 1 {
-            return Err(
-                "sets more than one of unencrypted_suffix, encrypted_suffix, unencrypted_regex, \
-                 encrypted_regex, unencrypted_comment_regex, encrypted_comment_regex"
-                    .into(),
-            );
+            return Err(RuleError::SeveralRules);
         }
         Ok(CreationRule {
             recipients,

@@ -8,11 +8,11 @@ use zeroize::Zeroizing;
 
 /// Why a decrypted plaintext is not a value of its tag.
 #[derive(Debug, PartialEq, Eq)]
-pub struct BadType;
+pub(crate) struct BadType;
 
 /// A decrypted value: the bytes the MAC covers and the text the plaintext
 /// file shows.
-pub struct Plain {
+pub(crate) struct Plain {
     pub mac_bytes: Zeroizing<Vec<u8>>,
     pub text: Zeroizing<Vec<u8>>,
     /// `str`: the only type `get` and `exec` take as they are.
@@ -22,7 +22,7 @@ pub struct Plain {
 }
 
 impl Plain {
-    pub fn from_tagged(bytes: Zeroizing<Vec<u8>>, kind: &str) -> Result<Plain, BadType> {
+    pub(crate) fn from_tagged(bytes: Zeroizing<Vec<u8>>, kind: &str) -> Result<Plain, BadType> {
         let text = || std::str::from_utf8(&bytes).map_err(|_| BadType);
         let both = |mac: String, text: String| Plain {
             mac_bytes: Zeroizing::new(mac.into_bytes()),

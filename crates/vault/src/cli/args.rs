@@ -12,7 +12,7 @@ use vault::Backend;
 #[derive(Parser, Debug)]
 #[command(name = "litekeys", version, max_term_width = 100)]
 #[command(after_help = vault::Exit::help_text())]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub input: Input,
 
@@ -22,7 +22,7 @@ pub struct Args {
 
 /// Which file, read how: the options every subcommand takes.
 #[derive(ClapArgs, Debug)]
-pub struct Input {
+pub(crate) struct Input {
     /// The encrypted file [default: $LITEKEYS_FILE, else the nearest secrets/global.enc.env]
     #[arg(short, long, global = true, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -39,7 +39,7 @@ pub struct Input {
 /// them equal); anything else goes to [`Args`].
 #[derive(Parser, Debug)]
 #[command(name = "litekeys", max_term_width = 100)]
-pub struct ExecOnly {
+pub(crate) struct ExecOnly {
     #[command(flatten)]
     pub input: Input,
 
@@ -48,7 +48,7 @@ pub struct ExecOnly {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum ExecCommand {
+pub(crate) enum ExecCommand {
     #[command(about = EXEC_ABOUT)]
     Exec(ExecArgs),
 }
@@ -59,7 +59,7 @@ const EXEC_ABOUT: &str =
 impl ExecOnly {
     /// Whether argv names `exec` as its subcommand, with only the global
     /// options before it. A miss only costs time: [`Args`] parses the rest.
-    pub fn wants(argv: &[OsString]) -> bool {
+    pub(crate) fn wants(argv: &[OsString]) -> bool {
         let mut rest = argv.iter().skip(1);
         while let Some(arg) = rest.next() {
             let Some(arg) = arg.to_str() else {
@@ -80,12 +80,12 @@ impl ExecOnly {
     }
 }
 
-fn parse_backend(s: &str) -> Result<Backend, String> {
+fn parse_backend(s: &str) -> Result<Backend, vault::UnknownBackend> {
     s.parse()
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the plaintext exactly as `sops decrypt --output-type dotenv` does
     Decrypt,
     /// Print one value, raw, with no trailing newline (as `sops decrypt --extract`)
@@ -172,7 +172,7 @@ pub enum Command {
 }
 
 #[derive(ClapArgs, Debug)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// Only these keys (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
     pub only: Option<Vec<String>>,
@@ -191,7 +191,7 @@ pub struct ExecArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum CiTarget {
+pub(crate) enum CiTarget {
     /// Mask every line of every value (::add-mask:: on stdout, nothing else),
     /// then append each value to $GITHUB_ENV as NAME<<DELIM, value, DELIM with a
     /// fresh random delimiter
@@ -226,7 +226,7 @@ pub enum CiTarget {
 }
 
 #[derive(ClapArgs, Debug)]
-pub struct EncryptArgs {
+pub(crate) struct EncryptArgs {
     /// age recipients (comma-separated) [default: the nearest .sops.yaml creation_rules]
     #[arg(long, value_delimiter = ',', value_name = "R1,R2")]
     pub age: Vec<String>,
@@ -249,7 +249,7 @@ pub struct EncryptArgs {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum RecipientsAction {
+pub(crate) enum RecipientsAction {
     /// Print the recipients, one per line
     List,
     /// Wrap the data key for another recipient
@@ -259,7 +259,7 @@ pub enum RecipientsAction {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum IdentityAction {
+pub(crate) enum IdentityAction {
     /// Store an age identity (from FILE, or stdin) in the OS keyring and print its recipient
     Import {
         /// An age identity file (`age-keygen` output); `-` or none for stdin
@@ -274,7 +274,7 @@ pub enum IdentityAction {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ExportFormat {
+pub(crate) enum ExportFormat {
     /// KEY=value lines, newlines as \n (sops' dotenv)
     Dotenv,
     /// One JSON object, keys in file order

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 type Values<'a> = Vec<(&'a str, &'a Secret, usize)>;
 
-pub fn run(input: &Input, target: &CiTarget) -> Result<Vec<u8>, Failure> {
+pub(crate) fn run(input: &Input, target: &CiTarget) -> Result<Vec<u8>, Failure> {
     match target {
         CiTarget::Github { only } => github(input, only.as_deref()),
         CiTarget::Gitlab { only } => gitlab(input, only.as_deref()),

@@ -36,7 +36,11 @@ use_litekeys() {
 }
 "#;
 
-pub fn run(input: &Input, stdlib: bool, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+pub(crate) fn run(
+    input: &Input,
+    stdlib: bool,
+    only: Option<&[String]>,
+) -> Result<Vec<u8>, Failure> {
     if stdlib {
         return Ok(STDLIB.as_bytes().to_vec());
     }

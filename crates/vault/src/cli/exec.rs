@@ -14,7 +14,7 @@ use vault::Exit;
 /// What `--pristine` keeps of the current environment.
 const PRISTINE_KEEP: [&str; 4] = ["PATH", "HOME", "USER", "TERM"];
 
-pub fn run(input: &Input, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
+pub(crate) fn run(input: &Input, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
     let (program, rest) = exec.command.split_first().ok_or_else(|| {
         Failure::new(Exit::Usage, "exec: no command given (litekeys exec -- CMD)")
     })?;

@@ -14,7 +14,7 @@ use vault::identity::KeyringError;
 use vault::identity::parse_identities;
 use zeroize::Zeroizing;
 
-pub fn run(action: &IdentityAction) -> Result<Vec<u8>, Failure> {
+pub(crate) fn run(action: &IdentityAction) -> Result<Vec<u8>, Failure> {
     match action {
         IdentityAction::Import { file } => import(file.as_deref()),
         IdentityAction::New => {

@@ -17,7 +17,8 @@ pub(super) fn keyring() -> &'static OsKeyring {
 
 /// `--file`, else `$LITEKEYS_FILE`, else the nearest `secrets/global.enc.env`.
 pub(super) fn source(input: &Input) -> Result<PathBuf, Failure> {
-    vault::locate::source_file(input.file.as_deref()).map_err(|m| Failure::new(Exit::Error, m))
+    vault::locate::source_file(input.file.as_deref())
+        .map_err(|e| Failure::new(Exit::Error, e.to_string()))
 }
 
 /// The file's values, decrypted and MAC-verified with the chosen backend.

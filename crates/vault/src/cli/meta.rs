@@ -7,13 +7,13 @@ use std::ffi::OsString;
 use std::path::Path;
 use vault::Exit;
 
-pub fn completions(shell: clap_complete::Shell) -> Result<Vec<u8>, Failure> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Args::command(), "litekeys", &mut out);
     Ok(out)
 }
 
-pub fn manpages(dir: &Path) -> Result<Vec<u8>, Failure> {
+pub(crate) fn manpages(dir: &Path) -> Result<Vec<u8>, Failure> {
     let fail = |e: std::io::Error| Failure::new(Exit::Error, format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
     clap_mangen::generate_to(Args::command(), dir).map_err(fail)?;
@@ -22,7 +22,7 @@ pub fn manpages(dir: &Path) -> Result<Vec<u8>, Failure> {
 
 /// Runs `litekeys-rotate`/`litekeys-watch` from next to this binary, else
 /// from PATH, and exits with its status.
-pub fn sibling(name: &str, rest: &[OsString]) -> Result<Vec<u8>, Failure> {
+pub(crate) fn sibling(name: &str, rest: &[OsString]) -> Result<Vec<u8>, Failure> {
     let beside = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join(name)));

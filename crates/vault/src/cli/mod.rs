@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-pub fn run() -> ExitCode {
+pub(crate) fn run() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     if ExecOnly::wants(&argv) {
         let ExecOnly {

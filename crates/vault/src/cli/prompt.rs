@@ -76,13 +76,13 @@ mod terminal {
     use std::os::fd::{AsFd, BorrowedFd};
 
     /// Echo off (the newline still shows) until dropped.
-    pub struct EchoOff<'a> {
+    pub(crate) struct EchoOff<'a> {
         fd: BorrowedFd<'a>,
         saved: Termios,
     }
 
     impl<'a> EchoOff<'a> {
-        pub fn new(stdin: &'a std::io::Stdin) -> rustix::io::Result<Self> {
+        pub(crate) fn new(stdin: &'a std::io::Stdin) -> rustix::io::Result<Self> {
             let fd = stdin.as_fd();
             let saved = tcgetattr(fd)?;
             let mut quiet = saved.clone();

@@ -8,13 +8,13 @@ use super::shell_quote::push_export;
 use vault::Exit;
 use vault::{Backend, Document};
 
-pub fn decrypt(input: &Input) -> Result<Vec<u8>, Failure> {
+pub(crate) fn decrypt(input: &Input) -> Result<Vec<u8>, Failure> {
     let (_, plain) = open(input)?;
     // The buffer itself: a copy would be one more plaintext in memory.
     Ok(std::mem::take(&mut *plain.to_dotenv()))
 }
 
-pub fn get(input: &Input, key: &str) -> Result<Vec<u8>, Failure> {
+pub(crate) fn get(input: &Input, key: &str) -> Result<Vec<u8>, Failure> {
     let (path, plain) = open(input)?;
     match plain.get(key) {
         Some((value, true)) => Ok(value.expose().to_vec()),
@@ -29,7 +29,7 @@ pub fn get(input: &Input, key: &str) -> Result<Vec<u8>, Failure> {
     }
 }
 
-pub fn export(
+pub(crate) fn export(
     input: &Input,
     format: ExportFormat,
     only: Option<&[String]>,
@@ -79,7 +79,7 @@ pub fn export(
     Ok(out)
 }
 
-pub fn check(input: &Input) -> Result<Vec<u8>, Failure> {
+pub(crate) fn check(input: &Input) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let doc = Document::read(&path)?;
     let native = input.backend == Backend::Native

@@ -32,7 +32,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Mode of a file litekeys creates (an existing file keeps its own).
 const NEW_FILE_MODE: u32 = 0o600;
 
-pub fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
+pub(crate) fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let key = key_name(&path, key)?;
     let from_terminal = std::io::stdin().is_terminal();
@@ -58,7 +58,7 @@ pub fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
     Ok(Vec::new())
 }
 
-pub fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
+pub(crate) fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let key = key_name(&path, key)?;
     let file = Locked::open(&path)?;
@@ -82,7 +82,7 @@ pub fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
     Ok(Vec::new())
 }
 
-pub fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
+pub(crate) fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
     let from_stdin = e.input.as_os_str() == "-";
     let (name, plaintext) = if from_stdin {
         (PathBuf::from("<stdin>"), read_all(&std::io::stdin())?)
@@ -174,7 +174,7 @@ fn encrypt_options(e: &EncryptArgs, target: &Path) -> Result<EncryptOptions, Fai
     })
 }
 
-pub fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec<u8>, Failure> {
+pub(crate) fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     if let RecipientsAction::List = action {
         let doc = Document::read(&path)?;
@@ -238,7 +238,7 @@ pub fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec<u8>, F
     Ok(Vec::new())
 }
 
-pub fn rotate_data_key(input: &Input) -> Result<Vec<u8>, Failure> {
+pub(crate) fn rotate_data_key(input: &Input) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let file = Locked::open(&path)?;
     let doc = file.native_only(input.backend, "sops rotate")?;
@@ -344,7 +344,7 @@ fn key_name(path: &Path, key: &OsStr) -> Result<String, Failure> {
             key.to_string_lossy()
         ))
     })?;
-    vault::check_key(key).map_err(bad)?;
+    vault::check_key(key).map_err(|e| bad(e.to_string()))?;
     Ok(key.to_string())
 }
 

@@ -210,20 +210,20 @@ pub fn open<'a>(
 
 /// Opens many values under one data key: the AES key schedule is computed
 /// once per file, not once per value.
-pub struct Opener {
+pub(crate) struct Opener {
     gcm32: Aes256Gcm32,
     key: DataKey,
 }
 
 impl Opener {
-    pub fn new(key: &DataKey) -> Opener {
+    pub(crate) fn new(key: &DataKey) -> Opener {
         Opener {
             gcm32: Aes256Gcm32::new(key.as_ref().into()),
             key: key.clone(),
         }
     }
 
-    pub fn open<'a>(
+    pub(crate) fn open<'a>(
         &self,
         value: &'a str,
         aad: &str,
@@ -236,7 +236,7 @@ impl Opener {
     /// Appends the plaintext of `value` to `out` and returns its type tag;
     /// on error `out` is left as it was. No allocation when `out` has room:
     /// the ciphertext is decoded into `out` and decrypted in place.
-    pub fn open_into<'a>(
+    pub(crate) fn open_into<'a>(
         &self,
         value: &'a str,
         aad: &[u8],
@@ -284,7 +284,7 @@ impl Opener {
 
 /// Encrypts `plain` with a fresh random nonce. Empty plaintexts stay empty,
 /// unencrypted, as sops writes them.
-pub fn seal(plain: &[u8], kind: &str, key: &DataKey, aad: &str) -> String {
+pub(crate) fn seal(plain: &[u8], kind: &str, key: &DataKey, aad: &str) -> String {
     if plain.is_empty() {
         return String::new();
     }
@@ -295,7 +295,7 @@ pub fn seal(plain: &[u8], kind: &str, key: &DataKey, aad: &str) -> String {
 
 /// Encrypts with a given nonce (sops reuses a value's nonce when the value
 /// is unchanged; tests use it for known answers).
-pub fn seal_with_iv(
+pub(crate) fn seal_with_iv(
     plain: &[u8],
     kind: &str,
     key: &DataKey,

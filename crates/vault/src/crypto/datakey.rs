@@ -7,12 +7,45 @@ use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::x25519;
 use std::io::{Read, Write};
 use std::str::FromStr;
+use thiserror::Error;
 use zeroize::Zeroizing;
 
+/// Why no stanza gave the data key (no secret in it).
+#[derive(Debug, Error)]
+pub(crate) enum UnwrapError {
+    #[error("no age recipient in the file")]
+    NoRecipient,
+    #[error("the age stanza for {recipient} is malformed: {source}")]
+    Malformed {
+        recipient: String,
+        source: age::DecryptError,
+    },
+    #[error("{0}")]
+    NoMatch(age::DecryptError),
+    #[error("the age stanza for {recipient} is corrupt: {source}")]
+    Corrupt {
+        recipient: String,
+        source: std::io::Error,
+    },
+    #[error("the data key for {recipient} is {len} bytes, not 32")]
+    WrongSize { recipient: String, len: usize },
+}
+
+/// A recipient the data key cannot be wrapped for.
+#[derive(Debug, Error)]
+#[error("{recipient:?} is not an age recipient: {reason}")]
+pub(crate) struct NotARecipient {
+    recipient: String,
+    reason: &'static str,
+}
+
 /// Opens the data key with the first stanza any identity can open.
-/// `Err` carries a short reason when none can (no secret in it).
-pub fn unwrap(stanzas: &[AgeStanza], identities: &[x25519::Identity]) -> Result<DataKey, String> {
-    let mut last = "no age recipient in the file".to_string();
+/// `Err` says why the last one failed when none can.
+pub(crate) fn unwrap(
+    stanzas: &[AgeStanza],
+    identities: &[x25519::Identity],
+) -> Result<DataKey, UnwrapError> {
+    let mut last = UnwrapError::NoRecipient;
     for stanza in stanzas {
         match unwrap_one(stanza, identities) {
             Ok(key) => return Ok(key),
@@ -22,33 +55,44 @@ pub fn unwrap(stanzas: &[AgeStanza], identities: &[x25519::Identity]) -> Result<
     Err(last)
 }
 
-fn unwrap_one(stanza: &AgeStanza, identities: &[x25519::Identity]) -> Result<DataKey, String> {
-    let decryptor = age::Decryptor::new(ArmoredReader::new(stanza.enc.as_bytes()))
-        .map_err(|e| format!("the age stanza for {} is malformed: {e}", stanza.recipient))?;
+fn unwrap_one(stanza: &AgeStanza, identities: &[x25519::Identity]) -> Result<DataKey, UnwrapError> {
+    let recipient = || stanza.recipient.clone();
+    let decryptor =
+        age::Decryptor::new(ArmoredReader::new(stanza.enc.as_bytes())).map_err(|source| {
+            UnwrapError::Malformed {
+                recipient: recipient(),
+                source,
+            }
+        })?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| e.to_string())?;
+        .map_err(UnwrapError::NoMatch)?;
     let mut plain = Zeroizing::new(Vec::with_capacity(32));
     reader
         .read_to_end(&mut plain)
-        .map_err(|e| format!("the age stanza for {} is corrupt: {e}", stanza.recipient))?;
-    let key: [u8; 32] = plain.as_slice().try_into().map_err(|_| {
-        format!(
-            "the data key for {} is {} bytes, not 32",
-            stanza.recipient,
-            plain.len()
-        )
-    })?;
+        .map_err(|source| UnwrapError::Corrupt {
+            recipient: recipient(),
+            source,
+        })?;
+    let key: [u8; 32] = plain
+        .as_slice()
+        .try_into()
+        .map_err(|_| UnwrapError::WrongSize {
+            recipient: recipient(),
+            len: plain.len(),
+        })?;
     Ok(Zeroizing::new(key))
 }
 
 /// Wraps the data key for each recipient, in order.
-pub fn wrap(key: &DataKey, recipients: &[String]) -> Result<Vec<AgeStanza>, String> {
+pub(crate) fn wrap(key: &DataKey, recipients: &[String]) -> Result<Vec<AgeStanza>, NotARecipient> {
     recipients
         .iter()
         .map(|r| {
-            let parsed = x25519::Recipient::from_str(r)
-                .map_err(|e| format!("{r:?} is not an age recipient: {e}"))?;
+            let parsed = x25519::Recipient::from_str(r).map_err(|reason| NotARecipient {
+                recipient: r.clone(),
+                reason,
+            })?;
             Ok(AgeStanza {
                 recipient: r.clone(),
                 enc: wrap_one(key, &parsed),

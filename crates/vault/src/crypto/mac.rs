@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 const BATCH: usize = 2048;
 
 #[derive(Clone)]
-pub struct Mac {
+pub(crate) struct Mac {
     hash: Sha512,
     only_encrypted: bool,
     /// Plaintexts not hashed yet (wiped on drop).
@@ -20,7 +20,7 @@ pub struct Mac {
 }
 
 impl Mac {
-    pub fn new(only_encrypted: bool) -> Self {
+    pub(crate) fn new(only_encrypted: bool) -> Self {
         let mut hash = Sha512::new();
         if only_encrypted {
             // Seeding keeps the two modes' MACs apart for the same values.
@@ -35,7 +35,7 @@ impl Mac {
     }
 
     /// Adds one value's canonical bytes (see `value::Plain::mac_bytes`).
-    pub fn add(&mut self, encrypted: bool, bytes: &[u8]) {
+    pub(crate) fn add(&mut self, encrypted: bool, bytes: &[u8]) {
         if self.only_encrypted && !encrypted {
             return;
         }
@@ -51,7 +51,7 @@ impl Mac {
         self.len += bytes.len();
     }
 
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         self.hash.update(&self.pending[..self.len]);
         let mut out = String::with_capacity(128);

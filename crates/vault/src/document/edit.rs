@@ -28,31 +28,36 @@ pub enum Change {
 }
 
 /// Why a key cannot be written into a dotenv file.
-pub fn check_key(key: &str) -> Result<(), String> {
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("the key is empty")]
+    Empty,
+    #[error("the key {0:?} contains '=' (dotenv keys end at the first '=')")]
+    Equals(String),
+    #[error("the key {0:?} contains a newline, carriage return or NUL")]
+    LineBreak(String),
+    #[error("the key {0:?} starts with '#' (it would read back as a comment)")]
+    Comment(String),
+    #[error("the key {0:?} starts with {SOPS_PREFIX} (reserved for sops metadata)")]
+    Reserved(String),
+}
+
+/// Whether `key` can be written into a dotenv file (and read back as itself).
+pub fn check_key(key: &str) -> Result<(), KeyError> {
+    let owned = || key.to_string();
     if key.is_empty() {
-        return Err("the key is empty".into());
+        Err(KeyError::Empty)
+    } else if key.contains('=') {
+        Err(KeyError::Equals(owned()))
+    } else if key.contains(['\n', '\r', '\0']) {
+        Err(KeyError::LineBreak(owned()))
+    } else if key.starts_with('#') {
+        Err(KeyError::Comment(owned()))
+    } else if key.starts_with(SOPS_PREFIX) {
+        Err(KeyError::Reserved(owned()))
+    } else {
+        Ok(())
     }
-    if key.contains('=') {
-        return Err(format!(
-            "the key {key:?} contains '=' (dotenv keys end at the first '=')"
-        ));
-    }
-    if key.contains(['\n', '\r', '\0']) {
-        return Err(format!(
-            "the key {key:?} contains a newline, carriage return or NUL"
-        ));
-    }
-    if key.starts_with('#') {
-        return Err(format!(
-            "the key {key:?} starts with '#' (it would read back as a comment)"
-        ));
-    }
-    if key.starts_with(SOPS_PREFIX) {
-        return Err(format!(
-            "the key {key:?} starts with {SOPS_PREFIX} (reserved for sops metadata)"
-        ));
-    }
-    Ok(())
 }
 
 /// How a new file is encrypted.
@@ -92,9 +97,9 @@ pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Resul
         });
     }
     let key = cipher::new_data_key();
-    let age = datakey::wrap(&key, &options.recipients).map_err(|reason| Error::Recipients {
+    let age = datakey::wrap(&key, &options.recipients).map_err(|e| Error::Recipients {
         path: path.to_path_buf(),
-        reason,
+        reason: e.to_string(),
     })?;
     let metadata = Metadata {
         age,
@@ -154,7 +159,7 @@ impl Slot {
 
 /// The lines of the new file, from the changes alone: the first line that
 /// differs is known before any value is decrypted.
-fn plan(items: &[Item], changes: &[Change]) -> Result<Vec<Slot>, String> {
+fn plan(items: &[Item], changes: &[Change]) -> Result<Vec<Slot>, KeyError> {
     let mut slots: Vec<Slot> = (0..items.len()).map(Slot::Old).collect();
     for change in changes {
         match change {
@@ -212,12 +217,12 @@ impl Document {
         self.require_native()?;
         let slots = match plan(&self.items, changes) {
             Ok(slots) => slots,
-            Err(reason) => {
+            Err(bad) => {
                 // A tampered file is reported first, whatever the change.
                 self.verify(key)?;
                 return Err(Error::BadKey {
                     path: self.path.clone(),
-                    reason,
+                    reason: bad.to_string(),
                 });
             }
         };
@@ -355,12 +360,12 @@ impl Document {
         for r in recipients {
             match self.metadata.age.iter().find(|s| &s.recipient == r) {
                 Some(stanza) => age.push(stanza.clone()),
-                None => age.extend(datakey::wrap(key, std::slice::from_ref(r)).map_err(
-                    |reason| Error::Recipients {
+                None => age.extend(datakey::wrap(key, std::slice::from_ref(r)).map_err(|e| {
+                    Error::Recipients {
                         path: self.path.clone(),
-                        reason,
-                    },
-                )?),
+                        reason: e.to_string(),
+                    }
+                })?),
             }
         }
         let mut doc = self.clone();
@@ -384,11 +389,10 @@ impl Document {
             items: Vec::new(),
             metadata: self.metadata.clone(),
         };
-        doc.metadata.age =
-            datakey::wrap(&key, &recipients).map_err(|reason| Error::Recipients {
-                path: self.path.clone(),
-                reason,
-            })?;
+        doc.metadata.age = datakey::wrap(&key, &recipients).map_err(|e| Error::Recipients {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
         doc.metadata.lastmodified = Timestamp::now_utc();
         doc.metadata.version = SOPS_VERSION.to_string();
         doc.seal_all(&key, &plain);

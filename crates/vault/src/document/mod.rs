@@ -3,7 +3,7 @@
 
 mod edit;
 
-pub use edit::{Change, EncryptOptions, check_key, encrypt};
+pub use edit::{Change, EncryptOptions, KeyError, check_key, encrypt};
 
 use crate::crypto::Mac;
 use crate::crypto::cipher::{self, DataKey, Opener};
@@ -287,7 +287,7 @@ pub(crate) struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// The stack as it stands after `items`.
-    pub fn after(items: &'a [Item]) -> Context<'a> {
+    pub(crate) fn after(items: &'a [Item]) -> Context<'a> {
         let from = items
             .iter()
             .rposition(|i| matches!(i, Item::Pair { .. }))
@@ -306,14 +306,14 @@ impl<'a> Context<'a> {
     }
 
     /// Whether `item` is encrypted; called once per item, in file order.
-    pub fn encrypts(&mut self, matcher: &Matcher, item: &'a Item) -> bool {
+    pub(crate) fn encrypts(&mut self, matcher: &Matcher, item: &'a Item) -> bool {
         match item {
             Item::Comment { text, .. } => self.encrypts_comment(matcher, text),
             Item::Pair { key, .. } => self.encrypts_value(matcher, key),
         }
     }
 
-    pub fn encrypts_comment(&mut self, matcher: &Matcher, text: &'a str) -> bool {
+    pub(crate) fn encrypts_comment(&mut self, matcher: &Matcher, text: &'a str) -> bool {
         if std::mem::take(&mut self.after_value) {
             self.comments.clear();
         }
@@ -321,7 +321,7 @@ impl<'a> Context<'a> {
         matcher.encrypts(None, &self.comments)
     }
 
-    pub fn encrypts_value(&mut self, matcher: &Matcher, key: &str) -> bool {
+    pub(crate) fn encrypts_value(&mut self, matcher: &Matcher, key: &str) -> bool {
         if std::mem::take(&mut self.after_value) {
             self.comments.clear();
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use zeroize::Zeroize;
 
 /// Prefix of the metadata keys sops appends after the data lines.
-pub const SOPS_PREFIX: &str = "sops_";
+pub(crate) const SOPS_PREFIX: &str = "sops_";
 
 /// One data line of a dotenv file, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl Item {
 
 /// A dotenv file split into its data items and its `sops_*` metadata.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     pub items: Vec<Item>,
     /// `sops_` keys with the prefix removed, values decoded, in file order.
     pub metadata: Vec<(String, String)>,
@@ -129,7 +129,7 @@ impl Item {
 
 /// About the bytes [`push_items`] appends: exact unless values have
 /// newlines to escape (an encrypted file has none; it holds no secret).
-pub fn items_len(items: &[Item]) -> usize {
+pub(crate) fn items_len(items: &[Item]) -> usize {
     items
         .iter()
         .map(|item| match item {
@@ -142,7 +142,7 @@ pub fn items_len(items: &[Item]) -> usize {
 /// Appends the items as dotenv lines. Lines still as they were read are
 /// copied from the file's text, a run of them at a time (`set` rewrites
 /// 10 000-line files to change one).
-pub fn push_items(out: &mut Vec<u8>, items: &[Item]) {
+pub(crate) fn push_items(out: &mut Vec<u8>, items: &[Item]) {
     // Lines as read not copied yet, and a text of their buffer.
     let mut run: Option<(Line, &Text)> = None;
     for item in items {
@@ -270,18 +270,18 @@ impl fmt::Display for Text {
 
 /// Splits `input` the way sops' dotenv store does. Errors name the 1-based
 /// line; they never quote the line (it may hold a secret).
-pub fn parse(input: &[u8]) -> Result<Layout, FormatError> {
+pub(crate) fn parse(input: &[u8]) -> Result<Layout, FormatError> {
     parse_owned(input.to_vec())
 }
 
 /// [`parse`] of a file already in memory: no copy of its bytes.
-pub fn parse_owned(input: Vec<u8>) -> Result<Layout, FormatError> {
+pub(crate) fn parse_owned(input: Vec<u8>) -> Result<Layout, FormatError> {
     split(input, false)
 }
 
 /// [`parse`] of a plaintext file: the copy the items share is wiped when
 /// the last of them is dropped.
-pub fn parse_secret(input: &[u8]) -> Result<Layout, FormatError> {
+pub(crate) fn parse_secret(input: &[u8]) -> Result<Layout, FormatError> {
     split(input.to_vec(), true)
 }
 
@@ -363,7 +363,7 @@ fn split(input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
 }
 
 /// `\n` (backslash, n) to a newline, left to right, as Go's `strings.Replace`.
-pub fn decode_newlines(s: &str) -> String {
+pub(crate) fn decode_newlines(s: &str) -> String {
     // Sized up front (decoding only shortens): a growing String would leave
     // pieces of a plaintext value in freed memory.
     let mut out = String::with_capacity(s.len());
@@ -379,13 +379,13 @@ pub fn decode_newlines(s: &str) -> String {
 
 /// A newline to `\n`; the inverse of [`decode_newlines`] on any value read
 /// from a file.
-pub fn encode_newlines(s: &str) -> String {
+pub(crate) fn encode_newlines(s: &str) -> String {
     s.replace('\n', "\\n")
 }
 
 /// The length of `value` once [`push_pair`] escapes its newlines: output
 /// buffers are sized up front (growing one leaves copies of secrets behind).
-pub fn escaped_len(value: &[u8]) -> usize {
+pub(crate) fn escaped_len(value: &[u8]) -> usize {
     // A search is cheaper than a count, and most values have no newline.
     match memchr::memchr(b'\n', value) {
         None => value.len(),
@@ -403,7 +403,7 @@ pub fn push_pair(out: &mut Vec<u8>, key: &str, value: &[u8]) {
 
 /// Appends `#text\n` with newlines escaped (sops escapes nothing in
 /// comments, but a decrypted comment cannot hold one).
-pub fn push_comment(out: &mut Vec<u8>, text: &[u8]) {
+pub(crate) fn push_comment(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'#');
     out.extend_from_slice(text);
     out.push(b'\n');

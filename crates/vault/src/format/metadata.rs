@@ -13,7 +13,7 @@ use crate::error::MetadataError;
 use crate::rule::Rule;
 
 /// The sops version litekeys writes into files (the format it matches).
-pub const SOPS_VERSION: &str = "3.11.0";
+pub(crate) const SOPS_VERSION: &str = "3.11.0";
 
 /// One age recipient and the data key wrapped for it (an armored age file).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,7 +171,7 @@ impl Metadata {
 }
 
 /// `age1…` with a single `1` (a plugin recipient has a second one).
-pub fn is_x25519_recipient(r: &str) -> bool {
+pub(crate) fn is_x25519_recipient(r: &str) -> bool {
     r.starts_with("age1") && r.matches('1').count() == 1
 }
 

@@ -6,13 +6,12 @@
 //! caller is told so. Every call is bounded in time, because a Secret
 //! Service may wait forever on an unlock prompt nobody can see.
 
-use super::KeyringLookup;
 use std::sync::mpsc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-pub const SERVICE: &str = "litekeys";
-pub const USER: &str = "age-identity";
+pub(crate) const SERVICE: &str = "litekeys";
+pub(crate) const USER: &str = "age-identity";
 
 /// How long one keyring call may take before litekeys gives up on it.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -32,6 +31,12 @@ pub enum KeyringError {
     Ambiguous,
     #[error("the OS keyring failed: {0}")]
     Failed(String),
+}
+
+/// A keyring that may hold one identity file's text.
+pub trait KeyringLookup {
+    /// `Ok(None)` when the keyring is reachable but holds no identity.
+    fn lookup(&self) -> Result<Option<Zeroizing<String>>, KeyringError>;
 }
 
 /// The keyring entry litekeys keeps its identity in.
@@ -124,11 +129,10 @@ fn one_line(s: &str) -> String {
 impl KeyringLookup for OsKeyring {
     /// For the read commands: an absent keyring is just one place with
     /// nothing in it; a keyring that is there but fails is an error.
-    fn lookup(&self) -> Result<Option<Zeroizing<String>>, String> {
+    fn lookup(&self) -> Result<Option<Zeroizing<String>>, KeyringError> {
         match self.get() {
-            Ok(found) => Ok(found),
             Err(KeyringError::Unavailable(_)) => Ok(None),
-            Err(e) => Err(e.to_string()),
+            other => other,
         }
     }
 }
@@ -138,14 +142,14 @@ mod platform {
     use super::KeyringError;
     use ::keyring::secret_service::SsCredential;
 
-    pub fn entry(service: &str, user: &str) -> ::keyring::Result<::keyring::Entry> {
+    pub(crate) fn entry(service: &str, user: &str) -> ::keyring::Result<::keyring::Entry> {
         // Built explicitly: never the crate's default store, which may be
         // its in-memory mock.
         let credential = SsCredential::new_with_target(None, service, user)?;
         Ok(::keyring::Entry::new_with_credential(Box::new(credential)))
     }
 
-    pub fn check_reachable() -> Result<(), KeyringError> {
+    pub(crate) fn check_reachable() -> Result<(), KeyringError> {
         if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
             return Ok(());
         }
@@ -162,7 +166,7 @@ mod platform {
         ))
     }
 
-    pub fn is_unreachable(message: &str) -> bool {
+    pub(crate) fn is_unreachable(message: &str) -> bool {
         // zbus cannot connect, or nothing owns org.freedesktop.secrets.
         [
             "org.freedesktop.secrets",

@@ -5,7 +5,7 @@
 
 mod keyring;
 
-pub use keyring::{KeyringError, OsKeyring};
+pub use keyring::{KeyringError, KeyringLookup, OsKeyring};
 
 use age::x25519;
 use std::path::{Path, PathBuf};
@@ -36,12 +36,6 @@ impl std::fmt::Display for Source {
             Source::KeysTxt(p) => write!(f, "{}", p.display()),
         }
     }
-}
-
-/// A keyring that may hold one identity file's text (see `keyring` module).
-pub trait KeyringLookup {
-    /// `Ok(None)` when the keyring is reachable but holds no identity.
-    fn lookup(&self) -> Result<Option<Zeroizing<String>>, String>;
 }
 
 /// The identities found, with what was looked at and what went wrong.
