@@ -3,18 +3,49 @@
 //! Messages are one line, name the file (and line), say what to do next and
 //! never contain a secret value.
 
+use crate::activation::ActivateError;
+use crate::config::{ConfigReason, Refusal};
+use crate::gateway::GatewayError;
+use crate::sinks::SinkError;
+use crate::transaction::{SourceError, Unrestored};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// litekeys.toml is missing, malformed or has an unknown key.
-    #[error("{0}")]
-    Config(String),
+    /// litekeys.toml is malformed or has an unknown key.
+    #[error("{}:{line}: {reason}", path.display())]
+    Config {
+        path: PathBuf,
+        line: usize,
+        reason: ConfigReason,
+    },
+
+    /// litekeys.toml (named or found) cannot be read.
+    #[error(
+        "{}: {source}; pass --config FILE or create it (see `litekeys-rotate --help`)",
+        path.display()
+    )]
+    ConfigUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Two sinks (or a sink and the source) are the same file.
+    #[error(
+        "{}: the same file as {} (sink at {origin}); list each file once",
+        path.display(),
+        other.display()
+    )]
+    SameFile {
+        path: PathBuf,
+        other: PathBuf,
+        origin: String,
+    },
 
     /// The command is refused as asked (salt with a database, init over an
     /// existing file, a declined confirmation).
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 
     #[error(
         "{}: another rotation (or litekeys/sops write) holds the lock; try again when it has finished",
@@ -26,9 +57,18 @@ pub enum Error {
     #[error("{0}")]
     Vault(#[from] vault::Error),
 
-    /// A sink file cannot be read, parsed or written.
-    #[error("{}: {reason}", path.display())]
-    Sink { path: PathBuf, reason: String },
+    /// The encrypted source cannot be rotated as it stands.
+    #[error("{}: {source}", path.display())]
+    Source { path: PathBuf, source: SourceError },
+
+    /// A sink file (or the source, when written) cannot be read, parsed
+    /// or written.
+    #[error("{}: {source}", path.display())]
+    Sink { path: PathBuf, source: SinkError },
+
+    /// An earlier transaction's journal is still there.
+    #[error("{}: a transaction is pending; run `litekeys-rotate recover`", .0.display())]
+    Pending(PathBuf),
 
     #[error("{}: {source}", path.display())]
     Io {
@@ -36,28 +76,60 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A gateway check failed outside a transaction.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+
     /// Activation (restart + verify) failed and every file was restored.
-    #[error("{0}")]
-    RolledBack(String),
+    #[error(
+        "verification failed: {failure}; rolled back {restored} file(s) to the old keys and the gateway runs on the old key again"
+    )]
+    RolledBack {
+        failure: Box<ActivateError>,
+        restored: usize,
+    },
 
     /// A rollback or recovery could not put every file back. The message
     /// may span lines: it says what is where and what to fix by hand.
-    #[error("{0}")]
-    RollbackIncomplete(String),
+    #[error(transparent)]
+    RollbackIncomplete(#[from] Incomplete),
+}
+
+/// Why a rollback is incomplete.
+#[derive(Debug, thiserror::Error)]
+pub enum Incomplete {
+    /// Some files could not be restored.
+    #[error(transparent)]
+    Files(#[from] Unrestored),
+    /// Every file was restored; the gateway did not come back on them.
+    #[error(
+        "verification failed: {failure}; every file was restored to the old keys, but the gateway did not come back on them: {again}; restart it by hand and check the old key"
+    )]
+    GatewayDown {
+        failure: Box<ActivateError>,
+        again: Box<ActivateError>,
+    },
 }
 
 impl Error {
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
             source,
         }
     }
 
-    pub fn sink(path: &Path, reason: impl Into<String>) -> Self {
+    pub(crate) fn sink(path: &Path, source: impl Into<SinkError>) -> Self {
         Error::Sink {
             path: path.to_path_buf(),
-            reason: reason.into(),
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn source(path: &Path, source: impl Into<SourceError>) -> Self {
+        Error::Source {
+            path: path.to_path_buf(),
+            source: source.into(),
         }
     }
 
@@ -65,7 +137,10 @@ impl Error {
     pub fn exit(&self) -> vault::Exit {
         use vault::Exit;
         match self {
-            Error::Config(_) | Error::Refused(_) => Exit::Usage,
+            Error::Config { .. }
+            | Error::ConfigUnreadable { .. }
+            | Error::SameFile { .. }
+            | Error::Refused(_) => Exit::Usage,
             Error::Locked(_) => Exit::Locked,
             Error::Vault(e) => match e {
                 vault::Error::Value { .. } | vault::Error::ValueType { .. } => Exit::DecryptValue,
@@ -73,8 +148,12 @@ impl Error {
                 vault::Error::NoIdentity { .. } => Exit::NoIdentity,
                 _ => Exit::Error,
             },
-            Error::Sink { .. } | Error::Io { .. } => Exit::Error,
-            Error::RolledBack(_) => Exit::RolledBack,
+            Error::Source { .. }
+            | Error::Sink { .. }
+            | Error::Pending(_)
+            | Error::Io { .. }
+            | Error::Gateway(_) => Exit::Error,
+            Error::RolledBack { .. } => Exit::RolledBack,
             Error::RollbackIncomplete(_) => Exit::RollbackIncomplete,
         }
     }

@@ -3,7 +3,7 @@
 //! `$SOPS_AGE_RECIPIENTS`, else the recipients of the identities found).
 //! Never overwrites a file.
 
-use crate::config::{Config, MASTER_KEY, SALT_KEY};
+use crate::config::{Config, MASTER_KEY, Refusal, SALT_KEY};
 use crate::error::{Error, Result};
 use crate::keys;
 use vault::Secret;
@@ -23,12 +23,7 @@ pub struct Created {
 
 pub fn init(config: &Config, given: &[String], identities: &Identities) -> Result<Created> {
     let path = &config.source;
-    let exists = || {
-        Error::Refused(format!(
-            "{} already exists; init never overwrites it (run `litekeys-rotate` to rotate its keys)",
-            path.display()
-        ))
-    };
+    let exists = || Error::from(Refusal::SourceExists(path.clone()));
     if path.exists() {
         return Err(exists());
     }
@@ -50,10 +45,7 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
             .collect()
     };
     if recipients.is_empty() {
-        return Err(Error::Refused(format!(
-            "{}: no age recipient: pass --age RECIPIENT (`age-keygen -y KEYFILE` prints it)",
-            path.display()
-        )));
+        return Err(Refusal::NoRecipient(path.clone()).into());
     }
     let mut ignore_file = None;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -15,6 +15,7 @@ pub mod service;
 pub use restart::{Restart, service_spec};
 
 use crate::config::Config;
+use crate::gateway::GatewayError;
 use crate::sinks::Role;
 use crate::sinks::droid::Route;
 use std::path::PathBuf;
@@ -22,8 +23,34 @@ use vault::Secret;
 
 /// Why activation failed, one line, no secret in it.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ActivateError(pub String);
+pub enum ActivateError {
+    #[error("restart through manager \"{manager}\" failed: {source}")]
+    Restart {
+        manager: &'static str,
+        source: service::ServiceError,
+    },
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// A sentinel failed through these Droid routes.
+    #[error("{source} (Droid route {})", routes.join(", "))]
+    Sentinel {
+        source: GatewayError,
+        routes: Vec<String>,
+    },
+    /// The restart back to the old values failed.
+    #[error("{0} (while going back to the old key)")]
+    GoingBack(Box<ActivateError>),
+    /// The gateway did not come back on the old key.
+    #[error("on the old key {fingerprint}: {source}")]
+    OldKey {
+        fingerprint: String,
+        source: GatewayError,
+    },
+    /// What a test double says.
+    #[cfg(any(test, feature = "fault-injection"))]
+    #[error("{0}")]
+    Double(&'static str),
+}
 
 /// What a successful activation established.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,16 +147,16 @@ pub struct Failing {
 impl Activate for Failing {
     fn activate(&mut self, _: &Activation<'_>) -> Result<Verification, ActivateError> {
         self.calls.push("activate");
-        Err(ActivateError(
-            "the gateway did not accept the new key (test double)".into(),
+        Err(ActivateError::Double(
+            "the gateway did not accept the new key (test double)",
         ))
     }
 
     fn reactivate(&mut self, _: &Activation<'_>) -> Result<(), ActivateError> {
         self.calls.push("reactivate");
         if self.reactivate_fails {
-            Err(ActivateError(
-                "the gateway did not come back on the old key (test double)".into(),
+            Err(ActivateError::Double(
+                "the gateway did not come back on the old key (test double)",
             ))
         } else {
             Ok(())

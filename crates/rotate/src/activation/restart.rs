@@ -11,7 +11,7 @@
 use super::service::{Manager, Programs, ServiceSpec};
 use super::{Activate, ActivateError, Activation, Verification};
 use crate::config::{Config, ManagerKind};
-use crate::gateway::{self, GatewayError, fresh_sentinel};
+use crate::gateway::{self, fresh_sentinel};
 use crate::sinks::Role;
 use std::time::{Duration, Instant};
 use vault::Secret;
@@ -50,11 +50,9 @@ impl Restart {
         self.service
             .restart(step.needs_daemon_reload(), &step.secrets())
             .map(|r| r.elapsed)
-            .map_err(|e| {
-                ActivateError(format!(
-                    "restart through manager \"{}\" failed: {e}",
-                    self.service.manager.name()
-                ))
+            .map_err(|source| ActivateError::Restart {
+                manager: self.service.manager.name(),
+                source,
             })
     }
 
@@ -67,15 +65,17 @@ impl Restart {
             }
         }
         for model in &models {
-            gateway::sentinel(&self.url, step.new, model, expected, self.timeout).map_err(|e| {
-                let at: Vec<&str> = step
-                    .routes
-                    .iter()
-                    .filter(|r| r.model == *model)
-                    .map(|r| r.at.as_str())
-                    .collect();
-                ActivateError(format!("{e} (Droid route {})", at.join(", ")))
-            })?;
+            gateway::sentinel(&self.url, step.new, model, expected, self.timeout).map_err(
+                |source| ActivateError::Sentinel {
+                    source,
+                    routes: step
+                        .routes
+                        .iter()
+                        .filter(|r| r.model == *model)
+                        .map(|r| r.at.clone())
+                        .collect(),
+                },
+            )?;
         }
         Ok(models.len())
     }
@@ -120,10 +120,6 @@ fn needs_restart(step: &Activation<'_>) -> bool {
             .any(|c| matches!(c.role, Role::Sink(k) if k.feeds_service()))
 }
 
-fn failed(e: GatewayError) -> ActivateError {
-    ActivateError(e.to_string())
-}
-
 impl Activate for Restart {
     fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError> {
         let start = Instant::now();
@@ -132,8 +128,7 @@ impl Activate for Restart {
         } else {
             None
         };
-        let report =
-            gateway::verify(&self.url, step.old, step.new, self.timeout).map_err(failed)?;
+        let report = gateway::verify(&self.url, step.old, step.new, self.timeout)?;
         let mut detail = match restarted {
             Some(took) => format!(
                 "restarted (manager \"{}\") in {:.1} s; {report}",
@@ -168,10 +163,13 @@ impl Activate for Restart {
             return Ok(());
         }
         self.restart(step)
-            .map_err(|e| ActivateError(format!("{e} (while going back to the old key)")))?;
+            .map_err(|e| ActivateError::GoingBack(Box::new(e)))?;
         gateway::verify(&self.url, newer, restored, self.timeout)
             .map(drop)
-            .map_err(|e| ActivateError(format!("on the old key {}: {e}", restored.fingerprint())))
+            .map_err(|source| ActivateError::OldKey {
+                fingerprint: restored.fingerprint(),
+                source,
+            })
     }
 }
 

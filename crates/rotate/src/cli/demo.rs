@@ -23,7 +23,13 @@ pub enum DemoError {
         source: std::io::Error,
     },
     #[error("demo: {0}")]
-    Step(String),
+    Encrypt(#[from] vault::Error),
+    #[error("demo: a generated key is not UTF-8")]
+    KeyNotText,
+    #[error("demo: status before the rotation exited {0}")]
+    StatusBefore(i32),
+    #[error("demo: {0}")]
+    Start(#[from] demo_gateway::StartError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -129,8 +135,7 @@ pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
         recipients: vec![recipient.clone()],
         ..Default::default()
     };
-    let doc =
-        encrypt(&source, plain.as_bytes(), &options).map_err(|e| DemoError::Step(e.to_string()))?;
+    let doc = encrypt(&source, plain.as_bytes(), &options)?;
     write(
         Path::new("repo/secrets/.sops.yaml"),
         &format!("creation_rules:\n  - path_regex: \\.env$\n    age: {recipient}\n"),
@@ -181,8 +186,7 @@ pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
 }
 
 fn secret_str(s: &Secret) -> Result<&str, DemoError> {
-    s.as_str()
-        .ok_or_else(|| DemoError::Step("a generated key is not UTF-8".into()))
+    s.as_str().ok_or(DemoError::KeyNotText)
 }
 
 /// Droid settings with the seeds' three routes: only the LiteLLM one goes
@@ -278,7 +282,7 @@ pub fn run(keep: bool, out: &mut dyn Write) -> Result<vault::Exit, DemoError> {
                 "- litellm is on PATH: starting it on {} (mock model, no upstream) …",
                 gateway.url()
             );
-            let took = gateway.start().map_err(DemoError::Step)?;
+            let took = gateway.start()?;
             let _ = writeln!(
                 out,
                 "  up in {:.1} s; the rotation restarts it (manager \"command\") and verifies the keys",
@@ -299,9 +303,7 @@ pub fn run(keep: bool, out: &mut dyn Write) -> Result<vault::Exit, DemoError> {
         &["status"],
     )?;
     if before != 0 {
-        return Err(DemoError::Step(format!(
-            "status before the rotation exited {before}"
-        )));
+        return Err(DemoError::StatusBefore(before));
     }
     let rotated = step(
         &sandbox,

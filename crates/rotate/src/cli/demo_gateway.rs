@@ -75,19 +75,42 @@ impl Gateway {
     }
 
     /// Starts it and waits (bounded) until it is live.
-    pub fn start(&self) -> Result<Duration, String> {
+    pub fn start(&self) -> Result<Duration, StartError> {
         let begun = Instant::now();
         let status = Command::new(&self.ctl)
             .arg("start")
             .status()
-            .map_err(|e| format!("{}: {e}", self.ctl.display()))?;
+            .map_err(|source| StartError::Spawn {
+                ctl: self.ctl.clone(),
+                source,
+            })?;
         if !status.success() {
-            return Err(format!("{} start failed ({status})", self.ctl.display()));
+            return Err(StartError::Failed {
+                ctl: self.ctl.clone(),
+                status,
+            });
         }
         rotate::gateway::wait_live(&self.url(), START_BOUND.saturating_sub(begun.elapsed()))
-            .map_err(|e| format!("LiteLLM did not come up: {e}"))?;
+            .map_err(StartError::NotLive)?;
         Ok(begun.elapsed())
     }
+}
+
+/// Why the demo's LiteLLM did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{}: {source}", ctl.display())]
+    Spawn {
+        ctl: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} start failed ({status})", ctl.display())]
+    Failed {
+        ctl: std::path::PathBuf,
+        status: std::process::ExitStatus,
+    },
+    #[error("LiteLLM did not come up: {0}")]
+    NotLive(rotate::gateway::GatewayError),
 }
 
 impl Drop for Gateway {

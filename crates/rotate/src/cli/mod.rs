@@ -8,7 +8,7 @@ mod demo_gateway;
 use args::{Args, Command, RotateArgs};
 use clap::Parser;
 use rotate::activation::{Activate, Restart, Skip};
-use rotate::config::{Config, Env, ManagerKind};
+use rotate::config::{Config, Env, ManagerKind, Refusal};
 use rotate::error::Error;
 use rotate::transaction::{self, Action, Plan, Recovered, Report, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
@@ -112,9 +112,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
             force_salt: r.force_salt || args.rotate.force_salt,
         }),
         Some(_) if args.rotate.salt => {
-            return Err(Error::Refused(
-                "--salt and --force-salt go with rotate only".into(),
-            ));
+            return Err(Refusal::SaltWithoutRotate.into());
         }
         Some(_) => None,
     };
@@ -168,13 +166,13 @@ fn run(args: &Args) -> Result<Exit, Error> {
             return Ok(Exit::Ok);
         }
         (Some(Command::Demo { keep }), _) => {
-            return demo::run(*keep, &mut std::io::stdout()).map_err(|e| match e {
-                demo::DemoError::Io { path, source } => Error::io(&path, source),
-                demo::DemoError::Step(why) => Error::Sink {
-                    path: "demo".into(),
-                    reason: why,
-                },
-            });
+            // The demo's own error names the sandbox or the step.
+            return Ok(
+                demo::run(*keep, &mut std::io::stdout()).unwrap_or_else(|e| {
+                    eprintln!("litekeys-rotate: {e}");
+                    Exit::Error
+                }),
+            );
         }
         (Some(Command::Completions { .. } | Command::Manpages { .. }), _) => {
             unreachable!("handled by meta() before the config is read")

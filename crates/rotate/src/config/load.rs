@@ -38,11 +38,9 @@ impl Config {
     }
 
     pub fn read(path: &Path, env: &Env) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "{}: {e}; pass --config FILE or create it (see `litekeys-rotate --help`)",
-                path.display()
-            ))
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigUnreadable {
+            path: path.to_path_buf(),
+            source,
         })?;
         Config::parse(path, &text, env)
     }

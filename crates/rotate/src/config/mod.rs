@@ -8,6 +8,7 @@
 //! Rooms: [`sink`] (what a sink is), [`parse`] (the file's text to a
 //! [`Config`]), [`load`] (where the file is found, and the defaults).
 
+mod error;
 mod load;
 mod parse;
 mod sink;
@@ -16,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::env::Env;
-pub use sink::{Layout, SinkKind, SinkSpec};
+pub use error::{ConfigReason, Refusal};
+pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};
 
 pub const MASTER_KEY: &str = "LITELLM_MASTER_KEY";
 pub const SALT_KEY: &str = "LITELLM_SALT_KEY";

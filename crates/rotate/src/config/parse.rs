@@ -3,8 +3,8 @@
 
 use super::load::default_source;
 use super::{
-    Config, DEFAULT_GATEWAY, Env, GatewayConfig, Layout, MASTER_KEY, ManagerKind, SALT_KEY,
-    ServiceConfig, SinkKind, SinkSpec, absolute, default_service,
+    Config, ConfigReason, DEFAULT_GATEWAY, Env, GatewayConfig, Layout, MASTER_KEY, ManagerKind,
+    SALT_KEY, ServiceConfig, SinkKind, SinkSpec, absolute, default_service,
 };
 use crate::error::{Error, Result};
 use crate::gateway::Endpoint;
@@ -66,14 +66,14 @@ struct Raw {
 impl Config {
     pub fn parse(path: &Path, text: &str, env: &Env) -> Result<Config> {
         let at = |span: Option<Range<usize>>| line_of(text, span.map_or(0, |s| s.start));
-        let fail =
-            |line: usize, msg: String| Error::Config(format!("{}:{line}: {msg}", path.display()));
+        let fail = |line: usize, reason: ConfigReason| Error::Config {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
         let raw: Raw = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().replace('\n', " ");
-            fail(
-                at(e.span()),
-                format!("{msg}; see `litekeys-rotate --help` for the keys"),
-            )
+            fail(at(e.span()), ConfigReason::Toml(msg))
         })?;
         let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let base = absolute(&env.cwd, base);
@@ -109,10 +109,7 @@ impl Config {
                     if t.get_ref().trim().is_empty()
                         || t.get_ref().chars().any(char::is_control) =>
                 {
-                    return Err(fail(
-                        at(Some(t.span())),
-                        "sentinel must be one line of text (the exact reply asked for)".into(),
-                    ));
+                    return Err(fail(at(Some(t.span())), ConfigReason::Sentinel));
                 }
                 Some(t) => Some(t.get_ref().trim().to_string()),
                 None => None,
@@ -134,16 +131,10 @@ impl Config {
         };
         match service.manager {
             ManagerKind::Command if service.command.is_empty() => {
-                return Err(fail(
-                    service_line,
-                    "manager = \"command\" needs command = [\"program\", \"arg\", …]".into(),
-                ));
+                return Err(fail(service_line, ConfigReason::NoCommand));
             }
             ManagerKind::Compose if service.dir.is_none() => {
-                return Err(fail(
-                    service_line,
-                    "manager = \"compose\" needs dir = \"/path/to/the/compose/project\"".into(),
-                ));
+                return Err(fail(service_line, ConfigReason::NoComposeDir));
             }
             _ => {}
         }
@@ -154,7 +145,7 @@ impl Config {
             let r = entry.get_ref();
             let keys = match (&r.key, &r.keys) {
                 (Some(_), Some(_)) => {
-                    return Err(fail(line, "a sink sets key or keys, not both".into()));
+                    return Err(fail(line, ConfigReason::KeyAndKeys));
                 }
                 (Some(k), None) => vec![k.clone()],
                 (None, Some(ks)) => ks.clone(),
@@ -162,34 +153,27 @@ impl Config {
                 (None, None) => vec![MASTER_KEY.into(), SALT_KEY.into()],
             };
             if keys.is_empty() {
-                return Err(fail(line, "keys = [] names no value to write".into()));
+                return Err(fail(line, ConfigReason::NoKeys));
             }
             if r.kind == SinkKind::Droid && keys.len() != 1 {
-                return Err(fail(
-                    line,
-                    "a droid sink holds one key (key = \"LITELLM_MASTER_KEY\")".into(),
-                ));
+                return Err(fail(line, ConfigReason::DroidKeys));
             }
             for k in &keys {
                 if !vault::is_env_name(k) {
-                    return Err(fail(
-                        line,
-                        format!("{k:?} is not a variable name (letters, digits, _)"),
-                    ));
+                    return Err(fail(line, ConfigReason::NotEnvName(k.clone())));
                 }
             }
             let sink_path = env.expand(&r.path, &base);
             if r.kind == SinkKind::SystemdEnv {
-                Layout::of(&sink_path).map_err(|m| fail(line, m))?;
+                Layout::of(&sink_path).map_err(|e| fail(line, e.into()))?;
             }
             if let Some(other) = sinks.iter().find(|o| o.path == sink_path) {
                 return Err(fail(
                     line,
-                    format!(
-                        "{} is already a sink ({})",
-                        sink_path.display(),
-                        other.origin
-                    ),
+                    ConfigReason::DuplicateSink {
+                        path: sink_path,
+                        origin: other.origin.clone(),
+                    },
                 ));
             }
             sinks.push(SinkSpec {
@@ -220,19 +204,17 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-fn check_url(url: &str) -> std::result::Result<(), String> {
+fn check_url(url: &str) -> std::result::Result<(), ConfigReason> {
     match Endpoint::parse(url) {
         Some(_) => Ok(()),
-        None => Err(format!(
-            "{url:?} is not a gateway URL (http://HOST:PORT or https://HOST[:PORT])"
-        )),
+        None => Err(ConfigReason::NotGatewayUrl(url.to_string())),
     }
 }
 
 fn duration(
     value: &Option<Spanned<Seconds>>,
     default: u64,
-    fail: &dyn Fn(usize, String) -> Error,
+    fail: &dyn Fn(usize, ConfigReason) -> Error,
     at: &dyn Fn(Option<Range<usize>>) -> usize,
 ) -> Result<Duration> {
     let Some(v) = value else {
@@ -243,10 +225,7 @@ fn duration(
         Seconds::Fraction(f) => f,
     };
     if !(secs > 0.0 && secs <= 86_400.0) {
-        return Err(fail(
-            at(Some(v.span())),
-            "timeout must be a number of seconds between 0 and 86400".into(),
-        ));
+        return Err(fail(at(Some(v.span())), ConfigReason::Timeout));
     }
     Ok(Duration::from_secs_f64(secs))
 }

@@ -58,7 +58,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    pub fn of(path: &Path) -> Result<Layout, String> {
+    pub fn of(path: &Path) -> Result<Layout, LayoutError> {
         let conf = path.extension().is_some_and(|e| e == "conf");
         let parent = path
             .parent()
@@ -68,12 +68,21 @@ impl Layout {
         match () {
             _ if conf && parent == "environment.d" => Ok(Layout::EnvironmentD),
             _ if conf && parent.ends_with(".d") && parent.len() > 2 => Ok(Layout::DropIn),
-            _ => Err(format!(
-                "{} is neither a drop-in (…/UNIT.service.d/NAME.conf) nor an environment.d file (…/environment.d/NAME.conf)",
-                path.display()
-            )),
+            _ => Err(LayoutError {
+                path: path.to_path_buf(),
+            }),
         }
     }
+}
+
+/// A systemd-env sink's path that is neither layout.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} is neither a drop-in (…/UNIT.service.d/NAME.conf) nor an environment.d file (…/environment.d/NAME.conf)",
+    path.display()
+)]
+pub struct LayoutError {
+    pub path: PathBuf,
 }
 
 #[cfg(test)]

@@ -2,11 +2,30 @@
 //! encrypts them, so a new salt key makes them unreadable and `--salt` is
 //! refused unless forced.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use vault::Secret;
 
 /// The variable LiteLLM reads its database from.
 pub const DATABASE_URL: &str = "DATABASE_URL";
+
+/// Why a database is (or may be) in use.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseInUse {
+    #[error("DATABASE_URL is set in the environment")]
+    Environment,
+    #[error("{} sets DATABASE_URL", .0.display())]
+    Source(PathBuf),
+    #[error(
+        "{} (the LiteLLM config) cannot be read to check for a database_url: {source}",
+        path.display()
+    )]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line} sets database_url", path.display())]
+    Config { path: PathBuf, line: usize },
+}
 
 /// Why a database is (or may be) in use, or `None`: `DATABASE_URL` in the
 /// environment, in the source (`in_source`, read from `source`), or a
@@ -15,24 +34,27 @@ pub fn database_in_use(
     litellm_config: Option<&Path>,
     source: &Path,
     in_source: Option<&Secret>,
-) -> Option<String> {
+) -> Option<DatabaseInUse> {
     if std::env::var_os(DATABASE_URL).is_some_and(|v| !v.is_empty()) {
-        return Some("DATABASE_URL is set in the environment".into());
+        return Some(DatabaseInUse::Environment);
     }
     if in_source.is_some_and(|v| !v.is_empty()) {
-        return Some(format!("{} sets DATABASE_URL", source.display()));
+        return Some(DatabaseInUse::Source(source.to_path_buf()));
     }
     let path = litellm_config?;
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) => {
-            return Some(format!(
-                "{} (the LiteLLM config) cannot be read to check for a database_url: {e}",
-                path.display()
-            ));
+        Err(source) => {
+            return Some(DatabaseInUse::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            });
         }
     };
-    yaml_database_url(&text).map(|line| format!("{}:{line} sets database_url", path.display()))
+    yaml_database_url(&text).map(|line| DatabaseInUse::Config {
+        path: path.to_path_buf(),
+        line,
+    })
 }
 
 /// The line of a `database_url:` key with a value (not null or empty).

@@ -12,7 +12,7 @@ mod sentinel;
 mod status_probe;
 mod verify;
 
-pub use database::{DATABASE_URL, database_in_use};
+pub use database::{DATABASE_URL, DatabaseInUse, database_in_use};
 pub use endpoint::{Endpoint, Endpoints};
 pub use error::GatewayError;
 pub use http::{COMPLETIONS, LIVELINESS, MODELS, REQUEST_TIMEOUT, root};

@@ -9,6 +9,7 @@
 //! keeps fingerprints only, and no old key is kept in plaintext anywhere,
 //! so otherwise it is "unknown".
 
+use super::GatewayError;
 use super::http::{LIVELINESS, MODELS, get, root};
 use crate::config::MASTER_KEY;
 use serde_json::json;
@@ -92,11 +93,10 @@ pub fn probe_status(
             false
         }
     };
-    let accepts = |key: &Secret| -> Result<(bool, String), String> {
-        match root(url).and_then(|r| get(&r, MODELS, Some(key), timeout)) {
-            Ok(status) => Ok(((200..300).contains(&status), format!("HTTP {status}"))),
-            Err(e) => Err(e.to_string()),
-        }
+    let accepts = |key: &Secret| -> Result<(bool, String), GatewayError> {
+        root(url)
+            .and_then(|r| get(&r, MODELS, Some(key), timeout))
+            .map(|status| ((200..300).contains(&status), format!("HTTP {status}")))
     };
     let unreachable = || format!("not checked: {url} is not reachable");
 
@@ -121,7 +121,7 @@ pub fn probe_status(
                     key.fingerprint()
                 ),
             ),
-            Err(why) => line("current key", "unknown", why),
+            Err(why) => line("current key", "unknown", why.to_string()),
         },
     });
 
@@ -150,7 +150,7 @@ pub fn probe_status(
                 "accepted",
                 format!("{fp} ({seen}): the gateway still runs on the old key; restart it"),
             ),
-            Err(why) => line("old key", "unknown", why),
+            Err(why) => line("old key", "unknown", why.to_string()),
         },
     });
     GatewayLines {

@@ -3,7 +3,7 @@
 //! keys are replaced; every other line, comment, `export ` prefix, quote
 //! style and the order are kept; a missing key is appended.
 
-use super::{Edit, Field, Target};
+use super::{Edit, Field, SinkError, Target, Unwritable};
 use vault::Secret;
 use zeroize::Zeroizing;
 
@@ -100,17 +100,18 @@ fn render(
     prefer: Quote,
     dialect: Dialect,
     key: &str,
-) -> Result<Zeroizing<String>, String> {
-    let cannot = |why: &str| {
-        Err(format!(
-            "the value of {key} {why}; it cannot be written to this file safely"
-        ))
+) -> Result<Zeroizing<String>, SinkError> {
+    let cannot = |why: Unwritable| {
+        Err(SinkError::Unwritable {
+            key: key.to_string(),
+            why,
+        })
     };
     if value.contains(['\n', '\r', '\0']) {
-        return cannot("holds a newline or NUL");
+        return cannot(Unwritable::NewlineOrNul);
     }
     if dialect == Dialect::EnvironmentD && value.contains('$') {
-        return cannot("holds '$' (environment.d expands it)");
+        return cannot(Unwritable::Dollar);
     }
     let plain = value.chars().all(is_plain);
     let single_ok = !value.contains('\'');
@@ -121,7 +122,7 @@ fn render(
         _ if plain => Quote::Bare,
         _ if single_ok => Quote::Single,
         _ if dialect == Dialect::EnvironmentD => Quote::Double,
-        _ => return cannot("holds a single quote and other special characters"),
+        _ => return cannot(Unwritable::Quotes),
     };
     Ok(Zeroizing::new(match quote {
         Quote::Bare => value.to_string(),
@@ -140,11 +141,11 @@ pub fn read_values(bytes: &[u8]) -> Vec<(String, Secret)> {
 }
 
 /// The file with `t.keys` set to `t.values`; `None` input = a new file.
-pub fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<Edit, String> {
+pub fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<Edit, SinkError> {
     let text = match before {
         Some(b) => Zeroizing::new(
             std::str::from_utf8(b)
-                .map_err(|_| "not UTF-8 text; fix or remove it and run again".to_string())?
+                .map_err(|_| SinkError::NotText)?
                 .to_string(),
         ),
         None => Zeroizing::new(String::new()),
@@ -172,7 +173,7 @@ pub fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<E
                 seen.push(key);
                 let new = value
                     .as_str()
-                    .ok_or_else(|| format!("the value of {key} is not UTF-8"))?;
+                    .ok_or_else(|| SinkError::ValueNotText(key.to_string()))?;
                 if a.value.as_str() == new {
                     out.push_str(line);
                     continue;
@@ -197,7 +198,7 @@ pub fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<E
         };
         let new = value
             .as_str()
-            .ok_or_else(|| format!("the value of {key} is not UTF-8"))?;
+            .ok_or_else(|| SinkError::ValueNotText(key.to_string()))?;
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
         }

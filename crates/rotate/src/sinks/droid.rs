@@ -6,7 +6,7 @@
 //! place in the text, so nothing else in the file moves.
 
 use super::json_text;
-use super::{Edit, Field, Target};
+use super::{Edit, Field, SinkError, Target};
 use crate::gateway::Endpoints;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -80,17 +80,17 @@ pub struct Route {
     pub base_url: String,
 }
 
-fn json_error(e: &serde_json::Error) -> String {
+fn json_error(e: &serde_json::Error) -> SinkError {
     let msg = e.to_string();
     let what = msg.split(" at line ").next().unwrap_or(&msg);
-    format!(
-        "not valid JSON at line {} column {} ({what}); fix it and run again (nothing was changed)",
-        e.line(),
-        e.column()
-    )
+    SinkError::Json {
+        line: e.line(),
+        column: e.column(),
+        what: what.to_string(),
+    }
 }
 
-fn parse(bytes: &[u8]) -> Result<Value, String> {
+fn parse(bytes: &[u8]) -> Result<Value, SinkError> {
     serde_json::from_slice(bytes).map_err(|e| json_error(&e))
 }
 
@@ -103,7 +103,7 @@ fn label(el: &Value) -> String {
 }
 
 /// The routes of a settings text whose base URL reaches the gateway.
-pub fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Route>, String> {
+pub fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Route>, SinkError> {
     let doc = parse(bytes)?;
     let mut out = Vec::new();
     for shape in &SHAPES {
@@ -132,7 +132,7 @@ pub fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Route>, S
 
 /// The settings text with the key of every matching route set to the new
 /// value. Fails (nothing changed) when the text is not valid JSON.
-pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, String> {
+pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, SinkError> {
     let doc = parse(before)?;
     let name = t.keys.first().map(String::as_str).unwrap_or_default();
     let Some(new) = t.values.get(name) else {
@@ -140,7 +140,7 @@ pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, String> {
     };
     let new_str = new
         .as_str()
-        .ok_or_else(|| format!("the value of {name} is not UTF-8"))?;
+        .ok_or_else(|| SinkError::ValueNotText(name.to_string()))?;
     let literal = Zeroizing::new(serde_json::to_string(new_str).expect("a string serialises"));
     let mut expected = doc.clone();
     let mut replacements = Vec::new();
@@ -168,8 +168,8 @@ pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, String> {
             let span = spans
                 .as_ref()
                 .and_then(|s| s.get(i).cloned().flatten())
-                .ok_or_else(|| {
-                    format!("cannot find {}[{i}].{} in the text", shape.array, shape.key)
+                .ok_or_else(|| SinkError::FieldNotFound {
+                    at: format!("{}[{i}].{}", shape.array, shape.key),
                 })?;
             replacements.push(span);
             expected[shape.array][i][shape.key] = Value::String(new_str.to_string());
@@ -190,9 +190,7 @@ pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, String> {
     }
     // The in-place edit must mean exactly the intended change.
     if parse(&out).ok().as_ref() != Some(&expected) {
-        return Err(
-            "internal error: the in-place edit did not round-trip; nothing was changed".into(),
-        );
+        return Err(SinkError::RoundTrip);
     }
     Ok(Edit { bytes: out, fields })
 }
@@ -305,7 +303,8 @@ mod tests {
             panic!("accepted invalid JSON")
         };
         assert!(
-            err.starts_with("not valid JSON at line 3 column 6"),
+            err.to_string()
+                .starts_with("not valid JSON at line 3 column 6"),
             "{err}"
         );
     }

@@ -7,6 +7,9 @@ pub mod droid;
 pub mod json_text;
 pub mod systemd_env;
 
+mod error;
+pub use error::{SinkError, Unwritable, WritableError};
+
 use crate::config::{Config, SinkKind, SinkSpec};
 use crate::error::{Error, Result};
 use crate::gateway::Endpoints;
@@ -125,7 +128,8 @@ pub struct Found {
 }
 
 pub fn read(path: &Path) -> Result<Found> {
-    let target = vault::store::resolve(path).map_err(|e| Error::sink(path, e.to_string()))?;
+    let target =
+        vault::store::resolve(path).map_err(|e| Error::sink(path, SinkError::Resolve(e)))?;
     match std::fs::read(&target) {
         Ok(bytes) => {
             let mode = std::fs::metadata(&target).ok().map(|m| m.mode() & 0o7777);
@@ -142,7 +146,7 @@ pub fn read(path: &Path) -> Result<Found> {
             bytes: None,
             mode: None,
         }),
-        Err(e) => Err(Error::sink(path, format!("cannot read it: {e}"))),
+        Err(e) => Err(Error::sink(path, SinkError::Read(e))),
     }
 }
 
@@ -158,7 +162,7 @@ fn edit(
     spec: &SinkSpec,
     before: Option<&[u8]>,
     t: &Target<'_>,
-) -> std::result::Result<Edit, String> {
+) -> std::result::Result<Edit, SinkError> {
     match spec.kind {
         SinkKind::Dotenv => dotenv::edit(before, t, dotenv::Dialect::Dotenv),
         SinkKind::Droid => match before {
@@ -174,24 +178,21 @@ fn edit(
 
 /// Whether `target` can be replaced by rename: its directory (or the
 /// nearest existing ancestor, for a new file) must be a writable directory.
-pub fn check_writable(target: &Path) -> std::result::Result<(), String> {
+pub fn check_writable(target: &Path) -> std::result::Result<(), WritableError> {
     use rustix::fs::{Access, access};
     if target.is_dir() {
-        return Err("is a directory, not a file".into());
+        return Err(WritableError::IsDirectory);
     }
     let mut dir = target.parent().unwrap_or(Path::new("/"));
     while !dir.exists() {
         dir = dir.parent().unwrap_or(Path::new("/"));
     }
     if !dir.is_dir() {
-        return Err(format!("{} is not a directory", dir.display()));
+        return Err(WritableError::NotADirectory(dir.to_path_buf()));
     }
-    access(dir, Access::WRITE_OK | Access::EXEC_OK).map_err(|e| {
-        format!(
-            "cannot write in {}: {}",
-            dir.display(),
-            std::io::Error::from(e)
-        )
+    access(dir, Access::WRITE_OK | Access::EXEC_OK).map_err(|e| WritableError::CannotWriteIn {
+        dir: dir.to_path_buf(),
+        source: e.into(),
     })
 }
 
@@ -216,20 +217,19 @@ pub fn plan(
         for path in files(spec) {
             let found = read(&path)?;
             if let Some((_, other)) = seen.iter().find(|(t, _)| *t == found.target) {
-                return Err(Error::Config(format!(
-                    "{}: the same file as {} (sink at {}); list each file once",
-                    path.display(),
-                    other.display(),
-                    spec.origin
-                )));
+                return Err(Error::SameFile {
+                    path: path.clone(),
+                    other: other.clone(),
+                    origin: spec.origin.clone(),
+                });
             }
             seen.push((found.target.clone(), path.clone()));
             let e = edit(spec, found.bytes.as_deref().map(|b| b.as_slice()), &t)
-                .map_err(|reason| Error::sink(&path, reason))?;
+                .map_err(|e| Error::sink(&path, e))?;
             if e.fields.is_empty() {
                 continue;
             }
-            check_writable(&found.target).map_err(|reason| Error::sink(&path, reason))?;
+            check_writable(&found.target).map_err(|e| Error::sink(&path, e))?;
             out.push(FileChange {
                 role: Role::Sink(spec.kind),
                 shown: found.shown,
@@ -338,7 +338,7 @@ pub fn inspect(config: &Config, values: &Values, gateway: &Endpoints) -> Vec<Fil
                     mode,
                     ..
                 }) => match edit(spec, Some(&bytes), &t) {
-                    Err(reason) => (mode, State::Unreadable(reason)),
+                    Err(reason) => (mode, State::Unreadable(reason.to_string())),
                     Ok(e) if e.fields.is_empty() => (mode, State::InSync),
                     Ok(e) => (mode, State::Drifted(e.fields)),
                 },

@@ -7,7 +7,7 @@
 //! it unquotes). Other words and lines are kept byte for byte.
 
 use super::dotenv::{self, Dialect};
-use super::{Edit, Field, Target};
+use super::{Edit, Field, SinkError, Target};
 pub use crate::config::Layout;
 use std::ops::Range;
 use vault::Secret;
@@ -193,12 +193,12 @@ pub fn read_values(layout: Layout, bytes: &[u8]) -> Vec<(String, Secret)> {
     out
 }
 
-pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edit, String> {
+pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edit, SinkError> {
     if layout == Layout::EnvironmentD {
         return dotenv::edit(before, t, Dialect::EnvironmentD);
     }
     let text = match before {
-        Some(b) => std::str::from_utf8(b).map_err(|_| "not UTF-8 text".to_string())?,
+        Some(b) => std::str::from_utf8(b).map_err(|_| SinkError::NotText)?,
         None => "",
     };
     let all = lines(text);
@@ -236,11 +236,11 @@ pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edi
                 seen.push(k.to_string());
                 let new_str = new
                     .as_str()
-                    .ok_or_else(|| format!("the value of {k} is not UTF-8"))?;
+                    .ok_or_else(|| SinkError::ValueNotText(k.to_string()))?;
                 if v == new_str {
                     continue;
                 }
-                replaced.replace_range(range, &quote(k, new_str).map_err(|e| e.to_string())?);
+                replaced.replace_range(range, &quote(k, new_str)?);
                 if !fields.iter().any(|f| f.name == k) {
                     fields.push(Field::new(k, Some(v.as_bytes()), new));
                 }
@@ -259,9 +259,9 @@ pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edi
         };
         let v = value
             .as_str()
-            .ok_or_else(|| format!("the value of {key} is not UTF-8"))?;
+            .ok_or_else(|| SinkError::ValueNotText(key.to_string()))?;
         missing.push_str("Environment=");
-        missing.push_str(&quote(key, v).map_err(|e| e.to_string())?);
+        missing.push_str(&quote(key, v)?);
         missing.push('\n');
         fields.push(Field::new(key, None, value));
     }

@@ -8,13 +8,12 @@ use super::journal::{self, Begin, Journal, PlannedFile, Record};
 use super::plan::Plan;
 use super::prepare::Prepared;
 use super::recover;
-use super::{Request, Stop, fault};
+use super::{Request, SourceError, Stop, fault};
 use crate::activation::{Activate, Activation, ChangedFile, Verification};
 use crate::audit::{self, Summary};
 use crate::config::MASTER_KEY;
-use crate::error::{Error, Result};
-use crate::sinks::{FileChange, Role};
-use std::path::Path;
+use crate::error::{Error, Incomplete, Result};
+use crate::sinks::{FileChange, Role, SinkError};
 use vault::Secret;
 
 fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
@@ -42,9 +41,7 @@ fn undo(
 ) -> Result<recover::Restore> {
     let restore = recover::roll_back(backup, files, written, &req.identities.identities);
     if !restore.failed.is_empty() {
-        return Err(Error::RollbackIncomplete(
-            restore.report(files, &journal.path),
-        ));
+        return Err(Incomplete::from(restore.report(files, &journal.path)).into());
     }
     journal.finish()?;
     Ok(restore)
@@ -69,7 +66,7 @@ pub(crate) fn execute(
         .map(|c| c.before.as_deref().map(|b| b.as_slice()))
         .collect();
     let backup = journal::seal_backup(&prepared.recipients, &befores)
-        .map_err(|reason| Error::sink(&config.source, reason))?;
+        .map_err(|e| Error::source(&config.source, Box::new(e)))?;
     let mut journal = Journal::begin(
         &journal::path_for(&config.state_dir, &config.source),
         Begin {
@@ -107,9 +104,9 @@ pub(crate) fn execute(
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(Stop::Failed(Error::sink(
+                    Err(Stop::Failed(Error::source(
                         &config.source,
-                        "a writer thread panicked",
+                        SourceError::WriterPanicked,
                     )))
                 })
             })
@@ -161,18 +158,20 @@ pub(crate) fn execute(
         Ok(v) => v,
         Err(failure) => {
             let _ = journal.record(&Record::ActivationFailed {
-                reason: failure.0.clone(),
+                reason: failure.to_string(),
             });
             ui.step(&format!("activation failed: {failure}; rolling back"));
             let restore = undo(journal, &backup, &files, &written, req)?;
             return Err(match activator.reactivate(&step) {
-                Ok(()) => Error::RolledBack(format!(
-                    "verification failed: {failure}; rolled back {} file(s) to the old keys and the gateway runs on the old key again",
-                    restore.restored.len()
-                )),
-                Err(again) => Error::RollbackIncomplete(format!(
-                    "verification failed: {failure}; every file was restored to the old keys, but the gateway did not come back on them: {again}; restart it by hand and check the old key"
-                )),
+                Ok(()) => Error::RolledBack {
+                    failure: Box::new(failure),
+                    restored: restore.restored.len(),
+                },
+                Err(again) => Incomplete::GatewayDown {
+                    failure: Box::new(failure),
+                    again: Box::new(again),
+                }
+                .into(),
             }
             .into());
         }
@@ -218,5 +217,5 @@ fn write(change: &FileChange) -> Result<()> {
     }
     vault::store::write(&change.target, &change.after, change.mode)
         .map(drop)
-        .map_err(|e| Error::sink(Path::new(&change.shown), format!("cannot write it: {e}")))
+        .map_err(|e| Error::sink(&change.shown, SinkError::Write(e)))
 }

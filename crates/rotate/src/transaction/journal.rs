@@ -122,10 +122,7 @@ impl Journal {
             .open(path)
             .map_err(|e| Error::io(path, e))?;
         if file.metadata().map_err(|e| Error::io(path, e))?.len() > 0 {
-            return Err(Error::sink(
-                path,
-                "a transaction is pending; run `litekeys-rotate recover`",
-            ));
+            return Err(Error::Pending(path.to_path_buf()));
         }
         if created {
             vault::store::sync_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -161,54 +158,72 @@ impl Journal {
     }
 }
 
+/// Why the journal's backup cannot be made or opened (none of these shows
+/// a file's content).
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("a recipient of the source is not an age X25519 key: {0}")]
+    Recipient(&'static str),
+    #[error("cannot encrypt the backup: {0}")]
+    Encrypt(#[from] age::EncryptError),
+    #[error("cannot encrypt the backup: {0}")]
+    Seal(std::io::Error),
+    #[error("the journal's backup is corrupt: {0}")]
+    Corrupt(age::DecryptError),
+    #[error(
+        "cannot decrypt the journal's backup ({0}): an identity of the source's recipients is needed"
+    )]
+    Decrypt(age::DecryptError),
+    #[error("the journal's backup is corrupt: {0}")]
+    Unreadable(std::io::Error),
+    #[error("the journal's backup is corrupt (truncated record)")]
+    Truncated,
+}
+
 /// The old contents, encrypted to `recipients`, armored.
 pub fn seal_backup(
     recipients: &[String],
     contents: &[Option<&[u8]>],
-) -> std::result::Result<String, String> {
+) -> std::result::Result<String, BackupError> {
     let parsed: Vec<x25519::Recipient> = recipients
         .iter()
         .map(|r| x25519::Recipient::from_str(r))
         .collect::<std::result::Result<_, _>>()
-        .map_err(|e| format!("a recipient of the source is not an age X25519 key: {e}"))?;
+        .map_err(BackupError::Recipient)?;
     let encryptor =
-        age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| format!("cannot encrypt the backup: {e}"))?;
+        age::Encryptor::with_recipients(parsed.iter().map(|r| r as &dyn age::Recipient))?;
     let mut sealed = Vec::new();
-    let io = |e: std::io::Error| format!("cannot encrypt the backup: {e}");
-    let armor = ArmoredWriter::wrap_output(&mut sealed, Format::AsciiArmor).map_err(io)?;
-    let mut w = encryptor.wrap_output(armor).map_err(io)?;
+    let armor =
+        ArmoredWriter::wrap_output(&mut sealed, Format::AsciiArmor).map_err(BackupError::Seal)?;
+    let mut w = encryptor.wrap_output(armor).map_err(BackupError::Seal)?;
     for content in contents {
         let bytes = content.unwrap_or_default();
         w.write_all(&[u8::from(content.is_some())])
             .and_then(|()| w.write_all(&(bytes.len() as u64).to_le_bytes()))
             .and_then(|()| w.write_all(bytes))
-            .map_err(io)?;
+            .map_err(BackupError::Seal)?;
     }
-    w.finish().and_then(|armor| armor.finish()).map_err(io)?;
+    w.finish()
+        .and_then(|armor| armor.finish())
+        .map_err(BackupError::Seal)?;
     Ok(String::from_utf8(sealed).expect("armor is ASCII"))
 }
 
-/// The old contents in plan order (`None`: the file did not exist). `Err`
-/// is a one-line reason.
+/// The old contents in plan order (`None`: the file did not exist).
 pub fn open_backup(
     armored: &str,
     identities: &[x25519::Identity],
-) -> std::result::Result<Vec<Option<Zeroizing<Vec<u8>>>>, String> {
+) -> std::result::Result<Vec<Option<Zeroizing<Vec<u8>>>>, BackupError> {
     let decryptor = age::Decryptor::new(ArmoredReader::new(armored.as_bytes()))
-        .map_err(|e| format!("the journal's backup is corrupt: {e}"))?;
+        .map_err(BackupError::Corrupt)?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| {
-            format!(
-                "cannot decrypt the journal's backup ({e}): an identity of the source's recipients is needed"
-            )
-        })?;
+        .map_err(BackupError::Decrypt)?;
     let mut plain = Zeroizing::new(Vec::new());
     reader
         .read_to_end(&mut plain)
-        .map_err(|e| format!("the journal's backup is corrupt: {e}"))?;
-    let corrupt = || "the journal's backup is corrupt (truncated record)".to_string();
+        .map_err(BackupError::Unreadable)?;
+    let corrupt = || BackupError::Truncated;
     let mut out = Vec::new();
     let mut rest: &[u8] = &plain;
     while let Some((&flag, after)) = rest.split_first() {

@@ -20,16 +20,41 @@ mod prepare;
 pub(crate) mod recover;
 
 use crate::activation::{Activate, Skip, Verification};
-use crate::config::{Config, MASTER_KEY, SALT_KEY};
+use crate::config::{Config, MASTER_KEY, Refusal, SALT_KEY};
 use crate::error::{Error, Result};
 use crate::keys;
 pub use plan::{Plan, PlanFile};
-pub use recover::{Recovered, recover};
+pub use recover::{FileState, Recovered, RestoreError, Unrestored, recover};
 use std::path::PathBuf;
 use vault::Secret;
 use vault::identity::Identities;
 
 const ATTEMPTS: usize = 3;
+
+/// Why the encrypted source cannot be rotated as it stands (the path is
+/// [`Error::Source`]'s).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "no such file; create it with `litekeys-rotate init`, or set `source` in {}",
+        config.display()
+    )]
+    Missing { config: PathBuf },
+    #[error(
+        "has keys other than age (pgp, kms, …): litekeys-rotate writes age-only sources; re-encrypt it to age recipients"
+    )]
+    NotAgeOnly,
+    #[error(transparent)]
+    Writable(#[from] crate::sinks::WritableError),
+    #[error(transparent)]
+    Backup(#[from] Box<journal::BackupError>),
+    #[error("a writer thread panicked")]
+    WriterPanicked,
+    #[error(
+        "files kept changing during {attempts} attempts (is Droid rewriting its settings?); nothing was changed, try again"
+    )]
+    KeptChanging { attempts: usize },
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -134,15 +159,14 @@ impl From<Error> for Stop {
 pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> Result<Report> {
     let config = req.config;
     if !config.source.exists() {
-        return Err(Error::sink(
+        return Err(Error::source(
             &config.source,
-            format!(
-                "no such file; create it with `litekeys-rotate init`, or set `source` in {}",
-                config
+            SourceError::Missing {
+                config: config
                     .file
-                    .as_ref()
-                    .map_or("litekeys.toml".into(), |f| f.display().to_string())
-            ),
+                    .clone()
+                    .unwrap_or_else(|| crate::config::FILE_NAME.into()),
+            },
         ));
     }
     let fresh = fresh_values(req.action);
@@ -182,7 +206,7 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
             prepared.changes.len()
         ));
         if attempt == 0 && !ui.confirm(&prepared.plan) {
-            return Err(Error::Refused("declined: nothing was changed".into()));
+            return Err(Refusal::Declined.into());
         }
         match execute::execute(req, prepared, activator, ui) {
             Ok((plan, tx, verification)) => {
@@ -202,11 +226,9 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
             Err(Stop::Failed(e)) => return Err(e),
         }
     }
-    Err(Error::sink(
+    Err(Error::source(
         &config.source,
-        format!(
-            "files kept changing during {ATTEMPTS} attempts (is Droid rewriting its settings?); nothing was changed, try again"
-        ),
+        SourceError::KeptChanging { attempts: ATTEMPTS },
     ))
 }
 

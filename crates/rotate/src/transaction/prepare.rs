@@ -2,10 +2,11 @@
 //! decrypted, the new values, every sink read, parsed and planned, every
 //! target checked writable, the Droid routes for the sentinels.
 
+use super::SourceError;
 use super::plan::{Plan, PlanFile};
 use super::{Action, Request};
 use crate::audit::KeyChange;
-use crate::config::{Config, MASTER_KEY, SinkKind};
+use crate::config::{Config, MASTER_KEY, Refusal, SinkKind};
 use crate::error::{Error, Result};
 use crate::gateway::{self, Endpoints};
 use crate::sinks::{self, Field, FileChange, Role, Values, droid};
@@ -25,10 +26,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
     let config = req.config;
     let doc = Document::read(&config.source)?;
     if !doc.metadata.is_native() {
-        return Err(Error::sink(
-            &config.source,
-            "has keys other than age (pgp, kms, …): litekeys-rotate writes age-only sources; re-encrypt it to age recipients",
-        ));
+        return Err(Error::source(&config.source, SourceError::NotAgeOnly));
     }
     let data_key = doc.data_key(req.identities)?;
     let plain = doc.decrypt(&data_key)?;
@@ -43,9 +41,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             &config.source,
             current.get(gateway::DATABASE_URL),
         ) {
-            return Err(Error::Refused(format!(
-                "--salt refused: {reason}; a new salt key makes the credentials LiteLLM stored in its database unreadable; pass --force-salt to rotate it anyway"
-            )));
+            return Err(Refusal::Salt(reason).into());
         }
     }
     let old_master = current.get(MASTER_KEY).cloned();
@@ -72,7 +68,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         }
         let target =
             vault::store::resolve(&config.source).map_err(|e| Error::io(&config.source, e))?;
-        sinks::check_writable(&target).map_err(|reason| Error::sink(&config.source, reason))?;
+        sinks::check_writable(&target).map_err(|e| Error::source(&config.source, e))?;
         let mode = std::fs::metadata(&target).map_or(0o600, |m| {
             std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
         });

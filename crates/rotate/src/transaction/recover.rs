@@ -6,12 +6,13 @@
 //! are removed.
 
 use super::fault;
-use super::journal::{self, Loaded, PlannedFile};
+use super::journal::{self, BackupError, Loaded, PlannedFile};
 use crate::audit;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Incomplete, Result};
 use age::x25519;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,26 +54,85 @@ impl std::fmt::Display for Recovered {
 #[derive(Debug, Default)]
 pub struct Restore {
     pub restored: Vec<PathBuf>,
-    pub failed: Vec<(PathBuf, String)>,
+    pub failed: Vec<(PathBuf, RestoreError)>,
+}
+
+/// Why one file could not be put back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("cannot read it: {0}")]
+    Read(std::io::Error),
+    /// The backup cannot be opened (shared by every file it holds).
+    #[error(transparent)]
+    Backup(Arc<BackupError>),
+    #[error("the backup has no record for it")]
+    NoRecord,
+    #[error("cannot write it: {0}")]
+    Write(std::io::Error),
+    #[error("cannot remove the file it did not have before: {0}")]
+    Remove(std::io::Error),
+}
+
+/// Where each file of an incomplete rollback stands.
+#[derive(Debug)]
+pub enum FileState {
+    NotRestored(RestoreError),
+    Restored,
+    Unchanged,
+}
+
+impl std::fmt::Display for FileState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileState::NotRestored(why) => write!(f, "NOT restored: {why}"),
+            FileState::Restored => f.write_str("restored to the old content"),
+            FileState::Unchanged => f.write_str("unchanged (holds the old content)"),
+        }
+    }
+}
+
+/// The multi-line report of an incomplete rollback: what is where, and
+/// where the journal is kept.
+#[derive(Debug, thiserror::Error)]
+pub struct Unrestored {
+    /// Role, path as configured, state.
+    pub files: Vec<(String, PathBuf, FileState)>,
+    pub journal: PathBuf,
+}
+
+impl std::fmt::Display for Unrestored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("rollback incomplete; fix these by hand:")?;
+        for (role, shown, state) in &self.files {
+            write!(f, "\n  {role} {}: {state}", shown.display())?;
+        }
+        write!(
+            f,
+            "\nthe journal with the encrypted backups is kept at {}; after fixing, run `litekeys-rotate recover`",
+            self.journal.display()
+        )
+    }
 }
 
 impl Restore {
-    /// The multi-line report of an incomplete rollback: what is where.
-    pub fn report(&self, files: &[PlannedFile], journal: &Path) -> String {
-        let mut out = String::from("rollback incomplete; fix these by hand:");
-        for f in files {
-            let state = match self.failed.iter().find(|(p, _)| *p == f.target) {
-                Some((_, why)) => format!("NOT restored: {why}"),
-                None if self.restored.contains(&f.target) => "restored to the old content".into(),
-                None => "unchanged (holds the old content)".into(),
-            };
-            out.push_str(&format!("\n  {} {}: {state}", f.role, f.shown.display()));
+    /// The report of an incomplete rollback.
+    pub fn report(self, files: &[PlannedFile], journal: &Path) -> Unrestored {
+        let mut failed = self.failed;
+        let files = files
+            .iter()
+            .map(|f| {
+                let state = match failed.iter().position(|(p, _)| *p == f.target) {
+                    Some(i) => FileState::NotRestored(failed.swap_remove(i).1),
+                    None if self.restored.contains(&f.target) => FileState::Restored,
+                    None => FileState::Unchanged,
+                };
+                (f.role.clone(), f.shown.clone(), state)
+            })
+            .collect();
+        Unrestored {
+            files,
+            journal: journal.to_path_buf(),
         }
-        out.push_str(&format!(
-            "\nthe journal with the encrypted backups is kept at {}; after fixing, run `litekeys-rotate recover`",
-            journal.display()
-        ));
-        out
     }
 }
 
@@ -118,14 +178,13 @@ pub fn roll_back(
     identities: &[x25519::Identity],
 ) -> Restore {
     let mut out = Restore::default();
-    let mut backups: Option<std::result::Result<Vec<_>, String>> = None;
+    let mut backups: Option<std::result::Result<Vec<_>, Arc<BackupError>>> = None;
     for (i, f) in files.iter().enumerate() {
         clean_temps(&f.target);
         let now = match current(&f.target) {
             Ok(now) => now,
             Err(e) => {
-                out.failed
-                    .push((f.target.clone(), format!("cannot read it: {e}")));
+                out.failed.push((f.target.clone(), RestoreError::Read(e)));
                 continue;
             }
         };
@@ -134,28 +193,28 @@ pub fn roll_back(
         if digest == f.old || !ours {
             continue;
         }
-        let saved = backups.get_or_insert_with(|| journal::open_backup(backup, identities));
+        let saved = backups
+            .get_or_insert_with(|| journal::open_backup(backup, identities).map_err(Arc::new));
         let old = match saved {
             Ok(all) => all.get(i),
             Err(why) => {
-                out.failed.push((f.target.clone(), why.clone()));
+                out.failed
+                    .push((f.target.clone(), RestoreError::Backup(why.clone())));
                 continue;
             }
         };
         let result = match old {
-            None => Err("the backup has no record for it".to_string()),
+            None => Err(RestoreError::NoRecord),
             Some(Some(bytes)) => vault::store::write(&f.target, bytes, f.mode)
                 .map(drop)
-                .map_err(|e| format!("cannot write it: {e}")),
+                .map_err(RestoreError::Write),
             Some(None) => match std::fs::remove_file(&f.target) {
                 Ok(()) => {
                     let _ = f.target.parent().map(vault::store::sync_dir);
                     Ok(())
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(format!(
-                    "cannot remove the file it did not have before: {e}"
-                )),
+                Err(e) => Err(RestoreError::Remove(e)),
             },
         };
         match result {
@@ -207,9 +266,7 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
     let written = loaded.written(begin.files.len());
     let restore = roll_back(&begin.backup, &begin.files, &written, identities);
     if !restore.failed.is_empty() {
-        return Err(Error::RollbackIncomplete(
-            restore.report(&begin.files, &loaded.path),
-        ));
+        return Err(Incomplete::from(restore.report(&begin.files, &loaded.path)).into());
     }
     journal::clear(&loaded.path)?;
     Ok(Recovered::RolledBack {

@@ -1,0 +1,59 @@
+//! Why litekeys.toml is refused (the line is [`crate::Error::Config`]'s),
+//! and why a command is refused as asked.
+
+use super::sink::LayoutError;
+use std::path::PathBuf;
+
+/// What is wrong at a line of litekeys.toml.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigReason {
+    /// TOML syntax, an unknown key or a wrong type (toml's message).
+    #[error("{0}; see `litekeys-rotate --help` for the keys")]
+    Toml(String),
+    #[error("{0:?} is not a gateway URL (http://HOST:PORT or https://HOST[:PORT])")]
+    NotGatewayUrl(String),
+    #[error("sentinel must be one line of text (the exact reply asked for)")]
+    Sentinel,
+    #[error("timeout must be a number of seconds between 0 and 86400")]
+    Timeout,
+    #[error("manager = \"command\" needs command = [\"program\", \"arg\", …]")]
+    NoCommand,
+    #[error("manager = \"compose\" needs dir = \"/path/to/the/compose/project\"")]
+    NoComposeDir,
+    #[error("a sink sets key or keys, not both")]
+    KeyAndKeys,
+    #[error("keys = [] names no value to write")]
+    NoKeys,
+    #[error("a droid sink holds one key (key = \"LITELLM_MASTER_KEY\")")]
+    DroidKeys,
+    #[error("{0:?} is not a variable name (letters, digits, _)")]
+    NotEnvName(String),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("{} is already a sink ({origin})", path.display())]
+    DuplicateSink { path: PathBuf, origin: String },
+}
+
+/// A command refused as asked; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// `--salt` while LiteLLM keeps a database the salt key encrypts.
+    #[error(
+        "--salt refused: {0}; a new salt key makes the credentials LiteLLM stored in its database unreadable; pass --force-salt to rotate it anyway"
+    )]
+    Salt(crate::gateway::DatabaseInUse),
+    #[error("declined: nothing was changed")]
+    Declined,
+    #[error(
+        "{} already exists; init never overwrites it (run `litekeys-rotate` to rotate its keys)",
+        .0.display()
+    )]
+    SourceExists(PathBuf),
+    #[error(
+        "{}: no age recipient: pass --age RECIPIENT (`age-keygen -y KEYFILE` prints it)",
+        .0.display()
+    )]
+    NoRecipient(PathBuf),
+    #[error("--salt and --force-salt go with rotate only")]
+    SaltWithoutRotate,
+}

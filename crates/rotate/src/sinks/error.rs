@@ -1,0 +1,67 @@
+//! Why a sink file cannot be read, edited or replaced. The path is the
+//! caller's ([`crate::Error::Sink`]); none of these shows a value.
+
+use super::systemd_env::QuoteError;
+use crate::config::LayoutError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Its symlinks cannot be followed.
+    #[error("{0}")]
+    Resolve(std::io::Error),
+    #[error("cannot read it: {0}")]
+    Read(std::io::Error),
+    #[error("cannot write it: {0}")]
+    Write(std::io::Error),
+    #[error("not UTF-8 text; fix or remove it and run again")]
+    NotText,
+    #[error("the value of {0} is not UTF-8")]
+    ValueNotText(String),
+    #[error("the value of {key} {why}; it cannot be written to this file safely")]
+    Unwritable { key: String, why: Unwritable },
+    #[error(transparent)]
+    Quote(#[from] QuoteError),
+    #[error(
+        "not valid JSON at line {line} column {column} ({what}); fix it and run again (nothing was changed)"
+    )]
+    Json {
+        line: usize,
+        column: usize,
+        what: String,
+    },
+    #[error("cannot find {at} in the text")]
+    FieldNotFound { at: String },
+    /// A JSON edit that would mean more than the intended change.
+    #[error("internal error: the in-place edit did not round-trip; nothing was changed")]
+    RoundTrip,
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Writable(#[from] WritableError),
+}
+
+/// What a value holds that this kind of file cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unwritable {
+    #[error("holds a newline or NUL")]
+    NewlineOrNul,
+    #[error("holds '$' (environment.d expands it)")]
+    Dollar,
+    #[error("holds a single quote and other special characters")]
+    Quotes,
+}
+
+/// Why a file cannot be replaced by rename.
+#[derive(Debug, thiserror::Error)]
+pub enum WritableError {
+    #[error("is a directory, not a file")]
+    IsDirectory,
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("cannot write in {}: {source}", dir.display())]
+    CannotWriteIn {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
