@@ -2,6 +2,8 @@
 //! an alias, the loopback names (127.0.0.1, localhost, ::1) being one host.
 //! Scheme and path do not matter (`/v1`, `/v1/`, none), ports must match.
 
+use url::{Host, Url};
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     host: String,
@@ -14,28 +16,13 @@ impl Endpoint {
     /// `scheme://[user@]host[:port][/path]`; `None` when it is not a URL
     /// with a host and a known or explicit port.
     pub fn parse(url: &str) -> Option<Endpoint> {
-        let url = url.trim();
-        let (scheme, rest) = url.split_once("://")?;
-        let authority = rest.split(['/', '?', '#']).next()?;
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
+        let url = Url::parse(url.trim()).ok()?;
+        let port = url.port_or_known_default()?;
+        let host = match url.host()? {
+            Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+            Host::Ipv4(ip) => ip.to_string(),
+            Host::Ipv6(ip) => ip.to_string(),
         };
-        let port = match port {
-            Some(p) => p.parse().ok()?,
-            None => match scheme.to_ascii_lowercase().as_str() {
-                "http" => 80,
-                "https" => 443,
-                _ => return None,
-            },
-        };
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
         if host.is_empty() {
             return None;
         }

@@ -4,6 +4,7 @@
 
 use super::GatewayError;
 use std::time::{Duration, Instant};
+use url::Url;
 use vault::Secret;
 use zeroize::Zeroizing;
 
@@ -23,22 +24,25 @@ pub(crate) const QUOTE_CHARS: usize = 200;
 /// The gateway's root URL: `base_url` trimmed, without trailing `/` or a
 /// final `/v1` (Droid routes end in `/v1` or `/v1/`).
 pub fn root(base_url: &str) -> Result<String, GatewayError> {
-    let url = base_url.trim();
+    let text = base_url.trim();
     let bad = || GatewayError::BadUrl {
-        url: shown(url).into_owned(),
+        url: shown(text).into_owned(),
     };
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or_else(bad)?;
-    if rest.trim_start_matches('/').is_empty() || rest.starts_with('/') {
+    let mut url = Url::parse(text).map_err(|_| bad())?;
+    // `http:///v1` parses (the host would be `v1`): a host must follow `//`.
+    let after_scheme = &text[url.scheme().len()..];
+    if !matches!(url.scheme(), "http" | "https") || after_scheme.starts_with(":///") {
         return Err(bad());
     }
-    let mut root = url.trim_end_matches('/');
-    if let Some(without) = root.strip_suffix("/v1") {
-        root = without.trim_end_matches('/');
+    let mut path = url.path().trim_end_matches('/');
+    if let Some(without) = path.strip_suffix("/v1") {
+        path = without.trim_end_matches('/');
     }
-    Ok(root.to_string())
+    let path = path.to_string();
+    url.set_path(&path);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// The bound of one request made while waiting for `deadline`: what is
@@ -107,13 +111,16 @@ pub(crate) fn transport_reason(t: &ureq::Transport) -> String {
 
 /// The URL as shown in messages: any `user:password@` replaced.
 pub(crate) fn shown(url: &str) -> std::borrow::Cow<'_, str> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.into();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://…@{}", &rest[at + 1..]).into(),
-        None => url.into(),
+    match Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let scheme = parsed.scheme().len() + "://".len();
+            let mut out = parsed.as_str().to_string();
+            out.insert_str(scheme, "…@");
+            out.into()
+        }
+        _ => url.into(),
     }
 }
 
