@@ -5,7 +5,7 @@
 //! change shows in git as the changed line plus `sops_mac` and
 //! `sops_lastmodified`.
 
-use super::{Context, Document, Scratch};
+use super::open::{Context, Document, Scratch};
 use crate::crypto::Mac;
 use crate::crypto::cipher::{self, DataKey, Opener};
 use crate::crypto::datakey;

@@ -7,8 +7,8 @@
 //! open natively (pgp, kms, gcp_kms, azure_kv, hc_vault, key groups) are
 //! recorded so the caller can hand the file to the `sops` binary.
 
-use super::Timestamp;
 use super::dotenv::{SOPS_PREFIX, encode_newlines};
+use super::rfc3339::Timestamp;
 use crate::error::MetadataError;
 use crate::rule::Rule;
 
