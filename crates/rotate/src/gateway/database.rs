@@ -23,6 +23,14 @@ pub enum DatabaseInUse {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} (the LiteLLM config) cannot be parsed to check for a database_url: {source}",
+        path.display()
+    )]
+    Unparsable {
+        path: PathBuf,
+        source: serde_yaml_ng::Error,
+    },
     #[error("{}:{line} sets database_url", path.display())]
     Config { path: PathBuf, line: usize },
 }
@@ -51,23 +59,43 @@ pub fn database_in_use(
             });
         }
     };
-    yaml_database_url(&text).map(|line| DatabaseInUse::Config {
-        path: path.to_path_buf(),
-        line,
-    })
+    match yaml_database_url(&text) {
+        Ok(line) => line.map(|line| DatabaseInUse::Config {
+            path: path.to_path_buf(),
+            line,
+        }),
+        Err(source) => Some(DatabaseInUse::Unparsable {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
-/// The line of a `database_url:` key with a value (not null or empty).
-/// A line scan is enough: the key only means one thing in LiteLLM's config.
-fn yaml_database_url(text: &str) -> Option<usize> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let body = line.trim_start().trim_start_matches("- ");
-        let value = body.strip_prefix("database_url:")?;
-        let value = value.split(" #").next().unwrap_or_default().trim();
-        let value = value.trim_matches(['"', '\'']);
-        let empty = matches!(value, "" | "null" | "~" | "None" | "Null" | "NULL");
-        (!empty).then_some(i + 1)
-    })
+/// The line of `general_settings.database_url` when it has a value (not
+/// null or empty) in LiteLLM's config (YAML: block or flow style, quoted
+/// or not).
+fn yaml_database_url(text: &str) -> Result<Option<usize>, serde_yaml_ng::Error> {
+    let config: serde_yaml_ng::Value = serde_yaml_ng::from_str(text)?;
+    let value = config
+        .get("general_settings")
+        .and_then(|g| g.get("database_url"));
+    let set = match value {
+        None | Some(serde_yaml_ng::Value::Null) => false,
+        // LiteLLM is Python: it reads `None` as no value too.
+        Some(serde_yaml_ng::Value::String(s)) => !matches!(s.trim(), "" | "None"),
+        Some(_) => true,
+    };
+    // The parser keeps no positions: the line is the key's first mention.
+    Ok(set.then(|| {
+        text.lines()
+            .position(|l| {
+                l.split('#')
+                    .next()
+                    .unwrap_or_default()
+                    .contains("database_url")
+            })
+            .map_or(1, |i| i + 1)
+    }))
 }
 
 #[cfg(test)]
@@ -76,19 +104,27 @@ mod tests {
 
     #[test]
     fn finds_a_database_url_with_a_value() {
+        let found = |text: &str| yaml_database_url(text).unwrap();
         let cfg = "model_list: []\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  database_url: \"postgresql://u@db/litellm\"\n";
-        assert_eq!(yaml_database_url(cfg), Some(4));
+        assert_eq!(found(cfg), Some(4));
         assert_eq!(
-            yaml_database_url("general_settings:\n  database_url: null # none\n"),
+            found("general_settings:\n  database_url: null # none\n"),
             None
         );
+        assert_eq!(found("general_settings:\n  database_url:\n"), None);
+        assert_eq!(found("general_settings:\n  database_url: ''\n"), None);
+        assert_eq!(found("general_settings:\n  database_url: None\n"), None);
         assert_eq!(
-            yaml_database_url("general_settings:\n  database_url:\n"),
-            None
-        );
-        assert_eq!(
-            yaml_database_url("general_settings:\n  database_url: os.environ/DATABASE_URL\n"),
+            found("general_settings:\n  database_url: os.environ/DATABASE_URL\n"),
             Some(2)
         );
+        // Flow style and quotes are YAML too.
+        assert_eq!(
+            found("general_settings: {\"database_url\": 'postgresql://db'}\n"),
+            Some(1)
+        );
+        // Only general_settings' key means a database.
+        assert_eq!(found("router_settings:\n  database_url: x\n"), None);
+        assert!(yaml_database_url("general_settings: [\n").is_err());
     }
 }
