@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub const ENV_FILE: &str = "LITEKEYS_FILE";
-pub const DEFAULT_RELATIVE: &str = "secrets/global.enc.env";
+pub(crate) const DEFAULT_RELATIVE: &str = "secrets/global.enc.env";
 
 /// Why no encrypted file was found.
 #[derive(Debug, Error)]

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use zeroize::Zeroizing;
 
-pub const ENV_KEY: &str = "SOPS_AGE_KEY";
-pub const ENV_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
-pub const ENV_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+pub(crate) const ENV_KEY: &str = "SOPS_AGE_KEY";
+pub(crate) const ENV_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
+pub(crate) const ENV_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
 
 /// Where an identity may come from; shown to the user when none opens a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl Identities {
     }
 
     /// One line for "nothing opened the file": what was tried, what failed.
-    pub fn describe_failure(&self) -> String {
+    pub(crate) fn describe_failure(&self) -> String {
         let mut msg = if self.identities.is_empty() {
             "no age identity found".to_string()
         } else {
@@ -211,7 +211,7 @@ fn run_key_cmd(cmd: &str) -> Result<Zeroizing<String>, String> {
 
 /// `$XDG_CONFIG_HOME/sops/age/keys.txt`; `~/.config/…` on Linux,
 /// `~/Library/Application Support/…` on macOS when XDG_CONFIG_HOME is unset.
-pub fn keys_txt_path() -> Option<PathBuf> {
+pub(crate) fn keys_txt_path() -> Option<PathBuf> {
     config_dir().map(|d| d.join("sops").join("age").join("keys.txt"))
 }
 

@@ -25,7 +25,7 @@ pub enum LockError {
 }
 
 /// How long a non-waiting [`Lock::acquire`] tries before it reports `Busy`.
-pub const LOCK_GRACE: Duration = Duration::from_millis(250);
+pub(crate) const LOCK_GRACE: Duration = Duration::from_millis(250);
 
 pub fn lock_path(path: &Path) -> PathBuf {
     let target = resolve(path).unwrap_or_else(|_| path.to_path_buf());

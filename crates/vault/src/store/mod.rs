@@ -9,6 +9,6 @@ mod lock;
 mod replace;
 mod snapshot;
 
-pub use lock::{LOCK_GRACE, Lock, LockError, lock_path};
+pub use lock::{Lock, LockError, lock_path};
 pub use replace::{is_temp_of, remove_stale_temps, resolve, sync_dir, write};
 pub use snapshot::{ChangedUnderneath, ReplaceError, Snapshot};
