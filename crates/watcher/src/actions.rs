@@ -1,32 +1,34 @@
 //! What the watcher does about a change, behind one trait so that the
-//! engine's decisions can be tested without peers (`shell::ShellActions` is
+//! engine's decisions can be tested without peers (`live::LiveActions` is
 //! the real one).
 //! The engine decides *when* (debounce, hashes, lock, audit, pacing); an
 //! `Actions` decides *how*.
 
 use rotate::config::{MASTER_KEY, SinkSpec};
+use rotate::gateway::GatewayError;
+use rotate::service::ServiceError;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use vault::Secret;
 
 /// The source's values that the sinks and the gateway need, decrypted with
 /// the MAC verified. Never shown: only fingerprints.
 #[derive(Clone, Debug, Default)]
-pub struct SourceKeys {
-    pub values: BTreeMap<String, Secret>,
+pub(crate) struct SourceKeys {
+    pub(crate) values: BTreeMap<String, Secret>,
 }
 
 impl SourceKeys {
-    pub fn get(&self, key: &str) -> Option<&Secret> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Secret> {
         self.values.get(key)
     }
 
-    pub fn master(&self) -> Option<&Secret> {
+    pub(crate) fn master(&self) -> Option<&Secret> {
         self.get(MASTER_KEY)
     }
 
     /// The master key's fingerprint (8 hex), or `none`.
-    pub fn master_fp(&self) -> String {
+    pub(crate) fn master_fp(&self) -> String {
         self.master()
             .map_or_else(|| "none".into(), Secret::fingerprint)
     }
@@ -34,16 +36,16 @@ impl SourceKeys {
 
 /// A sink value that contradicts the source (fingerprints only).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Drift {
-    pub key: String,
+pub(crate) struct Drift {
+    pub(crate) key: String,
     /// `None`: the sink lacks the key (or the file is missing).
-    pub sink_fp: Option<String>,
-    pub source_fp: String,
+    pub(crate) sink_fp: Option<String>,
+    pub(crate) source_fp: String,
 }
 
 /// How far an action got when it succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Done {
+pub(crate) enum Done {
     /// Restarted, and the gateway accepts the source's key.
     Verified,
     /// Restarted; verification is off.
@@ -52,30 +54,48 @@ pub enum Done {
     NoService,
 }
 
+/// Why an action stopped, typed as the libraries report it.
 #[derive(Debug, thiserror::Error)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Missing, half-written, unparsable, MAC mismatch, no identity.
     #[error("{0}")]
-    Source(String),
-    /// A rotation holds the source's lock: wait for it and look again.
+    Source(#[from] vault::Error),
+    /// A rotation holds the source's lock (rotate's `Error::Locked`): wait
+    /// for it and look again.
     #[error("a rotation holds the lock")]
     Locked,
+    /// The sync (rotate's transaction) failed for another reason.
     #[error("sync failed: {0}")]
-    Sync(String),
+    Sync(rotate::Error),
     #[error("restart failed: {0}")]
-    Restart(String),
+    Restart(#[from] ServiceError),
     #[error("verification failed: {0}")]
-    Verify(String),
+    Verify(#[from] GatewayError),
+    #[error("verification failed: {} holds no {MASTER_KEY} to check the gateway with", .0.display())]
+    NoMasterKey(PathBuf),
+}
+
+impl From<rotate::Error> for Failure {
+    /// The one place a sync's lock error becomes "wait for the rotation".
+    fn from(e: rotate::Error) -> Self {
+        match e {
+            rotate::Error::Locked(_) => Failure::Locked,
+            e => Failure::Sync(e),
+        }
+    }
 }
 
 impl Failure {
     /// The gateway may be down: retry the restart later, backing off.
-    pub fn wants_retry(&self) -> bool {
-        matches!(self, Failure::Restart(_) | Failure::Verify(_))
+    pub(crate) fn wants_retry(&self) -> bool {
+        matches!(
+            self,
+            Failure::Restart(_) | Failure::Verify(_) | Failure::NoMasterKey(_)
+        )
     }
 }
 
-pub trait Actions {
+pub(crate) trait Actions {
     /// Decrypts the source with its MAC verified.
     fn read_source(&mut self, source: &Path) -> Result<SourceKeys, Failure>;
 
@@ -83,15 +103,20 @@ pub trait Actions {
     fn drift(&mut self, sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift>;
 
     /// The source changed (and reads fine): sync the sinks, restart (with
-    /// daemon-reload when a drop-in sink exists), verify.
-    fn source_changed(&mut self, source: &Path, keys: &SourceKeys) -> Result<Done, Failure>;
+    /// `daemon_reload` first: a systemd-env sink exists), verify.
+    fn source_changed(
+        &mut self,
+        source: &Path,
+        daemon_reload: bool,
+        keys: &SourceKeys,
+    ) -> Result<Done, Failure>;
 
     /// A sink that feeds the service was changed by someone else: restart
-    /// (daemon-reload first for a drop-in), verify.
+    /// (daemon-reload first when the sink needs it), verify.
     fn sink_changed(
         &mut self,
         sink: &Path,
-        is_dropin: bool,
+        daemon_reload: bool,
         keys: &SourceKeys,
     ) -> Result<Done, Failure>;
 
@@ -101,4 +126,21 @@ pub trait Actions {
         daemon_reload: bool,
         keys: &SourceKeys,
     ) -> Result<Done, Failure>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_is_a_wait_not_a_failed_sync() {
+        let locked = rotate::Error::Locked("/s.enc.env".into());
+        assert!(matches!(Failure::from(locked), Failure::Locked));
+        let other = rotate::Error::Vault(vault::Error::Io {
+            path: "/s.enc.env".into(),
+            source: std::io::ErrorKind::NotFound.into(),
+        });
+        let f = Failure::from(other);
+        assert!(matches!(f, Failure::Sync(_)) && !f.wants_retry(), "{f}");
+    }
 }

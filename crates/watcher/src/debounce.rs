@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 /// Not in litekeys.toml (`litekeys-rotate` rejects unknown tables): set by
 /// command-line flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Debounce {
+pub(crate) struct Debounce {
     /// Act once nothing changed for this long…
-    pub quiet: Duration,
+    pub(crate) quiet: Duration,
     /// …or this long after the first change, whichever comes first.
-    pub max: Duration,
+    pub(crate) max: Duration,
 }
 
 impl Default for Debounce {
@@ -34,7 +34,7 @@ impl Default for Debounce {
     }
 }
 
-pub enum Msg {
+pub(crate) enum Msg {
     /// A watched file (index into `WatchSet::files`) may have changed.
     Changed(usize, Instant),
     /// The kernel queue overflowed: anything may have changed.
@@ -43,18 +43,18 @@ pub enum Msg {
 }
 
 /// What woke the watcher.
-pub enum Wake {
+pub(crate) enum Wake {
     Batch(Batch),
     Timer,
     Closed,
 }
 
 #[derive(Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// File index → time of its last event.
-    pub files: BTreeMap<usize, Instant>,
-    pub rescan: bool,
-    pub errors: Vec<String>,
+    pub(crate) files: BTreeMap<usize, Instant>,
+    pub(crate) rescan: bool,
+    pub(crate) errors: Vec<String>,
 }
 
 impl Batch {
@@ -69,7 +69,19 @@ impl Batch {
     }
 }
 
-pub struct Debouncer {
+/// The file watcher could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SetupError {
+    #[error("cannot start the file watcher: {0}")]
+    Start(#[source] notify::Error),
+    #[error("cannot watch {}: {source}", dir.display())]
+    Watch {
+        dir: std::path::PathBuf,
+        source: notify::Error,
+    },
+}
+
+pub(crate) struct Debouncer {
     rx: Receiver<Msg>,
     settings: Debounce,
     // Dropping the watcher stops its thread; keep it for our lifetime.
@@ -79,11 +91,11 @@ pub struct Debouncer {
 impl Debouncer {
     /// Watches every directory of `set` (non-recursively), forwarding only
     /// events about the watched names.
-    pub fn start(set: Arc<WatchSet>, settings: Debounce) -> Result<Debouncer, String> {
+    pub(crate) fn start(set: Arc<WatchSet>, settings: Debounce) -> Result<Debouncer, SetupError> {
         let (tx, rx) = channel();
         let handler_set = Arc::clone(&set);
         let mut watcher = notify::recommended_watcher(move |res| forward(&handler_set, &tx, res))
-            .map_err(|e| format!("cannot start the file watcher: {e}"))?;
+            .map_err(SetupError::Start)?;
         for dir in set.dirs() {
             if !dir.is_dir() {
                 crate::log::warn(format!(
@@ -94,7 +106,10 @@ impl Debouncer {
             }
             watcher
                 .watch(dir, RecursiveMode::NonRecursive)
-                .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+                .map_err(|source| SetupError::Watch {
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
         }
         Ok(Debouncer {
             rx,
@@ -114,7 +129,7 @@ impl Debouncer {
     }
 
     /// Blocks until a batch is complete, or `timer` passes first.
-    pub fn next(&self, timer: Option<Instant>) -> Wake {
+    pub(crate) fn next(&self, timer: Option<Instant>) -> Wake {
         let first = match timer {
             None => match self.rx.recv() {
                 Ok(m) => m,

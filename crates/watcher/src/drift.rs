@@ -1,26 +1,17 @@
 //! Does a service-facing sink still hold the source's values? The sink is
-//! read with the rotate crate's readers (dotenv, drop-in `Environment=`,
-//! environment.d) and compared key by key, fingerprints only.
+//! read with rotate's reader (`rotate::sinks::read_values`: dotenv, drop-in
+//! `Environment=`, environment.d) and compared key by key, fingerprints
+//! only.
 
 use crate::actions::{Drift, SourceKeys};
-use crate::files;
-use rotate::config::{SinkKind, SinkSpec};
-use rotate::sinks::{dotenv, systemd_env};
+use rotate::config::SinkSpec;
 use std::collections::BTreeMap;
 use vault::Secret;
 
-pub fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
+pub(crate) fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
     let values = match std::fs::read(&sink.path) {
         Err(_) => Vec::new(),
-        Ok(bytes) if sink.kind == SinkKind::SystemdEnv => {
-            let layout = if files::is_dropin(sink) {
-                systemd_env::Layout::DropIn
-            } else {
-                systemd_env::Layout::EnvironmentD
-            };
-            systemd_env::read_values(layout, &bytes)
-        }
-        Ok(bytes) => dotenv::read_values(&bytes),
+        Ok(bytes) => rotate::sinks::read_values(sink, &bytes),
     };
     // The last assignment wins, as for the programs that read the file.
     let found: BTreeMap<String, Secret> = values.into_iter().collect();
@@ -43,7 +34,7 @@ pub fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vault::Secret;
+    use rotate::config::SinkKind;
 
     fn keys(pairs: &[(&str, &str)]) -> SourceKeys {
         SourceKeys {

@@ -4,9 +4,8 @@
 //! one the service was last restarted with, or found at start).
 
 use crate::actions::{Actions, Done, Failure, SourceKeys};
-use crate::audit;
 use crate::debounce::{Batch, Debouncer, Wake};
-use crate::files::{self, Role, Snapshot, WatchSet};
+use crate::files::{Hashes, Role, WatchSet};
 use crate::log;
 use crate::pacing::Pacing;
 use rotate::config::Config;
@@ -18,16 +17,21 @@ const SOURCE: usize = 0;
 /// How often in a row a sync may find the lock taken before giving up.
 const LOCKED_RETRIES: usize = 5;
 
-pub struct Engine<A: Actions> {
+/// The file watcher's thread ended: nothing more will be seen.
+#[derive(Debug, thiserror::Error)]
+#[error("the file watcher stopped")]
+pub(crate) struct WatcherStopped;
+
+pub(crate) struct Engine<A: Actions> {
     config: Config,
     set: Arc<WatchSet>,
     actions: A,
     pacing: Pacing,
     /// Hashes at the last look, and when it was taken.
-    seen: Snapshot,
+    seen: Hashes,
     seen_at: Instant,
     /// Hashes the service was last (re)started with, and when.
-    good: Snapshot,
+    good: Hashes,
     good_at: SystemTime,
     /// The source's values in the last good state.
     keys: Option<SourceKeys>,
@@ -40,8 +44,8 @@ pub struct Engine<A: Actions> {
 
 impl<A: Actions> Engine<A> {
     /// Takes the first look: the state found at start is the good state.
-    pub fn new(config: Config, set: Arc<WatchSet>, mut actions: A, pacing: Pacing) -> Self {
-        let snapshot = set.snapshot();
+    pub(crate) fn new(config: Config, set: Arc<WatchSet>, mut actions: A, pacing: Pacing) -> Self {
+        let hashes = set.hashes();
         let keys = match actions.read_source(&config.source) {
             Ok(keys) => {
                 log::info(format!(
@@ -61,9 +65,9 @@ impl<A: Actions> Engine<A> {
             set,
             actions,
             pacing,
-            seen: snapshot.clone(),
+            seen: hashes.clone(),
             seen_at: Instant::now(),
-            good: snapshot,
+            good: hashes,
             good_at: SystemTime::now(),
             keys,
             deferred: false,
@@ -75,7 +79,7 @@ impl<A: Actions> Engine<A> {
         engine
     }
 
-    pub fn run(&mut self, events: &Debouncer) -> Result<(), String> {
+    pub(crate) fn run(&mut self, events: &Debouncer) -> Result<(), WatcherStopped> {
         loop {
             let timer = (self.deferred || self.retry.is_some()).then(|| {
                 self.pacing
@@ -83,7 +87,7 @@ impl<A: Actions> Engine<A> {
                     .unwrap_or_else(Instant::now)
             });
             match events.next(timer) {
-                Wake::Closed => return Err("the file watcher stopped".into()),
+                Wake::Closed => return Err(WatcherStopped),
                 Wake::Timer => self.on_timer(),
                 Wake::Batch(batch) => {
                     for e in &batch.errors {
@@ -122,7 +126,7 @@ impl<A: Actions> Engine<A> {
     fn look(&mut self, batch: Option<&Batch>, mut force: bool) {
         for _ in 0..LOCKED_RETRIES {
             self.wait_for_rotation();
-            let now = self.set.snapshot();
+            let now = self.set.hashes();
             if let Some(batch) = batch {
                 for (&i, &at) in &batch.files {
                     if now.0[i] == self.seen.0[i] && at > self.seen_at {
@@ -197,12 +201,18 @@ impl<A: Actions> Engine<A> {
             return Ok(());
         }
         self.pacing.started(Instant::now());
-        let result = self.actions.source_changed(&source, &keys);
+        // The sync may rewrite a systemd-env sink, which reaches the
+        // service only through a daemon-reload.
+        let reload = self
+            .config
+            .sinks
+            .iter()
+            .any(|s| s.kind.needs_daemon_reload());
+        let result = self.actions.source_changed(&source, reload, &keys);
         if matches!(result, Err(Failure::Locked)) {
             log::info("a rotation took the lock during the sync; waiting for it");
             return Err(Failure::Locked);
         }
-        let reload = self.config.sinks.iter().any(files::is_dropin);
         self.finish(result, reload, &keys);
         Ok(())
     }
@@ -230,16 +240,12 @@ impl<A: Actions> Engine<A> {
                 Role::Source => None,
             })
             .collect();
-        let reload = sinks.iter().any(files::is_dropin);
+        let reload = sinks.iter().any(|s| s.kind.needs_daemon_reload());
         let names: Vec<String> = sinks.iter().map(|s| s.path.display().to_string()).collect();
         log::info(format!(
             "{} changed by someone else{}; restarting",
             names.join(", "),
-            if reload {
-                " (drop-in: daemon-reload)"
-            } else {
-                ""
-            }
+            if reload { " (daemon-reload first)" } else { "" }
         ));
         self.pacing.started(Instant::now());
         let result = self.actions.sink_changed(&sinks[0].path, reload, &keys);
@@ -306,10 +312,13 @@ impl<A: Actions> Engine<A> {
     /// Did a rotation commit this master key, restart and verify it, after
     /// our last good state, with every service-facing sink in step?
     fn rotation_verified(&mut self, keys: &SourceKeys) -> bool {
-        let Some(commit) = audit::last_commit(&self.config.state_dir) else {
+        let state = &self.config.state_dir;
+        let (Some(commit), Some(written)) =
+            (rotate::audit::last(state), rotate::audit::written(state))
+        else {
             return false;
         };
-        if commit.written <= self.good_at || !commit.verified() || !commit.sets(&keys.master_fp()) {
+        if written <= self.good_at || !commit.verified || !commit.sets(&keys.master_fp()) {
             return false;
         }
         !self.any_drift(keys)
@@ -322,7 +331,7 @@ impl<A: Actions> Engine<A> {
         config
             .sinks
             .iter()
-            .filter(|s| files::feeds_service(s))
+            .filter(|s| s.kind.feeds_service())
             .any(|s| !actions.drift(s, keys).is_empty())
     }
 
@@ -359,7 +368,7 @@ impl<A: Actions> Engine<A> {
     }
 
     fn accept(&mut self, keys: SourceKeys) {
-        let now = self.set.snapshot();
+        let now = self.set.hashes();
         self.seen = now.clone();
         self.seen_at = Instant::now();
         self.good = now;
@@ -396,8 +405,10 @@ mod tests {
 
     impl Actions for Script {
         fn read_source(&mut self, source: &Path) -> Result<SourceKeys, Failure> {
-            let text =
-                std::fs::read_to_string(source).map_err(|e| Failure::Source(e.to_string()))?;
+            let text = std::fs::read_to_string(source).map_err(|source_| vault::Error::Io {
+                path: source.to_path_buf(),
+                source: source_,
+            })?;
             let mut keys = SourceKeys::default();
             keys.values
                 .insert(MASTER_KEY.into(), Secret::from(text.trim().to_string()));
@@ -406,8 +417,13 @@ mod tests {
         fn drift(&mut self, _: &SinkSpec, _: &SourceKeys) -> Vec<Drift> {
             Vec::new()
         }
-        fn source_changed(&mut self, _: &Path, _: &SourceKeys) -> Result<Done, Failure> {
-            self.calls.push("source".into());
+        fn source_changed(
+            &mut self,
+            _: &Path,
+            reload: bool,
+            _: &SourceKeys,
+        ) -> Result<Done, Failure> {
+            self.calls.push(format!("source reload={reload}"));
             self.source_results.remove(0)
         }
         fn sink_changed(
@@ -432,7 +448,8 @@ mod tests {
         std::fs::write(d.join("litekeys.conf"), "[Service]\n").unwrap();
         let text = "source = \"s.env\"\n[service]\nmanager = \"none\"\n\
                     [[sink]]\nkind = \"systemd-env\"\npath = \"litellm.service.d/litekeys.conf\"\n";
-        let cfg = Config::parse(&dir.join("litekeys.toml"), text, &Env::default()).unwrap();
+        let mut cfg = Config::parse(&dir.join("litekeys.toml"), text, &Env::default()).unwrap();
+        cfg.state_dir = dir.join("state");
         let set = Arc::new(WatchSet::new(&cfg));
         let zero = Duration::ZERO;
         Engine::new(cfg, set, script, Pacing::new(zero, zero, zero))
@@ -448,7 +465,10 @@ mod tests {
         let mut e = engine(dir.path(), script);
         std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
         e.look(None, false);
-        assert_eq!(e.actions.calls, ["source", "source"]);
+        assert_eq!(
+            e.actions.calls,
+            ["source reload=true", "source reload=true"]
+        );
         assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
         e.look(None, false);
         assert_eq!(e.actions.calls.len(), 2, "nothing new: nothing done");
@@ -458,8 +478,8 @@ mod tests {
     fn a_failed_verification_is_retried_until_it_passes() {
         let dir = tempfile::tempdir().unwrap();
         let script = Script {
-            sink_results: vec![Err(Failure::Verify("400".into()))],
-            retry_results: vec![Err(Failure::Verify("400".into())), Ok(Done::Verified)],
+            sink_results: vec![Err(unreachable())],
+            retry_results: vec![Err(unreachable()), Ok(Done::Verified)],
             ..Script::default()
         };
         let mut e = engine(dir.path(), script);
@@ -475,6 +495,61 @@ mod tests {
         assert_eq!(
             e.actions.calls,
             ["sink reload=true", "retry reload=true", "retry reload=true"]
+        );
+    }
+
+    fn unreachable() -> Failure {
+        Failure::Verify(rotate::gateway::GatewayError::Unreachable {
+            url: "http://127.0.0.1:4000".into(),
+            reason: "HTTP 400".into(),
+        })
+    }
+
+    /// The audit line rotate writes for a rotation from `old` to `new`.
+    fn commit(state: &Path, old: &[u8], new: &[u8], verified: bool) {
+        let summary = rotate::audit::Summary {
+            action: "rotate".into(),
+            keys: vec![rotate::audit::KeyChange {
+                name: MASTER_KEY.into(),
+                old: Some(vault::fingerprint(old)),
+                new: vault::fingerprint(new),
+            }],
+        };
+        rotate::audit::append(state, &summary, verified, "0a1b2c").unwrap();
+    }
+
+    #[test]
+    fn a_change_a_rotation_restarted_and_verified_is_not_restarted_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = engine(dir.path(), Script::default());
+        // Past the coarse clock of file times: the commit is after the start.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
+        commit(&e.config.state_dir, b"sk-one", b"sk-two", true);
+        e.look(None, false);
+        assert!(e.actions.calls.is_empty(), "{:?}", e.actions.calls);
+        assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
+    }
+
+    #[test]
+    fn an_unverified_or_other_commit_does_not_stop_the_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Script {
+            source_results: vec![Ok(Done::Restarted), Ok(Done::Restarted)],
+            ..Script::default()
+        };
+        let mut e = engine(dir.path(), script);
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
+        commit(&e.config.state_dir, b"sk-one", b"sk-two", false);
+        e.look(None, false);
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(dir.path().join("s.env"), "sk-three").unwrap();
+        commit(&e.config.state_dir, b"sk-two", b"sk-four", true);
+        e.look(None, false);
+        assert_eq!(
+            e.actions.calls,
+            ["source reload=true", "source reload=true"]
         );
     }
 }

@@ -1,56 +1,47 @@
 //! The watched files (the source and the sinks that feed the service), the
 //! directories to watch for them, and their content hashes.
 
-use rotate::config::{Config, SinkKind, SinkSpec};
-use rotate::sinks::systemd_env::Layout;
+use rotate::config::Config;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Source,
     /// Index into `Config::sinks`.
     Sink(usize),
 }
 
 #[derive(Clone, Debug)]
-pub struct Watched {
-    pub path: PathBuf,
-    pub role: Role,
+pub(crate) struct Watched {
+    pub(crate) path: PathBuf,
+    pub(crate) role: Role,
 }
 
 /// A file is followed by name in its parent directory (non-recursive), so
 /// that a replacement by rename, or a delete and re-create, is seen; a
 /// symlinked file is also followed in its target's directory.
-pub struct WatchSet {
-    pub files: Vec<Watched>,
+pub(crate) struct WatchSet {
+    pub(crate) files: Vec<Watched>,
     by_dir: BTreeMap<PathBuf, Vec<(OsString, usize)>>,
 }
 
-/// Sinks the service reads at start: a change there needs a restart.
-pub fn feeds_service(sink: &SinkSpec) -> bool {
-    matches!(sink.kind, SinkKind::Dotenv | SinkKind::SystemdEnv)
-}
-
-/// A unit drop-in (`*.service.d/*.conf`): systemd must reload it first.
-pub fn is_dropin(sink: &SinkSpec) -> bool {
-    sink.kind == SinkKind::SystemdEnv && Layout::of(&sink.path) == Ok(Layout::DropIn)
-}
-
-/// SHA-256 of every watched file, `None` when missing or unreadable.
+/// SHA-256 of every watched file (in `WatchSet::files` order), `None` when
+/// missing or unreadable.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snapshot(pub Vec<Option<[u8; 32]>>);
+pub(crate) struct Hashes(pub(crate) Vec<Option<[u8; 32]>>);
 
 impl WatchSet {
-    pub fn new(config: &Config) -> WatchSet {
+    pub(crate) fn new(config: &Config) -> WatchSet {
         let mut files = vec![Watched {
             path: config.source.clone(),
             role: Role::Source,
         }];
         for (i, sink) in config.sinks.iter().enumerate() {
-            if feeds_service(sink) {
+            // Only what the service reads at start needs a restart.
+            if sink.kind.feeds_service() {
                 files.push(Watched {
                     path: sink.path.clone(),
                     role: Role::Sink(i),
@@ -77,12 +68,12 @@ impl WatchSet {
         WatchSet { files, by_dir }
     }
 
-    pub fn dirs(&self) -> impl Iterator<Item = &Path> {
+    pub(crate) fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.by_dir.keys().map(PathBuf::as_path)
     }
 
     /// Which watched files an event on `path` is about.
-    pub fn lookup(&self, path: &Path) -> Vec<usize> {
+    pub(crate) fn lookup(&self, path: &Path) -> Vec<usize> {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Vec::new();
         };
@@ -95,25 +86,25 @@ impl WatchSet {
         })
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot(self.files.iter().map(|f| digest(&f.path)).collect())
+    pub(crate) fn hashes(&self) -> Hashes {
+        Hashes(self.files.iter().map(|f| digest(&f.path)).collect())
     }
 
-    pub fn name(&self, i: usize) -> String {
+    pub(crate) fn name(&self, i: usize) -> String {
         self.files[i].path.display().to_string()
     }
 }
 
-impl Snapshot {
+impl Hashes {
     /// Indexes of the files whose content differs from `other`.
-    pub fn changed_since(&self, other: &Snapshot) -> Vec<usize> {
+    pub(crate) fn changed_since(&self, other: &Hashes) -> Vec<usize> {
         (0..self.0.len())
             .filter(|&i| other.0.get(i) != self.0.get(i))
             .collect()
     }
 }
 
-pub fn digest(path: &Path) -> Option<[u8; 32]> {
+fn digest(path: &Path) -> Option<[u8; 32]> {
     std::fs::read(path).ok().map(|b| Sha256::digest(&b).into())
 }
 
@@ -142,25 +133,9 @@ mod tests {
         assert_eq!(set.lookup(&real.join("litellm.env")), vec![1]);
         assert_eq!(set.lookup(&dir.path().join("s.enc.env")), vec![0]);
         assert!(set.lookup(&dir.path().join(".s.enc.env.lock")).is_empty());
-        let before = set.snapshot();
+        let before = set.hashes();
         assert_eq!(before.0[0], None);
         std::fs::write(real.join("litellm.env"), "A=2\n").unwrap();
-        assert_eq!(set.snapshot().changed_since(&before), vec![1]);
-    }
-
-    #[test]
-    fn only_a_unit_dropin_needs_a_daemon_reload() {
-        let sink = |kind, path: &str| SinkSpec {
-            kind,
-            path: path.into(),
-            keys: Vec::new(),
-            origin: "test".into(),
-        };
-        let dropin = "/h/.config/systemd/user/litellm.service.d/litekeys.conf";
-        assert!(is_dropin(&sink(SinkKind::SystemdEnv, dropin)));
-        let envd = "/h/.config/environment.d/litellm.conf";
-        assert!(!is_dropin(&sink(SinkKind::SystemdEnv, envd)));
-        assert!(feeds_service(&sink(SinkKind::SystemdEnv, envd)));
-        assert!(!feeds_service(&sink(SinkKind::Droid, "/h/.factory")));
+        assert_eq!(set.hashes().changed_since(&before), vec![1]);
     }
 }

@@ -2,11 +2,36 @@
 //! (Type=notify, restarted on failure, sandboxed to the files it writes).
 
 use rotate::config::{Config, SinkKind};
+use rotate::systemd::{quote_environment, quote_word};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-pub const UNIT: &str = "litekeys-watch.service";
+const UNIT: &str = "litekeys-watch.service";
+
+/// Why `install` wrote no unit. `hint` says what to do (`; run it as
+/// root (sudo)` for a system unit).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum InstallError {
+    #[error("cannot find this program's path: {0}")]
+    OwnPath(#[source] std::io::Error),
+    #[error("{}: a unit file cannot hold a NUL byte", .0.display())]
+    Nul(PathBuf),
+    #[error("{0}")]
+    Quote(#[from] rotate::systemd::QuoteError),
+    #[error("cannot create {}: {source}{hint}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+        hint: &'static str,
+    },
+    #[error("cannot write {}: {source}{hint}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+        hint: &'static str,
+    },
+}
 
 /// Variables passed on to the unit when set at install time: where the
 /// identities, sops and the state are. Never `SOPS_AGE_KEY`: it is a secret.
@@ -18,7 +43,7 @@ const PASSED_ENV: &[&str] = &[
     "XDG_STATE_HOME",
 ];
 
-pub fn unit_dir(system: bool) -> PathBuf {
+fn unit_dir(system: bool) -> PathBuf {
     if system {
         return PathBuf::from("/etc/systemd/system");
     }
@@ -31,13 +56,13 @@ pub fn unit_dir(system: bool) -> PathBuf {
         .join("systemd/user")
 }
 
-pub fn enable_line(system: bool) -> String {
+fn enable_line(system: bool) -> String {
     let scope = if system { "" } else { " --user" };
     format!("systemctl{scope} enable --now {UNIT}")
 }
 
-/// The directories the watcher (and the `litekeys-rotate sync` it runs)
-/// writes: the source's (its lock), every sink's, the state directory.
+/// The directories the watcher (and the sync it runs) writes: the
+/// source's (its lock), every sink's, the state directory.
 fn writable_dirs(config: &Config) -> BTreeSet<PathBuf> {
     let mut dirs = BTreeSet::new();
     let parents = |p: &Path| {
@@ -64,16 +89,18 @@ fn writable_dirs(config: &Config) -> BTreeSet<PathBuf> {
     dirs
 }
 
-pub fn unit_text(exe: &Path, config: &Config, system: bool) -> String {
-    let mut exec = vec![exec_word(&exe.to_string_lossy())];
+fn unit_text(exe: &Path, config: &Config, system: bool) -> Result<String, InstallError> {
+    let mut exec = vec![exec_word(exe)?];
     if let Some(file) = &config.file {
         exec.push("--config".into());
-        exec.push(exec_word(&file.to_string_lossy()));
+        exec.push(exec_word(file)?);
     }
-    let rw: Vec<String> = writable_dirs(config)
+    let rw = writable_dirs(config)
         .iter()
-        .map(|d| path_word(&format!("-{}", d.display())))
-        .collect();
+        .map(|d| {
+            quote_word(&format!("-{}", d.display())).ok_or_else(|| InstallError::Nul(d.clone()))
+        })
+        .collect::<Result<Vec<String>, _>>()?;
     let mut u = String::new();
     let _ = writeln!(
         u,
@@ -94,10 +121,11 @@ pub fn unit_text(exe: &Path, config: &Config, system: bool) -> String {
     if config.file.is_none() {
         // No litekeys.toml: the defaults find the source from the working
         // directory, which a service does not share; name it instead.
+        let source = config.source.display().to_string();
         let _ = writeln!(
             u,
             "Environment={}",
-            env_assignment(&format!("LITEKEYS_FILE={}", config.source.display()))
+            *quote_environment(vault::locate::ENV_FILE, &source)?
         );
     }
     for name in PASSED_ENV {
@@ -105,7 +133,7 @@ pub fn unit_text(exe: &Path, config: &Config, system: bool) -> String {
             let _ = writeln!(
                 u,
                 "Environment={}",
-                env_assignment(&format!("{name}={}", v.to_string_lossy()))
+                *quote_environment(name, &v.to_string_lossy())?
             );
         }
     }
@@ -132,15 +160,15 @@ pub fn unit_text(exe: &Path, config: &Config, system: bool) -> String {
             "default.target"
         }
     );
-    u
+    Ok(u)
 }
 
 /// Writes the unit (or prints it with `print`); returns the line to enable it.
-pub fn install(config: &Config, system: bool, print: bool) -> Result<String, String> {
+pub(crate) fn install(config: &Config, system: bool, print: bool) -> Result<String, InstallError> {
     let exe = std::env::current_exe()
         .and_then(std::fs::canonicalize)
-        .map_err(|e| format!("cannot find this program's path: {e}"))?;
-    let text = unit_text(&exe, config, system);
+        .map_err(InstallError::OwnPath)?;
+    let text = unit_text(&exe, config, system)?;
     if print {
         return Ok(text);
     }
@@ -151,14 +179,25 @@ pub fn install(config: &Config, system: bool, print: bool) -> Result<String, Str
     } else {
         ""
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create {}: {e}{hint}", dir.display()))?;
-    // `litekeys-rotate` writes its journal and audit log there; under
+    std::fs::create_dir_all(&dir).map_err(|source| InstallError::CreateDir {
+        path: dir.clone(),
+        source,
+        hint,
+    })?;
+    // The sync writes its journal and audit log there; under
     // ProtectSystem=strict it cannot create the directory itself.
     let state = &config.state_dir;
-    create_private_dir(state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
-    vault::store::write(&path, text.as_bytes(), 0o644)
-        .map_err(|e| format!("cannot write {}: {e}{hint}", path.display()))?;
+    create_private_dir(state).map_err(|source| InstallError::CreateDir {
+        path: state.clone(),
+        source,
+        hint: "",
+    })?;
+    // Atomic (temp file, fsync, rename): a unit is never seen half-written.
+    vault::store::write(&path, text.as_bytes(), 0o644).map_err(|source| InstallError::Write {
+        path: path.clone(),
+        source,
+        hint,
+    })?;
     eprintln!("litekeys-watch: wrote {}", path.display());
     Ok(format!("{}\n", enable_line(system)))
 }
@@ -171,34 +210,11 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// An ExecStart word: specifiers (`%`) and variables (`$`) escaped.
-fn exec_word(word: &str) -> String {
-    quote_if_needed(&word.replace('%', "%%").replace('$', "$$"))
-}
-
-/// A word of a path list (ReadWritePaths=): specifiers escaped.
-fn path_word(word: &str) -> String {
-    quote_if_needed(&word.replace('%', "%%"))
-}
-
-/// `Environment="K=V"`: `$` is not special there, `%` is.
-fn env_assignment(assignment: &str) -> String {
-    quoted(&assignment.replace('%', "%%"))
-}
-
-fn quote_if_needed(word: &str) -> String {
-    if word
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | ';'))
-    {
-        quoted(word)
-    } else {
-        word.to_string()
-    }
-}
-
-fn quoted(word: &str) -> String {
-    format!("\"{}\"", word.replace('\\', "\\\\").replace('"', "\\\""))
+/// An `ExecStart=` word: `$` (variables) escaped as `$$`, then systemd's
+/// word quoting.
+fn exec_word(path: &Path) -> Result<String, InstallError> {
+    quote_word(&path.to_string_lossy().replace('$', "$$"))
+        .ok_or_else(|| InstallError::Nul(path.to_path_buf()))
 }
 
 #[cfg(test)]
@@ -207,12 +223,14 @@ mod tests {
 
     #[test]
     fn words_are_escaped_for_systemd() {
+        let word = |p: &str| exec_word(Path::new(p)).unwrap();
+        assert_eq!(word("/usr/bin/litekeys-watch"), "/usr/bin/litekeys-watch");
+        assert_eq!(word("/a b/100%$x"), "\"/a b/100%%$$x\"");
+        assert_eq!(word("/a/b\nc"), "\"/a/b\\nc\"", "newlines escaped");
+        assert_eq!(quote_word("-/a/$x").unwrap(), "-/a/$x");
         assert_eq!(
-            exec_word("/usr/bin/litekeys-watch"),
-            "/usr/bin/litekeys-watch"
+            quote_environment("K", "a\"b\\c$%").unwrap().as_str(),
+            "\"K=a\\\"b\\\\c$%%\""
         );
-        assert_eq!(exec_word("/a b/100%$x"), "\"/a b/100%%$$x\"");
-        assert_eq!(path_word("-/a/$x"), "-/a/$x");
-        assert_eq!(env_assignment("K=a\"b\\c$%"), "\"K=a\\\"b\\\\c$%%\"");
     }
 }

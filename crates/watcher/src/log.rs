@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     Info,
     Warn,
     Error,
@@ -21,19 +21,19 @@ fn under_journal() -> bool {
     *JOURNAL.get_or_init(|| std::env::var_os("JOURNAL_STREAM").is_some_and(|v| !v.is_empty()))
 }
 
-pub fn info(msg: impl AsRef<str>) {
+pub(crate) fn info(msg: impl AsRef<str>) {
     line(Level::Info, msg.as_ref());
 }
 
-pub fn warn(msg: impl AsRef<str>) {
+pub(crate) fn warn(msg: impl AsRef<str>) {
     line(Level::Warn, msg.as_ref());
 }
 
-pub fn error(msg: impl AsRef<str>) {
+pub(crate) fn error(msg: impl AsRef<str>) {
     line(Level::Error, msg.as_ref());
 }
 
-pub fn line(level: Level, msg: &str) {
+pub(crate) fn line(level: Level, msg: &str) {
     // A message is one line, whatever a peer put in it.
     let msg = msg.replace(['\n', '\r'], " ");
     let tag = match level {

@@ -1,23 +1,23 @@
 //! `litekeys-watch`: restart litellm.service when its secrets change.
 
 mod actions;
-mod audit;
 mod debounce;
 mod drift;
 mod engine;
 mod files;
 mod install;
+mod live;
 mod log;
 mod pacing;
 mod sdnotify;
-mod shell;
 mod source;
-mod sync;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use vault::Exit;
 
 const ABOUT: &str = "Watch the encrypted source and the sinks the LiteLLM service reads; sync, restart and verify when they change.";
 
@@ -33,9 +33,10 @@ waits until nothing changed for --quiet (500ms), or at most --max-delay (5s), \
 then compares the files' SHA-256 with the last state: a touch or an identical \
 rewrite does nothing.
 
-The source changed: it is decrypted (MAC verified), then `litekeys-rotate sync \
---no-restart` writes its values into every sink, the service is restarted \
-(daemon-reload first when a drop-in sink exists; within [service] timeout) \
+The source changed: it is decrypted (MAC verified), then its values are \
+written into every sink as `litekeys-rotate sync --no-restart` does (the \
+same transaction, run in-process), the service is restarted (daemon-reload \
+first when a systemd-env sink exists; within [service] timeout) \
 and the gateway must answer /health/liveliness, accept the source's master \
 key on /v1/models and refuse a request with no key (as `litekeys-rotate` \
 verifies). A source that is missing, half-written, unparsable or fails its \
@@ -56,12 +57,16 @@ restart or verification it retries with an exponential backoff (--backoff-max).
 
 Logs: one line per event on stderr, key fingerprints only, never a value; no \
 timestamps under systemd (JOURNAL_STREAM). With NOTIFY_SOCKET set it sends \
-READY=1 once watching and STATUS= with the last event.
-
-Exit codes: 0 done (install), 1 error (config, watch setup), 2 usage.";
+READY=1 once watching and STATUS= with the last event.";
 
 #[derive(Parser, Debug)]
-#[command(name = "litekeys-watch", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(
+    name = "litekeys-watch",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = Exit::help_text()
+)]
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -135,15 +140,54 @@ fn duration(s: &str) -> Result<Duration, String> {
     })
 }
 
-fn main() {
-    let args = Args::parse();
-    if let Err(e) = run(args) {
-        eprintln!("litekeys-watch: error: {e}");
-        std::process::exit(1);
+/// Why `litekeys-watch` stopped, with the context the libraries leave out.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error("{}: {source}", dir.display())]
+    Manpages {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    /// litekeys.toml is missing or malformed.
+    #[error("{0}")]
+    Config(rotate::Error),
+    #[error("{0}")]
+    Install(#[from] install::InstallError),
+    #[error("{}: the source's directory does not exist; check `source` in the config", .0.display())]
+    NoSourceDir(PathBuf),
+    #[error("{0}")]
+    WatchSetup(#[from] debounce::SetupError),
+    #[error("{0}")]
+    Stopped(#[from] engine::WatcherStopped),
+}
+
+impl Error {
+    /// This binary's rows of the shared table: every failure is an error
+    /// (1; a bad litekeys.toml too, as before); clap exits 2 on bad usage.
+    fn exit(&self) -> Exit {
+        match self {
+            Error::Manpages { .. }
+            | Error::Config(_)
+            | Error::Install(_)
+            | Error::NoSourceDir(_)
+            | Error::WatchSetup(_)
+            | Error::Stopped(_) => Exit::Error,
+        }
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => Exit::Ok.process(),
+        Err(e) => {
+            eprintln!("litekeys-watch: error: {e}");
+            e.exit().process()
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Error> {
     match &args.command {
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
@@ -155,15 +199,18 @@ fn run(args: Args) -> Result<(), String> {
         }
         Some(Command::Manpages { dir }) => {
             use clap::CommandFactory;
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            return clap_mangen::generate_to(Args::command(), dir)
-                .map_err(|e| format!("{}: {e}", dir.display()));
+            let fail = |source| Error::Manpages {
+                dir: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(dir).map_err(fail)?;
+            return clap_mangen::generate_to(Args::command(), dir).map_err(fail);
         }
         _ => {}
     }
     let env = rotate::env::Env::from_process();
     let config =
-        rotate::config::Config::load(args.config.as_deref(), &env).map_err(|e| e.to_string())?;
+        rotate::config::Config::load(args.config.as_deref(), &env).map_err(Error::Config)?;
     if let Some(Command::Install { system, print }) = args.command {
         let out = install::install(&config, system, print)?;
         print!("{out}");
@@ -175,14 +222,11 @@ fn run(args: Args) -> Result<(), String> {
     };
     let source_dir = config.source.parent().unwrap_or(std::path::Path::new("/"));
     if !source_dir.is_dir() {
-        return Err(format!(
-            "{}: the source's directory does not exist; check `source` in the config",
-            config.source.display()
-        ));
+        return Err(Error::NoSourceDir(config.source.clone()));
     }
     let set = Arc::new(files::WatchSet::new(&config));
     let events = debounce::Debouncer::start(Arc::clone(&set), debounce)?;
-    let actions = shell::ShellActions {
+    let actions = live::LiveActions {
         service: rotate::activation::service_spec(&config),
         verify: !args.no_verify,
         verify_bound: args.verify_timeout.unwrap_or(config.gateway.timeout),
@@ -198,5 +242,5 @@ fn run(args: Args) -> Result<(), String> {
         debounce.max
     ));
     sdnotify::ready();
-    engine.run(&events)
+    Ok(engine.run(&events)?)
 }

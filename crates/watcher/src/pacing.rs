@@ -3,16 +3,20 @@
 
 use std::time::{Duration, Instant};
 
-pub struct Pacing {
-    pub min_interval: Duration,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
+pub(crate) struct Pacing {
+    pub(crate) min_interval: Duration,
+    pub(crate) backoff_base: Duration,
+    pub(crate) backoff_max: Duration,
     last_restart: Option<Instant>,
     failures: u32,
 }
 
 impl Pacing {
-    pub fn new(min_interval: Duration, backoff_base: Duration, backoff_max: Duration) -> Pacing {
+    pub(crate) fn new(
+        min_interval: Duration,
+        backoff_base: Duration,
+        backoff_max: Duration,
+    ) -> Pacing {
         Pacing {
             min_interval,
             backoff_base,
@@ -23,28 +27,28 @@ impl Pacing {
     }
 
     /// `None` when a restart may start now.
-    pub fn wait_until(&self, now: Instant) -> Option<Instant> {
+    pub(crate) fn wait_until(&self, now: Instant) -> Option<Instant> {
         let last = self.last_restart?;
         let gap = self.min_interval.max(self.backoff());
         let at = last + gap;
         (at > now).then_some(at)
     }
 
-    pub fn started(&mut self, now: Instant) {
+    pub(crate) fn started(&mut self, now: Instant) {
         self.last_restart = Some(now);
     }
 
-    pub fn succeeded(&mut self) {
+    pub(crate) fn succeeded(&mut self) {
         self.failures = 0;
     }
 
     /// Records a failure; returns the delay before the next attempt.
-    pub fn failed(&mut self) -> Duration {
+    pub(crate) fn failed(&mut self) -> Duration {
         self.failures = self.failures.saturating_add(1);
         self.backoff()
     }
 
-    pub fn failures(&self) -> u32 {
+    pub(crate) fn failures(&self) -> u32 {
         self.failures
     }
 

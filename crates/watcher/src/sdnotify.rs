@@ -23,11 +23,11 @@ fn socket() -> Option<&'static Socket> {
         .as_ref()
 }
 
-pub fn ready() {
+pub(crate) fn ready() {
     send("READY=1");
 }
 
-pub fn status(text: &str) {
+pub(crate) fn status(text: &str) {
     let short: String = text.chars().take(200).collect();
     send(&format!("STATUS={short}"));
 }

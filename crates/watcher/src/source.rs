@@ -9,15 +9,14 @@ use vault::Document;
 use vault::identity::Identities;
 
 /// The values named in `wanted` (absent ones are simply absent).
-pub fn read(path: &Path, wanted: &BTreeSet<String>) -> Result<SourceKeys, Failure> {
-    let fail = |e: vault::Error| Failure::Source(e.to_string());
-    let doc = Document::read(path).map_err(fail)?;
+pub(crate) fn read(path: &Path, wanted: &BTreeSet<String>) -> Result<SourceKeys, Failure> {
+    let doc = Document::read(path)?;
     // Looked up again on each change: the identity file may have been
     // added or replaced since the last one. (The OS keyring is not asked:
     // a daemon must not block on an unlock prompt.)
     let identities = Identities::discover(None);
-    let key = doc.data_key(&identities).map_err(fail)?;
-    let plain = doc.decrypt(&key).map_err(fail)?;
+    let key = doc.data_key(&identities)?;
+    let plain = doc.decrypt(&key)?;
     let mut keys = SourceKeys::default();
     for (name, value, _) in plain.values() {
         if wanted.contains(name) && !keys.values.contains_key(name) {

@@ -1,27 +1,28 @@
-//! The real `Actions`: the vault library for the source, `litekeys-rotate
-//! sync` for the sinks, the rotate crate's service control for the restart
-//! and its gateway check for the verification.
+//! The real `Actions`: the vault library for the source, rotate's sync (the
+//! transaction, in-process) for the sinks, rotate's service control for the
+//! restart and its gateway check for the verification.
 
 use crate::actions::{Actions, Done, Drift, Failure, SourceKeys};
-use crate::{drift, files, source, sync};
+use crate::{drift, source};
 use rotate::config::{Config, MASTER_KEY, SinkSpec};
 use rotate::service::ServiceSpec;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
+use vault::identity::Identities;
 
-pub struct ShellActions {
-    pub config: Config,
+pub(crate) struct LiveActions {
+    pub(crate) config: Config,
     /// How the service is restarted: `rotate::activation::service_spec`
     /// (`[service]`, `LITEKEYS_SYSTEMCTL`…), as `litekeys-rotate` does.
-    pub service: ServiceSpec,
+    pub(crate) service: ServiceSpec,
     /// Check the gateway after each restart.
-    pub verify: bool,
+    pub(crate) verify: bool,
     /// Bound on the gateway coming back with the new key.
-    pub verify_bound: Duration,
+    pub(crate) verify_bound: Duration,
 }
 
-impl ShellActions {
+impl LiveActions {
     fn wanted(&self) -> BTreeSet<String> {
         let mut keys: BTreeSet<String> = self
             .config
@@ -34,7 +35,7 @@ impl ShellActions {
     }
 }
 
-impl Actions for ShellActions {
+impl Actions for LiveActions {
     fn read_source(&mut self, path: &Path) -> Result<SourceKeys, Failure> {
         source::read(path, &self.wanted())
     }
@@ -43,21 +44,30 @@ impl Actions for ShellActions {
         drift::check(sink, keys)
     }
 
-    fn source_changed(&mut self, _source: &Path, keys: &SourceKeys) -> Result<Done, Failure> {
-        let hide: Vec<_> = keys.values.values().collect();
-        sync::sync(self.config.file.as_deref(), &hide)?;
-        // The sync may have rewritten a drop-in: systemd must re-read it.
-        let reload = self.config.sinks.iter().any(files::is_dropin);
-        self.restart_and_verify(reload, keys)
+    fn source_changed(
+        &mut self,
+        _source: &Path,
+        daemon_reload: bool,
+        keys: &SourceKeys,
+    ) -> Result<Done, Failure> {
+        {
+            // `litekeys-rotate sync --no-restart`'s code path. The
+            // identities (no OS keyring: a daemon must not wait on an
+            // unlock prompt; these opened the source just now) and the
+            // transaction's memory live only for this block.
+            let identities = Identities::discover(None);
+            rotate::sync(&self.config, &identities, &mut rotate::Quiet)?;
+        }
+        self.restart_and_verify(daemon_reload, keys)
     }
 
     fn sink_changed(
         &mut self,
         _sink: &Path,
-        is_dropin: bool,
+        daemon_reload: bool,
         keys: &SourceKeys,
     ) -> Result<Done, Failure> {
-        self.restart_and_verify(is_dropin, keys)
+        self.restart_and_verify(daemon_reload, keys)
     }
 
     fn restart_and_verify(
@@ -69,20 +79,14 @@ impl Actions for ShellActions {
             return Ok(Done::NoService);
         }
         let hide: Vec<_> = keys.values.values().collect();
-        self.service
-            .restart(daemon_reload, &hide)
-            .map_err(|e| Failure::Restart(e.to_string()))?;
+        self.service.restart(daemon_reload, &hide)?;
         if !self.verify {
             return Ok(Done::Restarted);
         }
-        let key = keys.master().ok_or_else(|| {
-            Failure::Verify(format!(
-                "{} holds no {MASTER_KEY} to check the gateway with",
-                self.config.source.display()
-            ))
-        })?;
-        rotate::gateway::verify(&self.config.gateway.url, None, key, self.verify_bound)
-            .map_err(|e| Failure::Verify(e.to_string()))?;
+        let key = keys
+            .master()
+            .ok_or_else(|| Failure::NoMasterKey(self.config.source.clone()))?;
+        rotate::gateway::verify(&self.config.gateway.url, None, key, self.verify_bound)?;
         Ok(Done::Verified)
     }
 }
