@@ -59,7 +59,10 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
         }
     }
     let _lock = vault::store::Lock::acquire(path, false)?;
-    if path.exists() {
+    // Absent now, and written only if still absent (a sops or an editor
+    // outside the lock may create it meanwhile).
+    let absent = vault::store::Snapshot::read_or_absent(path).map_err(|e| Error::io(path, e))?;
+    if absent.existed() || path.exists() {
         return Err(exists());
     }
     let fresh: Vec<(&'static str, Secret)> =
@@ -76,7 +79,13 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
         ..Default::default()
     };
     let doc = vault::encrypt(path, &plain, &options)?;
-    vault::store::write(path, &doc.to_bytes(), 0o644).map_err(|e| Error::io(path, e))?;
+    absent
+        .replace_if_unchanged(&doc.to_bytes(), 0o644)
+        .map_err(|e| match e {
+            vault::store::ReplaceError::Changed(_) => exists(),
+            vault::store::ReplaceError::Check { source, .. }
+            | vault::store::ReplaceError::Write { source, .. } => Error::io(path, source),
+        })?;
     Ok(Created {
         path: path.clone(),
         ignore_file,

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use vault::Secret;
+use vault::store::Snapshot;
 use zeroize::Zeroizing;
 
 /// Mode of a sink file litekeys creates: it holds secrets.
@@ -112,42 +113,51 @@ pub struct FileChange {
     pub shown: PathBuf,
     /// The file really written (symlinks resolved).
     pub target: PathBuf,
-    /// `None`: the file does not exist yet.
-    pub before: Option<Zeroizing<Vec<u8>>>,
+    /// What the target held when planned (or that it was absent): it is
+    /// replaced only if it still holds that.
+    pub before: Snapshot,
     pub after: Zeroizing<Vec<u8>>,
     pub fields: Vec<Field>,
     pub mode: u32,
+}
+
+impl FileChange {
+    /// The bytes before, `None` for a file the transaction creates.
+    pub fn before_bytes(&self) -> Option<&[u8]> {
+        self.before.existed().then(|| self.before.bytes())
+    }
 }
 
 /// A file as found on disk.
 pub struct Found {
     pub shown: PathBuf,
     pub target: PathBuf,
-    pub bytes: Option<Zeroizing<Vec<u8>>>,
+    pub snapshot: Snapshot,
     pub mode: Option<u32>,
+}
+
+impl Found {
+    /// The bytes read, `None` when the file is absent.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.snapshot.existed().then(|| self.snapshot.bytes())
+    }
 }
 
 pub fn read(path: &Path) -> Result<Found> {
     let target =
         vault::store::resolve(path).map_err(|e| Error::sink(path, SinkError::Resolve(e)))?;
-    match std::fs::read(&target) {
-        Ok(bytes) => {
-            let mode = std::fs::metadata(&target).ok().map(|m| m.mode() & 0o7777);
-            Ok(Found {
-                shown: path.to_path_buf(),
-                target,
-                bytes: Some(Zeroizing::new(bytes)),
-                mode,
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Found {
-            shown: path.to_path_buf(),
-            target,
-            bytes: None,
-            mode: None,
-        }),
-        Err(e) => Err(Error::sink(path, SinkError::Read(e))),
-    }
+    let snapshot =
+        Snapshot::read_or_absent(&target).map_err(|e| Error::sink(path, SinkError::Read(e)))?;
+    let mode = snapshot
+        .existed()
+        .then(|| std::fs::metadata(&target).ok().map(|m| m.mode() & 0o7777))
+        .flatten();
+    Ok(Found {
+        shown: path.to_path_buf(),
+        target,
+        snapshot,
+        mode,
+    })
 }
 
 /// The files of a sink: one, or a droid directory's settings files.
@@ -224,8 +234,7 @@ pub fn plan(
                 });
             }
             seen.push((found.target.clone(), path.clone()));
-            let e = edit(spec, found.bytes.as_deref().map(|b| b.as_slice()), &t)
-                .map_err(|e| Error::sink(&path, e))?;
+            let e = edit(spec, found.bytes(), &t).map_err(|e| Error::sink(&path, e))?;
             if e.fields.is_empty() {
                 continue;
             }
@@ -235,7 +244,7 @@ pub fn plan(
                 shown: found.shown,
                 target: found.target,
                 mode: found.mode.unwrap_or(NEW_MODE),
-                before: found.bytes,
+                before: found.snapshot,
                 after: e.bytes,
                 fields: e.fields,
             });
@@ -267,13 +276,13 @@ pub fn held(config: &Config, key: &str) -> Vec<Secret> {
         if !spec.keys.iter().any(|k| k == key) {
             continue;
         }
-        let Ok(Found {
-            bytes: Some(bytes), ..
-        }) = read(&spec.path)
-        else {
+        let Ok(found) = read(&spec.path) else {
             continue;
         };
-        for (k, v) in read_values(spec, &bytes) {
+        let Some(bytes) = found.bytes() else {
+            continue;
+        };
+        for (k, v) in read_values(spec, bytes) {
             if k == key && !v.is_empty() && !out.contains(&v) {
                 out.push(v);
             }
@@ -332,15 +341,13 @@ pub fn inspect(config: &Config, values: &Values, gateway: &Endpoints) -> Vec<Fil
         for path in paths {
             let (mode, state) = match read(&path) {
                 Err(e) => (None, State::Unreadable(e.to_string())),
-                Ok(Found { bytes: None, .. }) => (None, State::Missing),
-                Ok(Found {
-                    bytes: Some(bytes),
-                    mode,
-                    ..
-                }) => match edit(spec, Some(&bytes), &t) {
-                    Err(reason) => (mode, State::Unreadable(reason.to_string())),
-                    Ok(e) if e.fields.is_empty() => (mode, State::InSync),
-                    Ok(e) => (mode, State::Drifted(e.fields)),
+                Ok(found) => match found.bytes() {
+                    None => (None, State::Missing),
+                    Some(bytes) => match edit(spec, Some(bytes), &t) {
+                        Err(reason) => (found.mode, State::Unreadable(reason.to_string())),
+                        Ok(e) if e.fields.is_empty() => (found.mode, State::InSync),
+                        Ok(e) => (found.mode, State::Drifted(e.fields)),
+                    },
                 },
             };
             out.push(FileStatus {

@@ -15,6 +15,7 @@ use crate::config::MASTER_KEY;
 use crate::error::{Error, Incomplete, Result};
 use crate::sinks::{FileChange, Role, SinkError};
 use vault::Secret;
+use vault::store::ReplaceError;
 
 fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
     changes
@@ -23,9 +24,9 @@ fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
             role: c.role.name().to_string(),
             shown: c.shown.clone(),
             target: c.target.clone(),
-            existed: c.before.is_some(),
+            existed: c.before.existed(),
             mode: c.mode,
-            old: journal::digest(c.before.as_deref().map(|b| b.as_slice())),
+            old: journal::digest(c.before_bytes()),
             new: journal::digest(Some(&c.after)),
         })
         .collect()
@@ -63,7 +64,7 @@ pub(crate) fn execute(
     let befores: Vec<Option<&[u8]>> = prepared
         .changes
         .iter()
-        .map(|c| c.before.as_deref().map(|b| b.as_slice()))
+        .map(FileChange::before_bytes)
         .collect();
     let backup = journal::seal_backup(&prepared.recipients, &befores)
         .map_err(|e| Error::source(&config.source, Box::new(e)))?;
@@ -86,11 +87,10 @@ pub(crate) fn execute(
     let results: Vec<std::result::Result<(), Stop>> = std::thread::scope(|scope| {
         let handles: Vec<_> = changes
             .iter()
-            .zip(&files)
-            .map(|(change, file)| {
+            .map(|change| {
                 let first_sink = &first_sink;
                 scope.spawn(move || {
-                    write_checked(change, &file.old)?;
+                    write_checked(change)?;
                     if change.role == Role::Source {
                         fault::point("source-written");
                     } else if first_sink.swap(false, std::sync::atomic::Ordering::SeqCst) {
@@ -195,18 +195,9 @@ pub(crate) fn execute(
     Ok((prepared.plan, tx, verification))
 }
 
-/// Writes one file unless it changed since it was planned.
-fn write_checked(change: &FileChange, planned_digest: &str) -> std::result::Result<(), Stop> {
-    let now = std::fs::read(&change.target)
-        .ok()
-        .map(zeroize::Zeroizing::new);
-    if journal::digest(now.as_deref().map(|b| b.as_slice())) != planned_digest {
-        return Err(Stop::Changed(change.shown.clone()));
-    }
-    write(change).map_err(Stop::Failed)
-}
-
-fn write(change: &FileChange) -> Result<()> {
+/// Writes one file unless it changed since it was planned (the store's
+/// one "changed underneath" check).
+fn write_checked(change: &FileChange) -> std::result::Result<(), Stop> {
     if let Some(parent) = change.target.parent().filter(|p| !p.exists()) {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
@@ -215,7 +206,18 @@ fn write(change: &FileChange) -> Result<()> {
             .create(parent)
             .map_err(|e| Error::io(parent, e))?;
     }
-    vault::store::write(&change.target, &change.after, change.mode)
-        .map(drop)
-        .map_err(|e| Error::sink(&change.shown, SinkError::Write(e)))
+    match change
+        .before
+        .replace_if_unchanged(&change.after, change.mode)
+    {
+        Ok(_) => Ok(()),
+        // A file that cannot be read again is not the one planned either.
+        Err(ReplaceError::Changed(_) | ReplaceError::Check { .. }) => {
+            Err(Stop::Changed(change.shown.clone()))
+        }
+        Err(ReplaceError::Write { source, .. }) => Err(Stop::Failed(Error::sink(
+            &change.shown,
+            SinkError::Write(source),
+        ))),
+    }
 }

@@ -10,6 +10,7 @@ use crate::config::{Config, MASTER_KEY, Refusal, SinkKind};
 use crate::error::{Error, Result};
 use crate::gateway::{self, Endpoints};
 use crate::sinks::{self, Field, FileChange, Role, Values, droid};
+use vault::store::Snapshot;
 use vault::{Document, Secret};
 
 /// Everything validated and computed before the first change.
@@ -54,7 +55,6 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             .map(|(k, v)| vault::Change::Set(k.to_string(), v.clone()))
             .collect();
         let new_doc = doc.apply(&data_key, &edits)?;
-        let before = std::fs::read(&config.source).map_err(|e| Error::io(&config.source, e))?;
         let mut fields = Vec::new();
         for (k, v) in fresh {
             let old = current.get(k);
@@ -68,6 +68,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         }
         let target =
             vault::store::resolve(&config.source).map_err(|e| Error::io(&config.source, e))?;
+        let before = Snapshot::read(&target).map_err(|e| Error::io(&config.source, e))?;
         sinks::check_writable(&target).map_err(|e| Error::source(&config.source, e))?;
         let mode = std::fs::metadata(&target).map_or(0o600, |m| {
             std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
@@ -76,7 +77,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             role: Role::Source,
             shown: config.source.clone(),
             target,
-            before: Some(zeroize::Zeroizing::new(before)),
+            before,
             after: zeroize::Zeroizing::new(new_doc.to_bytes()),
             fields,
             mode,
@@ -101,7 +102,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             .map(|c| PlanFile {
                 role: c.role,
                 path: c.shown.clone(),
-                creates: c.before.is_none(),
+                creates: !c.before.existed(),
                 fields: c.fields.clone(),
             })
             .collect(),

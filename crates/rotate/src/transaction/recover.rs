@@ -13,7 +13,7 @@ use crate::error::{Incomplete, Result};
 use age::x25519;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use zeroize::Zeroizing;
+use vault::store::{ReplaceError, Snapshot};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recovered {
@@ -69,6 +69,9 @@ pub enum RestoreError {
     NoRecord,
     #[error("cannot write it: {0}")]
     Write(std::io::Error),
+    /// Someone else changed it between our reading and our writing it.
+    #[error("changed by another program while it was being restored; check it by hand")]
+    Changed,
     #[error("cannot remove the file it did not have before: {0}")]
     Remove(std::io::Error),
 }
@@ -136,37 +139,6 @@ impl Restore {
     }
 }
 
-/// Temp files an interrupted `vault::store::write` of `target` may have
-/// left: `.NAME.XXXXXX.tmp` next to it.
-pub fn clean_temps(target: &Path) {
-    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut removed = false;
-    for entry in entries.flatten() {
-        let n = entry.file_name().to_string_lossy().into_owned();
-        let middle = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp"));
-        if middle.is_some_and(|m| m.len() == 6 && m.chars().all(|c| c.is_ascii_alphanumeric())) {
-            removed |= std::fs::remove_file(entry.path()).is_ok();
-        }
-    }
-    if removed {
-        let _ = vault::store::sync_dir(dir);
-    }
-}
-
-fn current(target: &Path) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
-    match std::fs::read(target) {
-        Ok(b) => Ok(Some(Zeroizing::new(b))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Puts back the old content of every file this transaction changed:
 /// those holding its new content, and those it wrote (`written[i]`) that
 /// were changed again since. A file someone else changed before the
@@ -180,15 +152,15 @@ pub fn roll_back(
     let mut out = Restore::default();
     let mut backups: Option<std::result::Result<Vec<_>, Arc<BackupError>>> = None;
     for (i, f) in files.iter().enumerate() {
-        clean_temps(&f.target);
-        let now = match current(&f.target) {
+        vault::store::remove_stale_temps(&f.target);
+        let now = match Snapshot::read_or_absent(&f.target) {
             Ok(now) => now,
             Err(e) => {
                 out.failed.push((f.target.clone(), RestoreError::Read(e)));
                 continue;
             }
         };
-        let digest = journal::digest(now.as_deref().map(|b| b.as_slice()));
+        let digest = journal::digest(now.existed().then(|| now.bytes()));
         let ours = digest == f.new || written.get(i).copied().unwrap_or(false);
         if digest == f.old || !ours {
             continue;
@@ -205,9 +177,14 @@ pub fn roll_back(
         };
         let result = match old {
             None => Err(RestoreError::NoRecord),
-            Some(Some(bytes)) => vault::store::write(&f.target, bytes, f.mode)
+            Some(Some(bytes)) => now
+                .replace_if_unchanged(bytes, f.mode)
                 .map(drop)
-                .map_err(RestoreError::Write),
+                .map_err(|e| match e {
+                    ReplaceError::Changed(_) => RestoreError::Changed,
+                    ReplaceError::Check { source, .. } => RestoreError::Read(source),
+                    ReplaceError::Write { source, .. } => RestoreError::Write(source),
+                }),
             Some(None) => match std::fs::remove_file(&f.target) {
                 Ok(()) => {
                     let _ = f.target.parent().map(vault::store::sync_dir);
@@ -255,7 +232,7 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
     };
     if audit::contains(&config.state_dir, &begin.tx) {
         for f in &begin.files {
-            clean_temps(&f.target);
+            vault::store::remove_stale_temps(&f.target);
         }
         journal::clear(&loaded.path)?;
         return Ok(Recovered::Completed {
