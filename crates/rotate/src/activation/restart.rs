@@ -11,7 +11,7 @@
 use super::service::{Manager, Programs, ServiceSpec};
 use super::{Activate, ActivateError, Activation, Verification};
 use crate::config::{Config, ManagerKind};
-use crate::gateway::{self, fresh_sentinel};
+use crate::gateway::{self, NoProgress, Progress, fresh_sentinel};
 use crate::sinks::Role;
 use std::time::{Duration, Instant};
 use vault::Secret;
@@ -25,6 +25,8 @@ pub struct Restart {
     pub timeout: Duration,
     /// The exact reply each sentinel asks for; `None`: no sentinel.
     pub sentinel: Option<String>,
+    /// Told while the gateway comes up (the binary's spinner).
+    pub progress: Box<dyn Progress>,
 }
 
 impl Restart {
@@ -42,7 +44,14 @@ impl Restart {
                     .clone()
                     .unwrap_or_else(fresh_sentinel)
             }),
+            progress: Box::new(NoProgress),
         }
+    }
+
+    /// Tells `progress` while the gateway comes up.
+    pub fn with_progress(mut self, progress: Box<dyn Progress>) -> Restart {
+        self.progress = progress;
+        self
     }
 
     /// Runs the restart; the error names the manager.
@@ -128,7 +137,13 @@ impl Activate for Restart {
         } else {
             None
         };
-        let report = gateway::verify(&self.url, step.old, step.new, self.timeout)?;
+        let report = gateway::verify_with(
+            &self.url,
+            step.old,
+            step.new,
+            self.timeout,
+            self.progress.as_mut(),
+        )?;
         let mut detail = match restarted {
             Some(took) => format!(
                 "restarted (manager \"{}\") in {:.1} s; {report}",
@@ -164,12 +179,18 @@ impl Activate for Restart {
         }
         self.restart(step)
             .map_err(|e| ActivateError::GoingBack(Box::new(e)))?;
-        gateway::verify(&self.url, newer, restored, self.timeout)
-            .map(drop)
-            .map_err(|source| ActivateError::OldKey {
-                fingerprint: restored.fingerprint(),
-                source,
-            })
+        gateway::verify_with(
+            &self.url,
+            newer,
+            restored,
+            self.timeout,
+            self.progress.as_mut(),
+        )
+        .map(drop)
+        .map_err(|source| ActivateError::OldKey {
+            fingerprint: restored.fingerprint(),
+            source,
+        })
     }
 }
 

@@ -90,8 +90,12 @@ impl Gateway {
                 status,
             });
         }
-        rotate::gateway::wait_live(&self.url(), START_BOUND.saturating_sub(begun.elapsed()))
-            .map_err(StartError::NotLive)?;
+        rotate::gateway::wait_live_with(
+            &self.url(),
+            START_BOUND.saturating_sub(begun.elapsed()),
+            &mut super::spinner::Spinner::new(),
+        )
+        .map_err(StartError::NotLive)?;
         Ok(begun.elapsed())
     }
 }

@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod demo_gateway;
+mod spinner;
 
 use args::{Args, Command, RotateArgs};
 use clap::Parser;
@@ -92,7 +93,7 @@ fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
             "manager = \"none\": not restarted, not verified".into(),
         ));
     }
-    Box::new(Restart::new(config, args.sentinel))
+    Box::new(Restart::new(config, args.sentinel).with_progress(Box::new(spinner::Spinner::new())))
 }
 
 fn run(args: &Args) -> Result<Exit, Error> {

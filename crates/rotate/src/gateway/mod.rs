@@ -18,4 +18,6 @@ pub use error::GatewayError;
 pub use http::{COMPLETIONS, LIVELINESS, MODELS, REQUEST_TIMEOUT, root};
 pub use sentinel::{SENTINEL_PREFIX, fresh_sentinel, sentinel};
 pub use status_probe::{GatewayLines, Line, TIMEOUT, probe_status};
-pub use verify::{Report, liveliness, probe, verify, wait_live};
+pub use verify::{
+    NoProgress, Progress, Report, liveliness, probe, verify, verify_with, wait_live, wait_live_with,
+};

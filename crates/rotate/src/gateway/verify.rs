@@ -13,7 +13,6 @@ use super::http::{
     LIVELINESS, MODELS, POLL, REQUEST_TIMEOUT, budget, get, is_success, root, shown,
 };
 use std::fmt;
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 use vault::Secret;
 
@@ -55,19 +54,42 @@ pub fn liveliness(base_url: &str) -> Result<u16, GatewayError> {
 }
 
 /// Polls `GET /health/liveliness` until it answers 200, at most `timeout`;
-/// returns how long that took. Shows a spinner when stderr is a terminal.
+/// returns how long that took.
 pub fn wait_live(base_url: &str, timeout: Duration) -> Result<Duration, GatewayError> {
+    wait_live_with(base_url, timeout, &mut NoProgress)
+}
+
+/// [`wait_live`], telling `progress` while it waits.
+pub fn wait_live_with(
+    base_url: &str,
+    timeout: Duration,
+    progress: &mut dyn Progress,
+) -> Result<Duration, GatewayError> {
     let root = root(base_url)?;
     let start = Instant::now();
-    wait_live_until(&root, start, start + timeout)
+    wait_live_until(&root, start, start + timeout, progress)
 }
 
 fn wait_live_until(
     root: &str,
     start: Instant,
     deadline: Instant,
+    progress: &mut dyn Progress,
 ) -> Result<Duration, GatewayError> {
-    let mut spinner = Spinner::new(format!("waiting for gateway {}", shown(root)));
+    let label = format!("waiting for gateway {}", shown(root));
+    let result = poll_live(root, start, deadline, &mut |elapsed| {
+        progress.waiting(&label, elapsed);
+    });
+    progress.finished();
+    result
+}
+
+fn poll_live(
+    root: &str,
+    start: Instant,
+    deadline: Instant,
+    tick: &mut dyn FnMut(Duration),
+) -> Result<Duration, GatewayError> {
     loop {
         let last = match get(root, LIVELINESS, None, budget(deadline)) {
             Ok(200) => return Ok(start.elapsed()),
@@ -82,7 +104,7 @@ fn wait_live_until(
                 last,
             });
         }
-        spinner.tick(start.elapsed());
+        tick(start.elapsed());
         std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
     }
 }
@@ -102,12 +124,23 @@ pub fn verify(
     new: &Secret,
     timeout: Duration,
 ) -> Result<Report, GatewayError> {
+    verify_with(base_url, old, new, timeout, &mut NoProgress)
+}
+
+/// [`verify`], telling `progress` while it waits for the gateway to be live.
+pub fn verify_with(
+    base_url: &str,
+    old: Option<&Secret>,
+    new: &Secret,
+    timeout: Duration,
+    progress: &mut dyn Progress,
+) -> Result<Report, GatewayError> {
     let root = root(base_url)?;
     let url = shown(&root).into_owned();
     let old = old.filter(|old| *old != new);
     let start = Instant::now();
     let deadline = start + timeout;
-    let live_after = wait_live_until(&root, start, deadline)?;
+    let live_after = wait_live_until(&root, start, deadline, progress)?;
 
     let new_status = loop {
         let last = match get(&root, MODELS, Some(new), budget(deadline)) {
@@ -172,47 +205,20 @@ pub fn verify(
     })
 }
 
-/// A one-line spinner on stderr, only when stderr is a terminal; erased
-/// when dropped.
-struct Spinner {
-    label: String,
-    on: bool,
-    frame: usize,
+/// Progress of a wait on the gateway, shown by a caller that has a
+/// terminal (the binary's spinner); the library itself writes nothing.
+pub trait Progress {
+    /// Still waiting for `what` (a short label) after `elapsed`.
+    fn waiting(&mut self, what: &str, elapsed: Duration);
+    /// The wait is over, either way.
+    fn finished(&mut self) {}
 }
 
-impl Spinner {
-    fn new(label: String) -> Self {
-        Spinner {
-            label,
-            on: std::io::stderr().is_terminal(),
-            frame: 0,
-        }
-    }
+/// Shows nothing.
+pub struct NoProgress;
 
-    fn tick(&mut self, elapsed: Duration) {
-        if !self.on {
-            return;
-        }
-        let frames = ['|', '/', '-', '\\'];
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K{} {} ({:.1} s)",
-            frames[self.frame % frames.len()],
-            self.label,
-            elapsed.as_secs_f64()
-        );
-        let _ = err.flush();
-        self.frame += 1;
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        if self.on && self.frame > 0 {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-        }
-    }
+impl Progress for NoProgress {
+    fn waiting(&mut self, _: &str, _: Duration) {}
 }
 
 #[cfg(test)]
