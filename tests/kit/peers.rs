@@ -28,7 +28,27 @@ pub fn peer(name: &str) -> Option<PathBuf> {
     eprintln!(
         "\n*** SKIP: peer `{name}` not found; run scripts/install-peers to run this test ***\n"
     );
+    record_skip(name);
     None
+}
+
+/// libtest hides what a passing test printed, so each skip is also appended
+/// to `$LITEKEYS_SKIP_LOG` (set by `scripts/test`, which counts and prints
+/// them at the end): `<test>\t<peer>` per line.
+fn record_skip(name: &str) {
+    use std::io::Write as _;
+    let Some(log) = std::env::var_os("LITEKEYS_SKIP_LOG").filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("?");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(f, "{test}\t{name}");
+    }
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {
