@@ -6,9 +6,9 @@ use rand::rngs::OsRng;
 use vault::Secret;
 use zeroize::Zeroizing;
 
-pub const PREFIX: &str = "sk-";
+pub(crate) const PREFIX: &str = "sk-";
 /// At least 43 base62 characters (≥ 256 bits); 48 keeps a margin.
-pub const BODY_LEN: usize = 48;
+pub(crate) const BODY_LEN: usize = 48;
 
 const BASE62: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -32,7 +32,8 @@ pub fn generate() -> Secret {
 }
 
 /// Whether a value looks like a key this module generates.
-pub fn is_generated_shape(value: &[u8]) -> bool {
+#[cfg(test)]
+pub(crate) fn is_generated_shape(value: &[u8]) -> bool {
     value.len() >= PREFIX.len() + 43
         && value.starts_with(PREFIX.as_bytes())
         && value[PREFIX.len()..].iter().all(u8::is_ascii_alphanumeric)

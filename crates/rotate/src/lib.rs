@@ -5,8 +5,9 @@
 //! (the plaintext copies programs read), [`transaction`] (plan, journal,
 //! execute, recover), [`activation`] (restart through the service manager
 //! and verify), [`gateway`] (LiteLLM's endpoints, checks and sentinels),
-//! [`status`] (the report). `audit` is the commit log, `keys` makes new
-//! keys, `init` creates the source.
+//! `status` (the report). `audit` is the commit log, `keys` makes new
+//! keys, `init` creates the source. The transaction, status, init and keys
+//! are private: their facade is re-exported here.
 
 pub mod activation;
 pub mod audit;
@@ -14,14 +15,21 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod gateway;
-pub mod init;
-pub mod keys;
+mod init;
+mod keys;
 pub mod sinks;
-pub mod status;
-pub mod transaction;
+mod status;
+mod transaction;
 
 pub use activation::service;
-pub use transaction::{NO_RESTART, Quiet, identities, sync};
+pub use init::{Created, init};
+pub use keys::generate as generate_key;
+pub use status::{Check, Status, collect as collect_status};
+pub use transaction::fault::activation_double;
+pub use transaction::{
+    Action, BackupError, Done, FileState, NO_RESTART, Plan, PlanFile, Quiet, Recovered, Report,
+    Request, RestoreError, SourceError, Ui, Unrestored, identities, recover, run, sync,
+};
 
 /// systemd's quoting, for every writer of unit files: `Environment=` lines
 /// (the drop-in sink, `litekeys-watch install`) and the words of

@@ -7,7 +7,6 @@
 
 use super::demo_gateway::{self, Gateway};
 use rotate::config::{MASTER_KEY, SALT_KEY};
-use rotate::keys;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +15,7 @@ use vault::{EncryptOptions, encrypt};
 
 /// Why the demo could not run; one line.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     #[error("demo sandbox {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -40,7 +39,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
 }
 
 /// The sandbox: a scratch HOME and a repository inside one temp dir.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     /// Declared first: LiteLLM is stopped before its directory is removed.
     gateway: Option<Gateway>,
     dir: tempfile::TempDir,
@@ -49,7 +48,7 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
@@ -58,7 +57,7 @@ impl Sandbox {
     }
 
     /// Stops LiteLLM (if any) and keeps the sandbox on disk; returns its path.
-    pub fn keep_dir(mut self) -> PathBuf {
+    pub(crate) fn keep_dir(mut self) -> PathBuf {
         drop(self.gateway.take());
         let Sandbox { dir, .. } = self;
         dir.keep()
@@ -68,7 +67,7 @@ impl Sandbox {
 /// Builds the sandbox with a fresh identity and fresh keys.
 /// Builds the sandbox with a fresh identity and fresh keys; with `litellm`,
 /// a LiteLLM to start on a free loopback port (not started yet).
-pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
+pub(crate) fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
     let dir = tempfile::Builder::new()
         .prefix("litekeys-demo.")
         .tempdir()
@@ -121,8 +120,8 @@ pub fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
         0o600,
     )?;
 
-    let master = keys::generate();
-    let salt = keys::generate();
+    let master = rotate::generate_key();
+    let salt = rotate::generate_key();
     let m = secret_str(&master)?;
     let s = secret_str(&salt)?;
 
@@ -264,7 +263,7 @@ fn step(
 }
 
 /// The whole demonstration. Returns the exit code of the rotation.
-pub fn run(keep: bool, out: &mut dyn Write) -> Result<vault::Exit, DemoError> {
+pub(crate) fn run(keep: bool, out: &mut dyn Write) -> Result<vault::Exit, DemoError> {
     let litellm = demo_gateway::find();
     let sandbox = build(litellm.as_deref())?;
     let _ = writeln!(

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 /// How long LiteLLM may take to start here (it takes ~5 s on an idle machine).
 const START_BOUND: Duration = Duration::from_secs(120);
 
-pub struct Gateway {
+pub(crate) struct Gateway {
     pub port: u16,
     ctl: PathBuf,
 }
 
 /// `litellm` on PATH, if any.
-pub fn find() -> Option<PathBuf> {
+pub(crate) fn find() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join("litellm"))
@@ -32,7 +32,7 @@ fn free_port() -> std::io::Result<u16> {
 
 impl Gateway {
     /// Writes the config and the control script into `dir`; does not start.
-    pub fn prepare(dir: &Path, litellm: &Path, env_file: &Path) -> std::io::Result<Gateway> {
+    pub(crate) fn prepare(dir: &Path, litellm: &Path, env_file: &Path) -> std::io::Result<Gateway> {
         let port = free_port()?;
         std::fs::create_dir_all(dir)?;
         std::fs::write(
@@ -65,17 +65,17 @@ impl Gateway {
         Ok(Gateway { port, ctl })
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The restart argv for `[service] command`.
-    pub fn restart_argv(&self) -> Vec<String> {
+    pub(crate) fn restart_argv(&self) -> Vec<String> {
         vec![self.ctl.display().to_string(), "restart".into()]
     }
 
     /// Starts it and waits (bounded) until it is live.
-    pub fn start(&self) -> Result<Duration, StartError> {
+    pub(crate) fn start(&self) -> Result<Duration, StartError> {
         let begun = Instant::now();
         let status = Command::new(&self.ctl)
             .arg("start")
@@ -102,7 +102,7 @@ impl Gateway {
 
 /// Why the demo's LiteLLM did not start.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub(crate) enum StartError {
     #[error("{}: {source}", ctl.display())]
     Spawn {
         ctl: std::path::PathBuf,

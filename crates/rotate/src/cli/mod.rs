@@ -11,7 +11,7 @@ use clap::Parser;
 use rotate::activation::{Activate, Restart, Skip};
 use rotate::config::{Config, Env, ManagerKind, Refusal};
 use rotate::error::Error;
-use rotate::transaction::{self, Action, Plan, Recovered, Report, Request, Ui};
+use rotate::{self as transaction, Action, Plan, Recovered, Report, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use vault::Exit;
@@ -82,7 +82,7 @@ impl Ui for Terminal {
 /// The restart + verification step: every real manager restarts and
 /// verifies ([`rotate::activation::Restart`]); `--no-restart` and `none` skip.
 fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
-    if let Some(double) = rotate::transaction::fault::activation_double() {
+    if let Some(double) = rotate::activation_double() {
         return Box::new(double);
     }
     if args.no_restart {
@@ -124,7 +124,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
         },
         (Some(Command::Sync), _) => Action::Sync,
         (Some(Command::Status { json }), _) => {
-            let mut status = rotate::status::collect(&config, &transaction::identities(&config))?;
+            let mut status = rotate::collect_status(&config, &transaction::identities(&config))?;
             // Informational: the exit code stays the sinks' (drift).
             status.probe_gateway(&config, rotate::gateway::TIMEOUT);
             let text = if *json {
@@ -141,15 +141,12 @@ fn run(args: &Args) -> Result<Exit, Error> {
         }
         (Some(Command::Recover), _) => {
             let _lock = vault::store::Lock::acquire(&config.source, false)?;
-            let done = rotate::transaction::recover(
-                &config,
-                &transaction::identities(&config).identities,
-            )?;
+            let done = rotate::recover(&config, &transaction::identities(&config).identities)?;
             outln!("{done}");
             return Ok(Exit::Ok);
         }
         (Some(Command::Init { age }), _) => {
-            let created = rotate::init::init(&config, age, &transaction::identities(&config))?;
+            let created = rotate::init(&config, age, &transaction::identities(&config))?;
             outln!(
                 "created {} for {} recipient(s): {}; run `litekeys-rotate sync` to write the sinks",
                 created.path.display(),

@@ -366,14 +366,14 @@ pub(crate) mod tests {
     use super::*;
 
     /// Owns what a `Target` borrows.
-    pub struct Owned {
+    pub(crate) struct Owned {
         values: Values,
         keys: Vec<String>,
         gateway: Endpoints,
     }
 
     impl Owned {
-        pub fn target(&self) -> Target<'_> {
+        pub(crate) fn target(&self) -> Target<'_> {
             Target {
                 values: &self.values,
                 keys: &self.keys,
@@ -383,7 +383,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn target(values: &[(&str, &str)], keys: &[&str]) -> Owned {
+    pub(crate) fn target(values: &[(&str, &str)], keys: &[&str]) -> Owned {
         let mut v = Values::default();
         for (k, s) in values {
             v.insert(k, Secret::from(s.to_string()));

@@ -7,7 +7,8 @@
 //! every call to nothing.
 
 /// The steps of a transaction, in order.
-pub const STEPS: &[&str] = &[
+#[cfg(feature = "fault-injection")]
+pub(crate) const STEPS: &[&str] = &[
     "locked",
     "planned",
     "journal-begun",
@@ -28,7 +29,7 @@ fn armed(var: &str, step: &str) -> Option<String> {
 }
 
 #[cfg(feature = "fault-injection")]
-pub fn point(step: &str) {
+pub(crate) fn point(step: &str) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
     static EXECUTED: AtomicBool = AtomicBool::new(false);
@@ -56,7 +57,7 @@ pub fn point(step: &str) {
 
 #[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
-pub fn point(_step: &str) {}
+pub(crate) fn point(_step: &str) {}
 
 /// The activation test double asked for by `LITEKEYS_FAULT_ACTIVATE`.
 #[cfg(feature = "fault-injection")]

@@ -24,10 +24,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use zeroize::Zeroizing;
 
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// SHA-256 of a file's content, hex; `""` for a file that does not exist.
-pub fn digest(bytes: Option<&[u8]>) -> String {
+pub(crate) fn digest(bytes: Option<&[u8]>) -> String {
     match bytes {
         None => String::new(),
         Some(b) => Sha256::digest(b)
@@ -39,7 +39,7 @@ pub fn digest(bytes: Option<&[u8]>) -> String {
 
 /// A file the transaction will replace.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PlannedFile {
+pub(crate) struct PlannedFile {
     pub role: String,
     /// The path as configured, for messages.
     pub shown: PathBuf,
@@ -53,7 +53,7 @@ pub struct PlannedFile {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Begin {
+pub(crate) struct Begin {
     pub version: u32,
     pub tx: String,
     pub source: PathBuf,
@@ -65,7 +65,7 @@ pub struct Begin {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "kebab-case")]
-pub enum Record {
+pub(crate) enum Record {
     Begin(Begin),
     Wrote { file: usize },
     Activated { verified: bool, detail: String },
@@ -73,20 +73,20 @@ pub enum Record {
 }
 
 /// The journal file of a source.
-pub fn path_for(state_dir: &Path, source: &Path) -> PathBuf {
+pub(crate) fn path_for(state_dir: &Path, source: &Path) -> PathBuf {
     let resolved = vault::store::resolve(source).unwrap_or_else(|_| source.to_path_buf());
     let id = digest(Some(resolved.as_os_str().as_encoded_bytes()));
     state_dir.join("tx").join(format!("{}.journal", &id[..16]))
 }
 
 /// Whether a transaction waits in `path`.
-pub fn exists(path: &Path) -> bool {
+pub(crate) fn exists(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.len() > 0)
 }
 
 /// Empties the journal: its transaction is settled. Not synced: should a
 /// power loss bring the records back, settling them again changes nothing.
-pub fn clear(path: &Path) -> Result<()> {
+pub(crate) fn clear(path: &Path) -> Result<()> {
     match OpenOptions::new().write(true).open(path) {
         Ok(f) => f.set_len(0).map_err(|e| Error::io(path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -95,7 +95,7 @@ pub fn clear(path: &Path) -> Result<()> {
 }
 
 /// An open journal the running transaction appends to.
-pub struct Journal {
+pub(crate) struct Journal {
     pub path: PathBuf,
     file: File,
 }
@@ -104,7 +104,7 @@ impl Journal {
     /// Records `begin` (plan and encrypted backups) and waits until it is on
     /// disk: files may change once this returns. Fails if a transaction is
     /// pending (recovery runs before any new one).
-    pub fn begin(path: &Path, begin: Begin) -> Result<Journal> {
+    pub(crate) fn begin(path: &Path, begin: Begin) -> Result<Journal> {
         let dir = path.parent().unwrap_or(Path::new("/"));
         let created = !path.exists();
         if created {
@@ -139,13 +139,13 @@ impl Journal {
     }
 
     /// Appends a record and waits until it is on disk.
-    pub fn record(&mut self, record: &Record) -> Result<()> {
+    pub(crate) fn record(&mut self, record: &Record) -> Result<()> {
         self.note(record)?;
         self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 
     /// Appends a record recovery does not depend on (no fsync).
-    pub fn note(&mut self, record: &Record) -> Result<()> {
+    pub(crate) fn note(&mut self, record: &Record) -> Result<()> {
         let mut line = serde_json::to_vec(record).expect("records serialise");
         line.push(b'\n');
         self.file
@@ -153,7 +153,7 @@ impl Journal {
             .map_err(|e| Error::io(&self.path, e))
     }
 
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         clear(&self.path)
     }
 }
@@ -181,7 +181,7 @@ pub enum BackupError {
 }
 
 /// The old contents, encrypted to `recipients`, armored.
-pub fn seal_backup(
+pub(crate) fn seal_backup(
     recipients: &[String],
     contents: &[Option<&[u8]>],
 ) -> std::result::Result<String, BackupError> {
@@ -210,7 +210,7 @@ pub fn seal_backup(
 }
 
 /// The old contents in plan order (`None`: the file did not exist).
-pub fn open_backup(
+pub(crate) fn open_backup(
     armored: &str,
     identities: &[x25519::Identity],
 ) -> std::result::Result<Vec<Option<Zeroizing<Vec<u8>>>>, BackupError> {
@@ -237,14 +237,14 @@ pub fn open_backup(
 }
 
 /// A journal left by an earlier process.
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub path: PathBuf,
     pub records: Vec<Record>,
 }
 
 impl Loaded {
     /// `None` when `begin` was torn: then no file had been touched.
-    pub fn begin(&self) -> Option<&Begin> {
+    pub(crate) fn begin(&self) -> Option<&Begin> {
         match self.records.first()? {
             Record::Begin(b) => Some(b),
             _ => None,
@@ -252,7 +252,7 @@ impl Loaded {
     }
 
     /// Which files the `wrote` records say were written.
-    pub fn written(&self, n: usize) -> Vec<bool> {
+    pub(crate) fn written(&self, n: usize) -> Vec<bool> {
         let mut out = vec![false; n];
         for r in &self.records {
             if let Record::Wrote { file } = r {
@@ -266,7 +266,7 @@ impl Loaded {
 }
 
 /// The pending journal at `path`, if any.
-pub fn load(path: &Path) -> Result<Option<Loaded>> {
+pub(crate) fn load(path: &Path) -> Result<Option<Loaded>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) if t.is_empty() => return Ok(None),
         Ok(t) => t,
@@ -284,7 +284,7 @@ pub fn load(path: &Path) -> Result<Option<Loaded>> {
 }
 
 /// A new transaction id (random; matches journal and audit line).
-pub fn new_tx() -> String {
+pub(crate) fn new_tx() -> String {
     use rand::RngCore;
     let mut b = [0u8; 6];
     rand::rngs::OsRng.fill_bytes(&mut b);

@@ -13,7 +13,7 @@
 //! not matter to it.
 
 mod execute;
-pub mod fault;
+pub(crate) mod fault;
 pub(crate) mod journal;
 mod plan;
 mod prepare;
@@ -23,6 +23,7 @@ use crate::activation::{Activate, Skip, Verification};
 use crate::config::{Config, MASTER_KEY, Refusal, SALT_KEY};
 use crate::error::{Error, Result};
 use crate::keys;
+pub use journal::BackupError;
 pub use plan::{Plan, PlanFile};
 pub use recover::{FileState, Recovered, RestoreError, Unrestored, recover};
 use std::path::PathBuf;

@@ -52,7 +52,7 @@ impl std::fmt::Display for Recovered {
 
 /// What a rollback did, file by file.
 #[derive(Debug, Default)]
-pub struct Restore {
+pub(crate) struct Restore {
     pub restored: Vec<PathBuf>,
     pub failed: Vec<(PathBuf, RestoreError)>,
 }
@@ -119,7 +119,7 @@ impl std::fmt::Display for Unrestored {
 
 impl Restore {
     /// The report of an incomplete rollback.
-    pub fn report(self, files: &[PlannedFile], journal: &Path) -> Unrestored {
+    pub(crate) fn report(self, files: &[PlannedFile], journal: &Path) -> Unrestored {
         let mut failed = self.failed;
         let files = files
             .iter()
@@ -143,7 +143,7 @@ impl Restore {
 /// those holding its new content, and those it wrote (`written[i]`) that
 /// were changed again since. A file someone else changed before the
 /// transaction wrote it is theirs, and is left alone.
-pub fn roll_back(
+pub(crate) fn roll_back(
     backup: &str,
     files: &[PlannedFile],
     written: &[bool],
@@ -206,7 +206,7 @@ pub fn roll_back(
 }
 
 /// Whether a journal is waiting for this source.
-pub fn pending(config: &Config) -> bool {
+pub(crate) fn pending(config: &Config) -> bool {
     journal::exists(&journal::path_for(&config.state_dir, &config.source))
 }
 
