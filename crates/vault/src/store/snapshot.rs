@@ -7,13 +7,23 @@ use super::replace;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
-use zeroize::Zeroizing;
+use zeroize::Zeroize;
 
-/// The bytes a file held when read (wiped on drop: a sink's file holds
-/// plaintext), or that it was absent.
+/// The bytes a file held when read, or that it was absent. Not wiped on
+/// drop unless [`wiped`](Snapshot::wiped): an encrypted file holds no
+/// plaintext, and wiping a 2 MB one is 3 % of a `litekeys set`.
 pub struct Snapshot {
     path: PathBuf,
-    bytes: Option<Zeroizing<Vec<u8>>>,
+    bytes: Option<Vec<u8>>,
+    wipe: bool,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if self.wipe {
+            self.bytes.zeroize();
+        }
+    }
 }
 
 /// Someone else changed the file since it was read; nothing was written.
@@ -43,7 +53,8 @@ impl Snapshot {
     pub fn read(path: &Path) -> io::Result<Snapshot> {
         Ok(Snapshot {
             path: path.to_path_buf(),
-            bytes: Some(Zeroizing::new(std::fs::read(path)?)),
+            bytes: Some(std::fs::read(path)?),
+            wipe: false,
         })
     }
 
@@ -52,14 +63,23 @@ impl Snapshot {
         match std::fs::read(path) {
             Ok(bytes) => Ok(Snapshot {
                 path: path.to_path_buf(),
-                bytes: Some(Zeroizing::new(bytes)),
+                bytes: Some(bytes),
+                wipe: false,
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Snapshot {
                 path: path.to_path_buf(),
                 bytes: None,
+                wipe: false,
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// Wipes the bytes (and the buffer they are compared through) when
+    /// done: for a file that holds plaintext (a sink).
+    pub fn wiped(mut self) -> Snapshot {
+        self.wipe = true;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -68,7 +88,7 @@ impl Snapshot {
 
     /// The bytes read; empty when the file was absent.
     pub fn bytes(&self) -> &[u8] {
-        self.bytes.as_deref().map_or(&[], Vec::as_slice)
+        self.bytes.as_deref().unwrap_or_default()
     }
 
     /// Whether the file was there when read.
@@ -90,18 +110,12 @@ impl Snapshot {
         if file.metadata()?.len() != expected.len() as u64 {
             return Ok(false);
         }
-        let mut buf = Zeroizing::new([0u8; 64 * 1024]);
-        let mut at = 0;
-        loop {
-            let n = file.read(&mut buf[..])?;
-            if n == 0 {
-                return Ok(at == expected.len());
-            }
-            if at + n > expected.len() || buf[..n] != expected[at..at + n] {
-                return Ok(false);
-            }
-            at += n;
+        let mut buf = [0u8; 64 * 1024];
+        let same = same_stream(&mut file, expected, &mut buf);
+        if self.wipe {
+            buf.zeroize();
         }
+        same
     }
 
     /// Replaces the file with `new` (atomically, see [`replace::write`];
@@ -122,6 +136,21 @@ impl Snapshot {
             path: self.path.clone(),
             source,
         })
+    }
+}
+
+/// Whether `file` reads as exactly `expected`, through `buf`.
+fn same_stream(file: &mut std::fs::File, expected: &[u8], buf: &mut [u8]) -> io::Result<bool> {
+    let mut at = 0;
+    loop {
+        let n = file.read(buf)?;
+        if n == 0 {
+            return Ok(at == expected.len());
+        }
+        if at + n > expected.len() || buf[..n] != expected[at..at + n] {
+            return Ok(false);
+        }
+        at += n;
     }
 }
 
