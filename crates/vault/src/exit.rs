@@ -18,6 +18,7 @@ pub enum Exit {
     CannotWrite,
     Keyring,
     Recipients,
+    Untrusted,
     Drift,
     RolledBack,
     RollbackIncomplete,
@@ -31,7 +32,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every code, in numeric order.
-    pub const ALL: [Exit; 18] = [
+    pub const ALL: [Exit; 19] = [
         Exit::Ok,
         Exit::Error,
         Exit::Usage,
@@ -41,6 +42,7 @@ impl Exit {
         Exit::CannotWrite,
         Exit::Keyring,
         Exit::Recipients,
+        Exit::Untrusted,
         Exit::Drift,
         Exit::RolledBack,
         Exit::RollbackIncomplete,
@@ -64,6 +66,7 @@ impl Exit {
             Exit::CannotWrite => 6,
             Exit::Keyring => 7,
             Exit::Recipients => 8,
+            Exit::Untrusted => 9,
             Exit::Drift => 10,
             Exit::RolledBack => 11,
             Exit::RollbackIncomplete => 12,
@@ -89,6 +92,7 @@ impl Exit {
             Exit::CannotWrite => "cannot-write",
             Exit::Keyring => "keyring",
             Exit::Recipients => "recipients",
+            Exit::Untrusted => "untrusted",
             Exit::Drift => "drift",
             Exit::RolledBack => "rolled-back",
             Exit::RollbackIncomplete => "rollback-incomplete",
@@ -118,6 +122,9 @@ impl Exit {
             Exit::CannotWrite => "the file or its directory cannot be written",
             Exit::Keyring => "no OS keyring is reachable, or it failed",
             Exit::Recipients => "a recipient change refused (the last one, not an age recipient)",
+            Exit::Untrusted => {
+                "a litekeys.toml or source found from the current directory is not trusted yet: nothing was read from the network, run or written (`litekeys-rotate trust FILE`)"
+            }
             Exit::Drift => "drift: status found a sink that does not hold the source's values",
             Exit::RolledBack => "verification failed and every file was rolled back",
             Exit::RollbackIncomplete => {
