@@ -12,5 +12,6 @@ mod gateway;
 mod props;
 mod read;
 mod rotate;
+mod security;
 mod watch;
 mod write;
