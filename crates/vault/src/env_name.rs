@@ -64,6 +64,18 @@ pub fn steers_programs(name: &str) -> bool {
     STEERING_NAMES.contains(&name) || STEERING_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
+/// The `--allow-env` help of `exec`, `direnv`, `ci` and `export`, from the
+/// lists themselves so it cannot fall behind them.
+pub fn allow_env_help() -> String {
+    format!(
+        "Export NAME although it changes how programs run (repeatable). Without it a value \
+         with such a name is refused, not dropped: anyone who can write the encrypted file can \
+         add an empty line no MAC covers. The names: {}; and any name starting with {}",
+        STEERING_NAMES.join(", "),
+        STEERING_PREFIXES.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

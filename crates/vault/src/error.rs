@@ -11,19 +11,34 @@ pub enum FormatError {
     NoEquals { line: usize },
     #[error("line {line}: {}", self.reason())]
     NotUtf8 { line: usize },
+    /// A key set twice: readers disagree on which value wins (sops' `get`
+    /// takes the first, a shell sourcing the file the last), so none is
+    /// taken. Names the second line.
+    #[error("line {line}: {}", self.reason())]
+    DuplicateKey {
+        line: usize,
+        first: usize,
+        key: String,
+    },
 }
 
 impl FormatError {
     pub fn line(&self) -> usize {
         match self {
-            FormatError::NoEquals { line } | FormatError::NotUtf8 { line } => *line,
+            FormatError::NoEquals { line }
+            | FormatError::NotUtf8 { line }
+            | FormatError::DuplicateKey { line, .. } => *line,
         }
     }
 
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> String {
         match self {
-            FormatError::NoEquals { .. } => "not KEY=value (no '=') and not a #comment",
-            FormatError::NotUtf8 { .. } => "not valid UTF-8",
+            FormatError::NoEquals { .. } => "not KEY=value (no '=') and not a #comment".into(),
+            FormatError::NotUtf8 { .. } => "not valid UTF-8".into(),
+            FormatError::DuplicateKey { first, key, .. } => format!(
+                "{key} is set a second time (first on line {first}); readers would disagree on \
+                 its value, so litekeys reads none: keep one line (`sops edit`)"
+            ),
         }
     }
 }

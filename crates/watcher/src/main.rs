@@ -177,6 +177,7 @@ impl Error {
 }
 
 fn main() -> ExitCode {
+    vault::harden_process();
     let args = Args::parse();
     match run(args) {
         Ok(()) => Exit::Ok.process(),

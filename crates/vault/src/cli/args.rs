@@ -100,6 +100,9 @@ pub(crate) enum Command {
         /// Only these keys (comma-separated), in file order
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
+        /// Export NAME although it changes how programs run (repeatable)
+        #[arg(long = "allow-env", value_name = "NAME", long_help = vault::allow_env_help())]
+        allow_env: Vec<String>,
     },
     /// Verify the MAC and show recipients, lastmodified and the number of values (never a value)
     Check,
@@ -123,6 +126,9 @@ pub(crate) enum Command {
             conflicts_with = "stdlib"
         )]
         only: Option<Vec<String>>,
+        /// Export NAME although it changes how programs run (repeatable)
+        #[arg(long = "allow-env", value_name = "NAME", long_help = vault::allow_env_help())]
+        allow_env: Vec<String>,
     },
     /// Hand the values to a CI runner
     Ci {
@@ -179,6 +185,9 @@ pub(crate) struct ExecArgs {
     /// Start from an empty environment: only the values plus PATH, HOME, USER, TERM
     #[arg(long)]
     pub pristine: bool,
+    /// Export NAME although it changes how programs run (repeatable)
+    #[arg(long = "allow-env", value_name = "NAME", long_help = vault::allow_env_help())]
+    pub allow_env: Vec<String>,
     /// The command and its arguments; litekeys becomes it (execvp), so its exit
     /// status and signals are the command's own
     #[arg(
@@ -199,6 +208,9 @@ pub(crate) enum CiTarget {
         /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
+        /// Export NAME although it changes how programs run (repeatable)
+        #[arg(long = "allow-env", value_name = "NAME", long_help = vault::allow_env_help())]
+        allow_env: Vec<String>,
     },
     /// Print `export NAME='value'` lines for `eval "$(litekeys ci gitlab)"` in a job's script
     ///
@@ -210,6 +222,9 @@ pub(crate) enum CiTarget {
         /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
+        /// Export NAME although it changes how programs run (repeatable)
+        #[arg(long = "allow-env", value_name = "NAME", long_help = vault::allow_env_help())]
+        allow_env: Vec<String>,
     },
     /// Write KEY='value' lines to PATH (mode 0600)
     ///
@@ -222,6 +237,9 @@ pub(crate) enum CiTarget {
         /// Only these keys (comma-separated)
         #[arg(long, value_delimiter = ',', value_name = "K1,K2")]
         only: Option<Vec<String>>,
+        /// Export NAME although it changes how programs run (repeatable)
+        #[arg(long = "allow-env", value_name = "NAME", long_help = vault::allow_env_help())]
+        allow_env: Vec<String>,
     },
 }
 

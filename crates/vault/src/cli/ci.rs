@@ -15,23 +15,40 @@ use zeroize::Zeroizing;
 
 type Values<'a> = Vec<(&'a str, &'a Secret, usize)>;
 
+/// Which values a target takes: `--only` and `--allow-env`.
+struct Pick<'a> {
+    only: Option<&'a [String]>,
+    allow_env: &'a [String],
+}
+
+fn pick<'a>(only: &'a Option<Vec<String>>, allow_env: &'a [String]) -> Pick<'a> {
+    Pick {
+        only: only.as_deref(),
+        allow_env,
+    }
+}
+
 pub(crate) fn run(input: &Input, target: &CiTarget) -> Result<Vec<u8>, Failure> {
     match target {
-        CiTarget::Github { only } => github(input, only.as_deref()),
-        CiTarget::Gitlab { only } => gitlab(input, only.as_deref()),
-        CiTarget::EnvFile { path, only } => env_file(input, path, only.as_deref()),
+        CiTarget::Github { only, allow_env } => github(input, &pick(only, allow_env)),
+        CiTarget::Gitlab { only, allow_env } => gitlab(input, &pick(only, allow_env)),
+        CiTarget::EnvFile {
+            path,
+            only,
+            allow_env,
+        } => env_file(input, path, &pick(only, allow_env)),
     }
 }
 
 /// Opens the file, selects and checks the values, and hands them to `each`.
 fn with_values<T>(
     input: &Input,
-    only: Option<&[String]>,
+    pick: &Pick<'_>,
     each: impl FnOnce(&Path, Values<'_>) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let (path, plain) = input::open(input)?;
-    let values = select(&path, &plain, only)?;
-    let env = checked_env(&path, &values)?;
+    let values = select(&path, &plain, pick.only)?;
+    let env = checked_env(&path, &values, pick.allow_env)?;
     each(&path, env)
 }
 
@@ -50,7 +67,7 @@ fn utf8<'a>(path: &Path, name: &str, value: &'a Secret, line: usize) -> Result<&
 
 /// GitHub Actions: masks on stdout first, so the runner hides every value
 /// before it can show up anywhere, then the values into `$GITHUB_ENV`.
-fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
+fn github(input: &Input, pick: &Pick<'_>) -> Result<Vec<u8>, Failure> {
     let env_file = std::env::var_os("GITHUB_ENV")
         .filter(|p| !p.is_empty())
         .ok_or_else(|| {
@@ -61,7 +78,7 @@ fn github(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
             )
         })?;
     let env_file = Path::new(&env_file);
-    let (masks, appended) = with_values(input, only, |path, values| {
+    let (masks, appended) = with_values(input, pick, |path, values| {
         let mut masks = Zeroizing::new(Vec::new());
         let mut appended = Zeroizing::new(Vec::new());
         for (name, value, line) in values {
@@ -164,8 +181,8 @@ fn push_heredoc(
 /// in a job's script. The values reach the commands after it in the same
 /// job and nothing is written: a dotenv report would keep them in plaintext
 /// as a job artifact, and GitLab has no masking at run time.
-fn gitlab(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
-    with_values(input, only, |_, values| {
+fn gitlab(input: &Input, pick: &Pick<'_>) -> Result<Vec<u8>, Failure> {
+    with_values(input, pick, |_, values| {
         let mut out = Vec::new();
         for (name, value, _) in values {
             push_export(&mut out, name, value.expose());
@@ -175,8 +192,8 @@ fn gitlab(input: &Input, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
 }
 
 /// `KEY='value'` lines a POSIX shell reads back with `set -a; . PATH`.
-fn env_file(input: &Input, out_path: &Path, only: Option<&[String]>) -> Result<Vec<u8>, Failure> {
-    let contents = with_values(input, only, |_, values| {
+fn env_file(input: &Input, out_path: &Path, pick: &Pick<'_>) -> Result<Vec<u8>, Failure> {
+    let contents = with_values(input, pick, |_, values| {
         let mut out = Zeroizing::new(Vec::new());
         for (name, value, _) in values {
             out.extend_from_slice(name.as_bytes());

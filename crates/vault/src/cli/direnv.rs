@@ -40,13 +40,14 @@ pub(crate) fn run(
     input: &Input,
     stdlib: bool,
     only: Option<&[String]>,
+    allow_env: &[String],
 ) -> Result<Vec<u8>, Failure> {
     if stdlib {
         return Ok(STDLIB.as_bytes().to_vec());
     }
     let (path, plain) = input::open(input)?;
     let values = select(&path, &plain, only)?;
-    let env = checked_env(&path, &values)?;
+    let env = checked_env(&path, &values, allow_env)?;
     // Absolute, so the watch holds whatever directory direnv evaluates in.
     let watched = std::path::absolute(&path).map_err(|e| {
         Failure::new(

@@ -21,7 +21,7 @@ pub(crate) fn run(input: &Input, exec: &ExecArgs) -> Result<Vec<u8>, Failure> {
     let (path, plain) = input::open(input)?;
     let values = select(&path, &plain, exec.only.as_deref())?;
     // Every value is checked before anything runs: all or nothing.
-    let env = checked_env(&path, &values)?;
+    let env = checked_env(&path, &values, &exec.allow_env)?;
 
     let mut cmd = Command::new(program);
     cmd.args(rest);

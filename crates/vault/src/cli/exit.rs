@@ -37,6 +37,10 @@ impl From<Error> for Failure {
         let exit = match &e {
             Error::Value { .. } | Error::ValueType { .. } => Exit::DecryptValue,
             Error::MacMismatch { .. } => Exit::MacMismatch,
+            Error::Format {
+                source: vault::FormatError::DuplicateKey { .. },
+                ..
+            } => Exit::BadInput,
             Error::NoIdentity { .. } => Exit::NoIdentity,
             Error::Sops { code, .. } => return Failure::sops(*code, e.to_string()),
             _ => Exit::Error,

@@ -34,10 +34,18 @@ pub(crate) fn run() -> ExitCode {
     let result = match &args.command {
         Command::Decrypt => read::decrypt(input),
         Command::Get { key } => read::get(input, key),
-        Command::Export { format, only } => read::export(input, *format, only.as_deref()),
+        Command::Export {
+            format,
+            only,
+            allow_env,
+        } => read::export(input, *format, only.as_deref(), allow_env),
         Command::Check => read::check(input),
         Command::Exec(exec_args) => exec::run(input, exec_args),
-        Command::Direnv { stdlib, only } => direnv::run(input, *stdlib, only.as_deref()),
+        Command::Direnv {
+            stdlib,
+            only,
+            allow_env,
+        } => direnv::run(input, *stdlib, only.as_deref(), allow_env),
         Command::Ci { target } => ci::run(input, target),
         Command::Set { key } => write::set(input, key),
         Command::Unset { key } => write::unset(input, key),

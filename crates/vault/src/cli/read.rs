@@ -3,7 +3,7 @@
 use super::args::{ExportFormat, Input};
 use super::exit::Failure;
 use super::input::{self, open, source};
-use super::select::select;
+use super::select::{refuse_steering, select};
 use super::shell_quote::push_export;
 use vault::Exit;
 use vault::{Backend, Document};
@@ -33,9 +33,12 @@ pub(crate) fn export(
     input: &Input,
     format: ExportFormat,
     only: Option<&[String]>,
+    allow_env: &[String],
 ) -> Result<Vec<u8>, Failure> {
     let (path, plain) = open(input)?;
     let values = select(&path, &plain, only)?;
+    // Every format: a dotenv export is as often sourced by a shell.
+    refuse_steering(&path, &values, allow_env)?;
     let mut out = Vec::new();
     match format {
         ExportFormat::Dotenv => {

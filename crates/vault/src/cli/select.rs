@@ -28,12 +28,41 @@ pub(super) fn select<'a>(
         .collect())
 }
 
+/// Refuses a value whose name changes how programs run (`PATH`, `LD_*`,
+/// …, see `vault::steers_programs`) unless `--allow-env` names it: no MAC
+/// covers an empty `PATH=` line, so anyone who can write the file could
+/// otherwise choose which `ls` a direnv shell runs. Refused rather than
+/// dropped, so a user who keeps such a name in the file is told.
+pub(super) fn refuse_steering(
+    path: &Path,
+    values: &[(&str, &Secret, usize)],
+    allow: &[String],
+) -> Result<(), Failure> {
+    for &(name, _, line) in values {
+        if vault::steers_programs(name) && !allow.iter().any(|a| a == name) {
+            return Err(Failure::new(
+                Exit::BadInput,
+                format!(
+                    "{}:{line}: {name} changes how programs run, so litekeys does not export it \
+                     unless asked: pass --allow-env {name} if the file should set it, \
+                     else remove the line",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The selected values, refused as a whole when one cannot go into an
-/// environment: a name a shell or `execve` would not take, or a NUL byte.
+/// environment: a name that steers programs and is not allowed, a name a
+/// shell or `execve` would not take, or a NUL byte.
 pub(super) fn checked_env<'a>(
     path: &Path,
     values: &[(&'a str, &'a Secret, usize)],
+    allow: &[String],
 ) -> Result<Vec<(&'a str, &'a Secret, usize)>, Failure> {
+    refuse_steering(path, values, allow)?;
     for &(name, value, line) in values {
         if !vault::is_env_name(name) {
             return Err(Failure::new(

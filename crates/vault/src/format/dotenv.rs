@@ -356,10 +356,29 @@ fn split(input: Vec<u8>, secret: bool) -> Result<Layout, FormatError> {
             }
         }
         if last {
-            return Ok(layout);
+            return unique_keys(&layout.items).map(|()| layout);
         }
         start = end + 1;
     }
+}
+
+/// Refuses a key set twice, naming the second line. The sops MAC does not
+/// cover keys, so anyone who can write the file can add a second `NAME=`
+/// line; every reader refusing it is the only way they all agree.
+fn unique_keys(items: &[Item]) -> Result<(), FormatError> {
+    let mut seen = std::collections::HashMap::with_capacity(items.len());
+    for item in items {
+        if let Item::Pair { key, line, .. } = item {
+            if let Some(first) = seen.insert(key.as_str(), *line) {
+                return Err(FormatError::DuplicateKey {
+                    line: *line,
+                    first,
+                    key: key.to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `\n` (backslash, n) to a newline, left to right, as Go's `strings.Replace`.
@@ -465,6 +484,17 @@ mod tests {
             parse(b"A=1\nnope\n"),
             Err(FormatError::NoEquals { line: 2 })
         );
+    }
+
+    #[test]
+    fn a_key_set_twice_is_refused_on_its_second_line() {
+        let err = parse(b"A=1\n#c\nB=\nA=\n").unwrap_err();
+        let dup = FormatError::DuplicateKey {
+            line: 4,
+            first: 1,
+            key: "A".into(),
+        };
+        assert_eq!(err, dup);
     }
 
     #[test]
