@@ -2,45 +2,28 @@
 //! (one table for every binary: [`vault::Exit`]).
 //! Messages are one line, name the file (and line), say what to do next and
 //! never contain a secret value.
+//!
+//! [`Error`] stands above the rooms it gathers: config, sinks, activation
+//! and the gateway return their own errors, wrapped here; the transaction's
+//! own (the source, the journal's backup, the rollback) live here, so that
+//! the transaction imports this file and nothing here imports it.
 
 use crate::activation::ActivateError;
-use crate::config::{ConfigReason, Refusal};
+use crate::config::{ConfigError, Refusal};
 use crate::gateway::GatewayError;
-use crate::sinks::SinkError;
-use crate::transaction::{SourceError, Unrestored};
+use crate::sinks::{PlanError, SameFile, SinkError, SinkFailure, WritableError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// litekeys.toml is malformed or has an unknown key.
-    #[error("{}:{line}: {reason}", path.display())]
-    Config {
-        path: PathBuf,
-        line: usize,
-        reason: ConfigReason,
-    },
-
-    /// litekeys.toml (named or found) cannot be read.
-    #[error(
-        "{}: {source}; pass --config FILE or create it (see `litekeys-rotate --help`)",
-        path.display()
-    )]
-    ConfigUnreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// litekeys.toml (named or found) cannot be read, or is malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 
     /// Two sinks (or a sink and the source) are the same file.
-    #[error(
-        "{}: the same file as {} (sink at {origin}); list each file once",
-        path.display(),
-        other.display()
-    )]
-    SameFile {
-        path: PathBuf,
-        other: PathBuf,
-        origin: String,
-    },
+    #[error(transparent)]
+    SameFile(#[from] SameFile),
 
     /// The command is refused as asked (salt with a database, init over an
     /// existing file, a declined confirmation).
@@ -63,8 +46,8 @@ pub enum Error {
 
     /// A sink file (or the source, when written) cannot be read, parsed
     /// or written.
-    #[error("{}: {source}", path.display())]
-    Sink { path: PathBuf, source: SinkError },
+    #[error(transparent)]
+    Sink(#[from] SinkFailure),
 
     /// An earlier transaction's journal is still there.
     #[error("{}: a transaction is pending; run `litekeys-rotate recover`", .0.display())]
@@ -119,11 +102,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn sink(path: &Path, source: impl Into<SinkError>) -> Self {
-        Error::Sink {
-            path: path.to_path_buf(),
-            source: source.into(),
-        }
+    pub(crate) fn sink(path: &Path, kind: impl Into<SinkError>) -> Self {
+        Error::Sink(SinkFailure::new(path, kind))
     }
 
     pub(crate) fn source(path: &Path, source: impl Into<SourceError>) -> Self {
@@ -137,10 +117,7 @@ impl Error {
     pub fn exit(&self) -> vault::Exit {
         use vault::Exit;
         match self {
-            Error::Config { .. }
-            | Error::ConfigUnreadable { .. }
-            | Error::SameFile { .. }
-            | Error::Refused(_) => Exit::Usage,
+            Error::Config(_) | Error::SameFile(_) | Error::Refused(_) => Exit::Usage,
             Error::Locked(_) => Exit::Locked,
             Error::Vault(e) => match e {
                 vault::Error::Value { .. } | vault::Error::ValueType { .. } => Exit::DecryptValue,
@@ -149,7 +126,7 @@ impl Error {
                 _ => Exit::Error,
             },
             Error::Source { .. }
-            | Error::Sink { .. }
+            | Error::Sink(_)
             | Error::Pending(_)
             | Error::Io { .. }
             | Error::Gateway(_) => Exit::Error,
@@ -169,4 +146,137 @@ impl From<vault::store::LockError> for Error {
     }
 }
 
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Sink(f) => Error::Sink(f),
+            PlanError::SameFile(s) => Error::SameFile(s),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why the encrypted source cannot be rotated as it stands (the path is
+/// [`Error::Source`]'s).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "no such file; create it with `litekeys-rotate init`, or set `source` in {}",
+        config.display()
+    )]
+    Missing { config: PathBuf },
+    #[error(
+        "has keys other than age (pgp, kms, …): litekeys-rotate writes age-only sources; re-encrypt it to age recipients"
+    )]
+    NotAgeOnly,
+    #[error(transparent)]
+    Writable(#[from] WritableError),
+    #[error(transparent)]
+    Backup(#[from] Box<BackupError>),
+    #[error("a writer thread panicked")]
+    WriterPanicked,
+    #[error(
+        "files kept changing during {attempts} attempts (is Droid rewriting its settings?); nothing was changed, try again"
+    )]
+    KeptChanging { attempts: usize },
+}
+
+/// Why the journal's backup cannot be made or opened (none of these shows
+/// a file's content).
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("a recipient of the source is not an age X25519 key: {0}")]
+    Recipient(&'static str),
+    #[error("cannot encrypt the backup: {0}")]
+    Encrypt(#[from] age::EncryptError),
+    #[error("cannot encrypt the backup: {0}")]
+    Seal(std::io::Error),
+    #[error("the journal's backup is corrupt: {0}")]
+    Corrupt(age::DecryptError),
+    #[error(
+        "cannot decrypt the journal's backup ({0}): an identity of the source's recipients is needed"
+    )]
+    Decrypt(age::DecryptError),
+    #[error("the journal's backup is corrupt: {0}")]
+    Unreadable(std::io::Error),
+    #[error("the journal's backup is corrupt (truncated record)")]
+    Truncated,
+}
+
+/// Why one file could not be put back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("cannot read it: {0}")]
+    Read(std::io::Error),
+    /// The backup cannot be opened (shared by every file it holds).
+    #[error(transparent)]
+    Backup(Arc<BackupError>),
+    #[error("the backup has no record for it")]
+    NoRecord,
+    #[error("cannot write it: {0}")]
+    Write(std::io::Error),
+    /// Someone else changed it between our reading and our writing it.
+    #[error("changed by another program while it was being restored; check it by hand")]
+    Changed,
+    #[error("cannot remove the file it did not have before: {0}")]
+    Remove(std::io::Error),
+}
+
+/// Where each file of an incomplete rollback stands.
+#[derive(Debug)]
+pub enum FileState {
+    NotRestored(RestoreError),
+    Restored,
+    Unchanged,
+}
+
+impl std::fmt::Display for FileState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileState::NotRestored(why) => write!(f, "NOT restored: {why}"),
+            FileState::Restored => f.write_str("restored to the old content"),
+            FileState::Unchanged => f.write_str("unchanged (holds the old content)"),
+        }
+    }
+}
+
+/// The multi-line report of an incomplete rollback: what is where, and
+/// where the journal is kept.
+#[derive(Debug, thiserror::Error)]
+pub struct Unrestored {
+    /// Role, path as configured, state.
+    pub files: Vec<(String, PathBuf, FileState)>,
+    pub journal: PathBuf,
+}
+
+impl std::fmt::Display for Unrestored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("rollback incomplete; fix these by hand:")?;
+        for (role, shown, state) in &self.files {
+            write!(f, "\n  {role} {}: {state}", shown.display())?;
+        }
+        write!(
+            f,
+            "\nthe journal with the encrypted backups is kept at {}; after fixing, run `litekeys-rotate recover`",
+            self.journal.display()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_bad_litekeys_toml_is_a_usage_error() {
+        let e = Config::parse(
+            Path::new("/r/litekeys.toml"),
+            "unti = 1\n",
+            &crate::Env::default(),
+        )
+        .unwrap_err();
+        assert_eq!(Error::from(e).exit(), vault::Exit::Usage);
+    }
+}

@@ -27,8 +27,8 @@ pub use keys::generate as generate_key;
 pub use status::{Check, Status, collect as collect_status};
 pub use transaction::fault::activation_double;
 pub use transaction::{
-    Action, BackupError, Done, FileState, NO_RESTART, Plan, PlanFile, Quiet, Recovered, Report,
-    Request, RestoreError, SourceError, Ui, Unrestored, identities, recover, run, sync,
+    Action, Done, NO_RESTART, Plan, PlanFile, Quiet, Recovered, Report, Request, Ui, identities,
+    recover, run, sync,
 };
 
 /// systemd's quoting, for every writer of unit files: `Environment=` lines
@@ -39,4 +39,4 @@ pub mod systemd {
 }
 pub use config::Config;
 pub use env::Env;
-pub use error::{Error, Result};
+pub use error::{BackupError, Error, FileState, RestoreError, Result, SourceError, Unrestored};

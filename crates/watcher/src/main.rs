@@ -210,8 +210,8 @@ fn run(args: Args) -> Result<(), Error> {
         _ => {}
     }
     let env = rotate::env::Env::from_process();
-    let config =
-        rotate::config::Config::load(args.config.as_deref(), &env).map_err(Error::Config)?;
+    let config = rotate::config::Config::load(args.config.as_deref(), &env)
+        .map_err(|e| Error::Config(e.into()))?;
     if let Some(Command::Install { system, print }) = args.command {
         let out = install::install(&config, system, print)?;
         print!("{out}");

@@ -1,8 +1,30 @@
-//! Why litekeys.toml is refused (the line is [`crate::Error::Config`]'s),
-//! and why a command is refused as asked.
+//! Why litekeys.toml cannot be used ([`ConfigError`], with the file and
+//! line; [`ConfigReason`], what is wrong there), and why a command is
+//! refused as asked ([`Refusal`]).
 
 use super::sink::LayoutError;
 use std::path::PathBuf;
+
+/// Why litekeys.toml (named or found) cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// It is malformed or has an unknown key.
+    #[error("{}:{line}: {reason}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        reason: ConfigReason,
+    },
+    /// It cannot be read.
+    #[error(
+        "{}: {source}; pass --config FILE or create it (see `litekeys-rotate --help`)",
+        path.display()
+    )]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
 
 /// What is wrong at a line of litekeys.toml.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -3,16 +3,15 @@
 //! and the seeds' layout when there is none.
 
 use super::{
-    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, Env, FILE_NAME, GatewayConfig, MASTER_KEY, SALT_KEY,
-    SinkKind, SinkSpec, absolute, default_service,
+    Config, ConfigError, DEFAULT_GATEWAY, DEFAULT_SOURCE, Env, FILE_NAME, GatewayConfig,
+    MASTER_KEY, SALT_KEY, SinkKind, SinkSpec, absolute, default_service,
 };
-use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 impl Config {
     /// Finds and reads the configuration (see the module comment).
-    pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Config> {
+    pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Config, ConfigError> {
         if let Some(path) = explicit
             .map(Path::to_path_buf)
             .or(env.litekeys_config.clone())
@@ -37,8 +36,8 @@ impl Config {
         Ok(Config::defaults(env))
     }
 
-    pub fn read(path: &Path, env: &Env) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigUnreadable {
+    pub fn read(path: &Path, env: &Env) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
             path: path.to_path_buf(),
             source,
         })?;

@@ -17,11 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::env::Env;
-pub use error::{ConfigReason, Refusal};
+pub use crate::gateway::{MASTER_KEY, SALT_KEY};
+pub use error::{ConfigError, ConfigReason, Refusal};
 pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};
 
-pub const MASTER_KEY: &str = "LITELLM_MASTER_KEY";
-pub const SALT_KEY: &str = "LITELLM_SALT_KEY";
 pub const FILE_NAME: &str = "litekeys.toml";
 pub const DEFAULT_SOURCE: &str = "secrets/global.enc.env";
 pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";

@@ -2,7 +2,8 @@
 //! key ([`verify`]: live, new key accepted, no key and old key refused),
 //! sentinels through its routes ([`sentinel`]), the lines `status` shows
 //! ([`status_probe`]), and whether it keeps a database that the salt key
-//! encrypts ([`database`]). [`http`] is the one client they share.
+//! encrypts ([`database`]). [`http`] is the one client they share;
+//! [`variables`] names the keys LiteLLM reads.
 
 mod database;
 mod endpoint;
@@ -10,6 +11,7 @@ mod error;
 mod http;
 mod sentinel;
 mod status_probe;
+mod variables;
 mod verify;
 
 pub use database::{DATABASE_URL, DatabaseInUse, database_in_use};
@@ -18,6 +20,7 @@ pub use error::GatewayError;
 pub use http::{COMPLETIONS, LIVELINESS, MODELS, REQUEST_TIMEOUT, root};
 pub use sentinel::{SENTINEL_PREFIX, fresh_sentinel, sentinel};
 pub use status_probe::{GatewayLines, Line, TIMEOUT, probe_status};
+pub use variables::{MASTER_KEY, SALT_KEY};
 pub use verify::{
     NoProgress, Progress, Report, liveliness, probe, verify, verify_with, wait_live, wait_live_with,
 };

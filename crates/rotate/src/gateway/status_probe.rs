@@ -11,7 +11,7 @@
 
 use super::GatewayError;
 use super::http::{LIVELINESS, MODELS, get, root};
-use crate::config::MASTER_KEY;
+use super::variables::MASTER_KEY;
 use serde_json::json;
 use std::fmt;
 use std::time::Duration;

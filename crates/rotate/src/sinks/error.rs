@@ -1,10 +1,52 @@
-//! Why a sink file cannot be read, edited or replaced. The path is the
-//! caller's ([`crate::Error::Sink`]); none of these shows a value.
+//! Why a sink file cannot be read, edited or replaced ([`SinkError`];
+//! [`SinkFailure`] adds the path), and why the sinks cannot be planned
+//! ([`PlanError`]). None of these shows a value.
 
 use super::systemd_env::QuoteError;
 use crate::config::LayoutError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+/// A sink file (or the source, when written) that cannot be read, parsed or
+/// written, named as configured.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {kind}", path.display())]
+pub struct SinkFailure {
+    pub path: PathBuf,
+    pub kind: SinkError,
+}
+
+impl SinkFailure {
+    pub(crate) fn new(path: &Path, kind: impl Into<SinkError>) -> Self {
+        SinkFailure {
+            path: path.to_path_buf(),
+            kind: kind.into(),
+        }
+    }
+}
+
+/// Two sinks (or a sink and the source) are the same file.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: the same file as {} (sink at {origin}); list each file once",
+    path.display(),
+    other.display()
+)]
+pub struct SameFile {
+    pub path: PathBuf,
+    pub other: PathBuf,
+    pub origin: String,
+}
+
+/// Why the sinks cannot be planned (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Sink(#[from] SinkFailure),
+    #[error(transparent)]
+    SameFile(#[from] SameFile),
+}
+
+/// Why a sink file cannot be read, edited or replaced.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// Its symlinks cannot be followed.

@@ -8,10 +8,9 @@ pub mod json_text;
 pub mod systemd_env;
 
 mod error;
-pub use error::{SinkError, Unwritable, WritableError};
+pub use error::{PlanError, SameFile, SinkError, SinkFailure, Unwritable, WritableError};
 
 use crate::config::{Config, SinkKind, SinkSpec};
-use crate::error::{Error, Result};
 use crate::gateway::Endpoints;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -143,11 +142,11 @@ impl Found {
     }
 }
 
-pub fn read(path: &Path) -> Result<Found> {
+pub fn read(path: &Path) -> Result<Found, SinkFailure> {
     let target =
-        vault::store::resolve(path).map_err(|e| Error::sink(path, SinkError::Resolve(e)))?;
-    let snapshot =
-        Snapshot::read_or_absent(&target).map_err(|e| Error::sink(path, SinkError::Read(e)))?;
+        vault::store::resolve(path).map_err(|e| SinkFailure::new(path, SinkError::Resolve(e)))?;
+    let snapshot = Snapshot::read_or_absent(&target)
+        .map_err(|e| SinkFailure::new(path, SinkError::Read(e)))?;
     let mode = snapshot
         .existed()
         .then(|| std::fs::metadata(&target).ok().map(|m| m.mode() & 0o7777))
@@ -168,11 +167,7 @@ fn files(spec: &SinkSpec) -> Vec<PathBuf> {
     }
 }
 
-fn edit(
-    spec: &SinkSpec,
-    before: Option<&[u8]>,
-    t: &Target<'_>,
-) -> std::result::Result<Edit, SinkError> {
+fn edit(spec: &SinkSpec, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edit, SinkError> {
     match spec.kind {
         SinkKind::Dotenv => dotenv::edit(before, t, dotenv::Dialect::Dotenv),
         SinkKind::Droid => match before {
@@ -188,7 +183,7 @@ fn edit(
 
 /// Whether `target` can be replaced by rename: its directory (or the
 /// nearest existing ancestor, for a new file) must be a writable directory.
-pub fn check_writable(target: &Path) -> std::result::Result<(), WritableError> {
+pub fn check_writable(target: &Path) -> Result<(), WritableError> {
     use rustix::fs::{Access, access};
     if target.is_dir() {
         return Err(WritableError::IsDirectory);
@@ -213,7 +208,7 @@ pub fn plan(
     values: &Values,
     old: &[Secret],
     gateway: &Endpoints,
-) -> Result<Vec<FileChange>> {
+) -> Result<Vec<FileChange>, PlanError> {
     let mut out: Vec<FileChange> = Vec::new();
     let source = vault::store::resolve(&config.source).unwrap_or_else(|_| config.source.clone());
     let mut seen: Vec<(PathBuf, PathBuf)> = vec![(source, config.source.clone())];
@@ -227,18 +222,19 @@ pub fn plan(
         for path in files(spec) {
             let found = read(&path)?;
             if let Some((_, other)) = seen.iter().find(|(t, _)| *t == found.target) {
-                return Err(Error::SameFile {
+                return Err(SameFile {
                     path: path.clone(),
                     other: other.clone(),
                     origin: spec.origin.clone(),
-                });
+                }
+                .into());
             }
             seen.push((found.target.clone(), path.clone()));
-            let e = edit(spec, found.bytes(), &t).map_err(|e| Error::sink(&path, e))?;
+            let e = edit(spec, found.bytes(), &t).map_err(|e| SinkFailure::new(&path, e))?;
             if e.fields.is_empty() {
                 continue;
             }
-            check_writable(&found.target).map_err(|e| Error::sink(&path, e))?;
+            check_writable(&found.target).map_err(|e| SinkFailure::new(&path, e))?;
             out.push(FileChange {
                 role: Role::Sink(spec.kind),
                 shown: found.shown,

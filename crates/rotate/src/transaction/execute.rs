@@ -4,18 +4,33 @@
 //! it), activation, the commit (the audit line), the journal emptied. Any
 //! error before the commit restores every file from the journal.
 
+use super::fault;
 use super::journal::{self, Begin, Journal, PlannedFile, Record};
 use super::plan::Plan;
 use super::prepare::Prepared;
 use super::recover;
-use super::{Request, SourceError, Stop, fault};
+use super::request::{Request, Ui};
 use crate::activation::{Activate, Activation, ChangedFile, Verification};
 use crate::audit::{self, Summary};
 use crate::config::MASTER_KEY;
-use crate::error::{Error, Incomplete, Result};
+use crate::error::{Error, Incomplete, Result, SourceError};
 use crate::sinks::{FileChange, Role, SinkError};
+use std::path::PathBuf;
 use vault::Secret;
 use vault::store::ReplaceError;
+
+/// Why an attempt stopped before committing.
+pub(crate) enum Stop {
+    /// A file changed under us; every file was restored: start over.
+    Changed(PathBuf),
+    Failed(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
 
 fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
     changes
@@ -52,7 +67,7 @@ pub(crate) fn execute(
     req: &Request<'_>,
     prepared: Prepared,
     activator: &mut dyn Activate,
-    ui: &mut dyn super::Ui,
+    ui: &mut dyn Ui,
 ) -> std::result::Result<(Plan, String, Verification), Stop> {
     let config = req.config;
     let tx = journal::new_tx();

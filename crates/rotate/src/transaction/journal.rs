@@ -12,7 +12,7 @@
 //! ignored.
 
 use crate::audit::Summary;
-use crate::error::{Error, Result};
+use crate::error::{BackupError, Error, Result};
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::x25519;
 use serde::{Deserialize, Serialize};
@@ -156,28 +156,6 @@ impl Journal {
     pub(crate) fn finish(self) -> Result<()> {
         clear(&self.path)
     }
-}
-
-/// Why the journal's backup cannot be made or opened (none of these shows
-/// a file's content).
-#[derive(Debug, thiserror::Error)]
-pub enum BackupError {
-    #[error("a recipient of the source is not an age X25519 key: {0}")]
-    Recipient(&'static str),
-    #[error("cannot encrypt the backup: {0}")]
-    Encrypt(#[from] age::EncryptError),
-    #[error("cannot encrypt the backup: {0}")]
-    Seal(std::io::Error),
-    #[error("the journal's backup is corrupt: {0}")]
-    Corrupt(age::DecryptError),
-    #[error(
-        "cannot decrypt the journal's backup ({0}): an identity of the source's recipients is needed"
-    )]
-    Decrypt(age::DecryptError),
-    #[error("the journal's backup is corrupt: {0}")]
-    Unreadable(std::io::Error),
-    #[error("the journal's backup is corrupt (truncated record)")]
-    Truncated,
 }
 
 /// The old contents, encrypted to `recipients`, armored.

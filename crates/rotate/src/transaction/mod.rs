@@ -18,59 +18,20 @@ pub(crate) mod journal;
 mod plan;
 mod prepare;
 pub(crate) mod recover;
+mod request;
 
 use crate::activation::{Activate, Skip, Verification};
 use crate::config::{Config, MASTER_KEY, Refusal, SALT_KEY};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SourceError};
 use crate::keys;
-pub use journal::BackupError;
+use execute::Stop;
 pub use plan::{Plan, PlanFile};
-pub use recover::{FileState, Recovered, RestoreError, Unrestored, recover};
-use std::path::PathBuf;
+pub use recover::{Recovered, recover};
+pub use request::{Action, Quiet, Request, Ui};
 use vault::Secret;
 use vault::identity::Identities;
 
 const ATTEMPTS: usize = 3;
-
-/// Why the encrypted source cannot be rotated as it stands (the path is
-/// [`Error::Source`]'s).
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error(
-        "no such file; create it with `litekeys-rotate init`, or set `source` in {}",
-        config.display()
-    )]
-    Missing { config: PathBuf },
-    #[error(
-        "has keys other than age (pgp, kms, …): litekeys-rotate writes age-only sources; re-encrypt it to age recipients"
-    )]
-    NotAgeOnly,
-    #[error(transparent)]
-    Writable(#[from] crate::sinks::WritableError),
-    #[error(transparent)]
-    Backup(#[from] Box<journal::BackupError>),
-    #[error("a writer thread panicked")]
-    WriterPanicked,
-    #[error(
-        "files kept changing during {attempts} attempts (is Droid rewriting its settings?); nothing was changed, try again"
-    )]
-    KeptChanging { attempts: usize },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Rotate { salt: bool, force_salt: bool },
-    Sync,
-}
-
-impl Action {
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Rotate { .. } => "rotate",
-            Action::Sync => "sync",
-        }
-    }
-}
 
 /// Why nothing was restarted with `--no-restart` (and [`sync`]): the audit
 /// log records the commit as unverified.
@@ -99,33 +60,6 @@ pub fn sync(config: &Config, identities: &Identities, ui: &mut dyn Ui) -> Result
     run(&request, &mut Skip(NO_RESTART.into()), ui)
 }
 
-/// No progress lines, no question: for a caller with no terminal (the
-/// watcher).
-pub struct Quiet;
-
-impl Ui for Quiet {
-    fn step(&mut self, _: &str) {}
-
-    fn confirm(&mut self, _: &Plan) -> bool {
-        true
-    }
-}
-
-/// Progress and confirmation, provided by the binary.
-pub trait Ui {
-    /// One line per step (on a terminal).
-    fn step(&mut self, line: &str);
-    /// Asked once the plan is known, before anything changes.
-    fn confirm(&mut self, plan: &Plan) -> bool;
-}
-
-pub struct Request<'a> {
-    pub config: &'a Config,
-    pub identities: &'a Identities,
-    pub action: Action,
-    pub dry_run: bool,
-}
-
 #[derive(Debug)]
 pub enum Report {
     DryRun(Plan),
@@ -142,19 +76,6 @@ pub struct Done {
     pub tx: String,
     pub verification: Verification,
     pub recovered: Recovered,
-}
-
-/// Why an attempt stopped before committing.
-pub(crate) enum Stop {
-    /// A file changed under us; every file was restored: start over.
-    Changed(PathBuf),
-    Failed(Error),
-}
-
-impl From<Error> for Stop {
-    fn from(e: Error) -> Self {
-        Stop::Failed(e)
-    }
 }
 
 pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> Result<Report> {

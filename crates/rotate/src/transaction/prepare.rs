@@ -2,12 +2,11 @@
 //! decrypted, the new values, every sink read, parsed and planned, every
 //! target checked writable, the Droid routes for the sentinels.
 
-use super::SourceError;
 use super::plan::{Plan, PlanFile};
-use super::{Action, Request};
+use super::request::{Action, Request};
 use crate::audit::KeyChange;
 use crate::config::{Config, MASTER_KEY, Refusal, SinkKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SourceError};
 use crate::gateway::{self, Endpoints};
 use crate::sinks::{self, Field, FileChange, Role, Values, droid};
 use vault::store::Snapshot;

@@ -6,10 +6,10 @@
 //! are removed.
 
 use super::fault;
-use super::journal::{self, BackupError, Loaded, PlannedFile};
+use super::journal::{self, Loaded, PlannedFile};
 use crate::audit;
 use crate::config::Config;
-use crate::error::{Incomplete, Result};
+use crate::error::{BackupError, FileState, Incomplete, RestoreError, Result, Unrestored};
 use age::x25519;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,66 +55,6 @@ impl std::fmt::Display for Recovered {
 pub(crate) struct Restore {
     pub restored: Vec<PathBuf>,
     pub failed: Vec<(PathBuf, RestoreError)>,
-}
-
-/// Why one file could not be put back.
-#[derive(Debug, thiserror::Error)]
-pub enum RestoreError {
-    #[error("cannot read it: {0}")]
-    Read(std::io::Error),
-    /// The backup cannot be opened (shared by every file it holds).
-    #[error(transparent)]
-    Backup(Arc<BackupError>),
-    #[error("the backup has no record for it")]
-    NoRecord,
-    #[error("cannot write it: {0}")]
-    Write(std::io::Error),
-    /// Someone else changed it between our reading and our writing it.
-    #[error("changed by another program while it was being restored; check it by hand")]
-    Changed,
-    #[error("cannot remove the file it did not have before: {0}")]
-    Remove(std::io::Error),
-}
-
-/// Where each file of an incomplete rollback stands.
-#[derive(Debug)]
-pub enum FileState {
-    NotRestored(RestoreError),
-    Restored,
-    Unchanged,
-}
-
-impl std::fmt::Display for FileState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FileState::NotRestored(why) => write!(f, "NOT restored: {why}"),
-            FileState::Restored => f.write_str("restored to the old content"),
-            FileState::Unchanged => f.write_str("unchanged (holds the old content)"),
-        }
-    }
-}
-
-/// The multi-line report of an incomplete rollback: what is where, and
-/// where the journal is kept.
-#[derive(Debug, thiserror::Error)]
-pub struct Unrestored {
-    /// Role, path as configured, state.
-    pub files: Vec<(String, PathBuf, FileState)>,
-    pub journal: PathBuf,
-}
-
-impl std::fmt::Display for Unrestored {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rollback incomplete; fix these by hand:")?;
-        for (role, shown, state) in &self.files {
-            write!(f, "\n  {role} {}: {state}", shown.display())?;
-        }
-        write!(
-            f,
-            "\nthe journal with the encrypted backups is kept at {}; after fixing, run `litekeys-rotate recover`",
-            self.journal.display()
-        )
-    }
 }
 
 impl Restore {
