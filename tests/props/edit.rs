@@ -91,6 +91,7 @@ proptest! {
             recipients: vec![identity().0.clone()],
             rule,
             mac_only_encrypted: mac_only,
+            pin: None,
         };
         let encrypted = encrypt(Path::new("p.env"), render(&lines).as_bytes(), &options)
             .unwrap()

@@ -125,6 +125,24 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     BadKey { path: PathBuf, reason: String },
 
+    /// The file lists recipients its pin (`.sops.yaml`) does not: added by
+    /// someone who could write the file; the data key is not wrapped anew
+    /// while they are there.
+    #[error(
+        "{}: lists recipients outside the pin in {}: {}; litekeys wraps the data key only for \
+         pinned recipients: remove them (`litekeys recipients remove R`), or pin them in {} \
+         if they belong",
+        path.display(),
+        origin.display(),
+        recipients.join(", "),
+        origin.display()
+    )]
+    Unpinned {
+        path: PathBuf,
+        origin: PathBuf,
+        recipients: Vec<String>,
+    },
+
     #[error("cannot run sops ({program}): {source}; install sops 3.11 or set LITEKEYS_SOPS")]
     SopsMissing {
         program: String,

@@ -260,6 +260,115 @@ impl RawRule {
     }
 }
 
+/// `config`'s text with `added` appended to the `age:` of the creation rule
+/// that matches `file`, every other line as it was (`recipients add` keeps
+/// the pin current). Only shapes edited safely: `age: a,b` (quoted or
+/// not), `age: [a, b]` and a block list under `age:`, in configs without
+/// `key_groups`; the result is parsed again and must give exactly the old
+/// recipients plus `added` for `file`. `None` for any other shape.
+pub fn with_recipients_added(
+    config: &Path,
+    file: &Path,
+    added: &[String],
+) -> Result<Option<String>, ConfigError> {
+    let before = rule_for(config, file)?;
+    let text = std::fs::read_to_string(config).map_err(|source| ConfigError::Io {
+        path: config.to_path_buf(),
+        source,
+    })?;
+    let new: Vec<&String> = added
+        .iter()
+        .filter(|r| !before.recipients.contains(r))
+        .collect();
+    if new.is_empty() {
+        return Ok(Some(text));
+    }
+    let Some(edited) = edit_age_line(config, file, &text, &new) else {
+        return Ok(None);
+    };
+    // The edit must mean what it says: same rule, recipients appended.
+    let dir = tempfile::tempdir().map_err(|source| ConfigError::Io {
+        path: config.to_path_buf(),
+        source,
+    })?;
+    let probe = dir.path().join(FILE_NAME);
+    std::fs::write(&probe, &edited).map_err(|source| ConfigError::Io {
+        path: probe.clone(),
+        source,
+    })?;
+    let relative = relative_to_config(config, file);
+    let after = rule_for(&probe, &dir.path().join(&relative));
+    let mut expected = before.clone();
+    expected.recipients.extend(new.into_iter().cloned());
+    Ok(matches!(after, Ok(rule) if rule == expected).then_some(edited))
+}
+
+/// The text with the `age:` value of the rule matching `file` extended.
+fn edit_age_line(config: &Path, file: &Path, text: &str, new: &[&String]) -> Option<String> {
+    if text.contains("key_groups") {
+        return None;
+    }
+    let parsed: ConfigFile = serde_yaml_ng::from_str(text).ok()?;
+    let rules = parsed.creation_rules?;
+    let relative = relative_to_config(config, file);
+    let index = rules.iter().position(|r| {
+        r.path_regex.is_empty()
+            || regex::Regex::new(&r.path_regex).is_ok_and(|re| re.is_match(&relative))
+    })?;
+    rules[index].age.as_ref()?;
+    // The n-th `age:` line is the n-th rule that has one.
+    let nth = rules[..index].iter().filter(|r| r.age.is_some()).count();
+    let age_line = regex::Regex::new(r"^(\s*(?:-\s+)?)age:(.*)$").expect("a valid regex");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at: Vec<usize> = (0..lines.len())
+        .filter(|&i| age_line.is_match(&lines[i]))
+        .collect();
+    if at.len() != rules.iter().filter(|r| r.age.is_some()).count() {
+        return None;
+    }
+    let i = at[nth];
+    let caps = age_line.captures(&lines[i])?;
+    let column = caps[1].len();
+    let value = caps[2].trim().to_string();
+    if value.contains('#') {
+        return None;
+    }
+    let joined = new.iter().map(|r| r.as_str()).collect::<Vec<_>>();
+    let head = lines[i][..lines[i].len() - caps[2].len()].to_string();
+    if value.is_empty() {
+        // A block list: the items right below, indented at least as `age`.
+        let item = regex::Regex::new(r"^(\s*)-\s+\S").expect("a valid regex");
+        let mut last = None;
+        for (j, line) in lines.iter().enumerate().skip(i + 1) {
+            match item.captures(line) {
+                Some(c) if c[1].len() >= column && !line.contains('#') => last = Some(j),
+                _ => break,
+            }
+        }
+        let last = last?;
+        let indent = item.captures(&lines[last])?[1].to_string();
+        for (k, r) in joined.iter().enumerate() {
+            lines.insert(last + 1 + k, format!("{indent}- {r}"));
+        }
+    } else if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+        let sep = if inner.trim().is_empty() { "" } else { ", " };
+        lines[i] = format!("{head} [{}{sep}{}]", inner.trim_end(), joined.join(", "));
+    } else if let Some(q) = ['\'', '"']
+        .into_iter()
+        .find(|q| value.len() > 1 && value.starts_with(*q) && value.ends_with(*q))
+    {
+        let inner = &value[1..value.len() - 1];
+        lines[i] = format!("{head} {q}{inner},{}{q}", joined.join(","));
+    } else {
+        lines[i] = format!("{head} {value},{}", joined.join(","));
+    }
+    let mut out = lines.join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    Some(out)
+}
+
 fn is_empty(v: &serde_yaml_ng::Value) -> bool {
     match v {
         serde_yaml_ng::Value::Null => true,
@@ -323,6 +432,35 @@ mod tests {
             rule_for(&cfg, &dir.path().join("a.env")),
             Err(ConfigError::Yaml { .. })
         ));
+    }
+
+    #[test]
+    fn a_recipient_is_added_to_the_matching_rule_only() {
+        let add = |text: &str, file: &str| {
+            let (dir, cfg) = config(text);
+            with_recipients_added(&cfg, &dir.path().join(file), &["age1new".into()]).unwrap()
+        };
+        let text = "# keep me\ncreation_rules:\n  - path_regex: prod\n    age: age1p\n  \
+                    - age: 'age1a, age1b'\n";
+        assert_eq!(
+            add(text, "dev.env").unwrap(),
+            text.replace("'age1a, age1b'", "'age1a, age1b,age1new'")
+        );
+        assert_eq!(
+            add(text, "prod.env").unwrap(),
+            text.replace("age: age1p", "age: age1p,age1new")
+        );
+        let text = "creation_rules:\n  - age: [age1a]\n";
+        assert_eq!(
+            add(text, "x").unwrap(),
+            "creation_rules:\n  - age: [age1a, age1new]\n"
+        );
+        let text = "creation_rules:\n  - age:\n      - age1a\n    mac_only_encrypted: true\n";
+        assert_eq!(
+            add(text, "x").unwrap(),
+            text.replace("      - age1a\n", "      - age1a\n      - age1new\n")
+        );
+        assert_eq!(add("creation_rules:\n  - age: age1a # me\n", "x"), None);
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl From<Error> for Failure {
         let exit = match &e {
             Error::Value { .. } | Error::ValueType { .. } => Exit::DecryptValue,
             Error::MacMismatch { .. } => Exit::MacMismatch,
+            Error::Unpinned { .. } => Exit::Recipients,
             Error::Format {
                 source: vault::FormatError::DuplicateKey { .. },
                 ..

@@ -6,7 +6,8 @@ use super::input::{self, open, source};
 use super::select::{refuse_steering, select};
 use super::shell_quote::push_export;
 use vault::Exit;
-use vault::{Backend, Document};
+use vault::format::Item;
+use vault::{Backend, Document, RecipientPin};
 
 pub(crate) fn decrypt(input: &Input) -> Result<Vec<u8>, Failure> {
     let (_, plain) = open(input)?;
@@ -117,5 +118,56 @@ pub(crate) fn check(input: &Input) -> Result<Vec<u8>, Failure> {
     for kind in &md.foreign {
         out.push_str(&format!("  {kind}\n"));
     }
+    out.push_str(&pin_report(&path, &doc));
+    // sops hashes values only: an empty value adds nothing to the MAC, so
+    // anyone who can write the file can add such a line.
+    let uncovered: Vec<(&str, usize)> = doc
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Pair { key, value, line } if value.is_empty() => Some((key.as_str(), *line)),
+            _ => None,
+        })
+        .collect();
+    out.push_str(&format!(
+        "not covered by the MAC (empty values, anyone can add them): {}\n",
+        uncovered.len()
+    ));
+    for (key, line) in uncovered {
+        out.push_str(&format!("  {}:{line}: {key}=\n", path.display()));
+    }
     Ok(out.into_bytes())
+}
+
+/// Whether the recipients are pinned, and any outside the pin.
+fn pin_report(path: &std::path::Path, doc: &Document) -> String {
+    let listed: Vec<&str> = doc
+        .metadata
+        .age
+        .iter()
+        .map(|s| s.recipient.as_str())
+        .collect();
+    match RecipientPin::from_sops_config(path) {
+        Ok(None) => "pin:          none (no .sops.yaml creation rule matches this file): \
+                     nothing tells a forged recipient stanza from a real one\n"
+            .to_string(),
+        Err(e) => format!("pin:          unreadable: {e}\n"),
+        Ok(Some(pin)) => {
+            let outside = pin.outside(&listed);
+            let mut out = format!(
+                "pin:          {} ({} recipients)\n",
+                pin.origin().display(),
+                pin.recipients().len()
+            );
+            if !outside.is_empty() {
+                out.push_str(&format!(
+                    "NOT PINNED:   {} (added to the file, not to {}; remove with \
+                     `litekeys recipients remove`)\n",
+                    outside.join(", "),
+                    pin.origin().display()
+                ));
+            }
+            out
+        }
+    }
 }

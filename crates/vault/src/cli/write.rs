@@ -20,9 +20,11 @@ use vault::Exit;
 
 use vault::format::Item;
 
+use vault::identity::Identities;
 use vault::store::{self, Lock, LockError, ReplaceError, Snapshot};
 use vault::{
-    Backend, Change, DataKey, Document, EncryptOptions, Error, Rule, Secret, sops, sops_config,
+    Backend, Change, DataKey, Document, EncryptOptions, Error, RecipientPin, Rule, Secret, sops,
+    sops_config,
 };
 use zeroize::Zeroizing;
 
@@ -39,15 +41,15 @@ pub(crate) fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
     // Before taking the lock: a person may be typing.
     let value = read_secret_stdin(&format!("Value for {key}"))?;
     let value = Secret::new(value.to_vec());
-    let file = Locked::open(&path)?;
-    match file.native_doc(input.backend)? {
-        None => sops::set(&path, &key, value.expose())?,
+    let mut keys = Keys::default();
+    retrying(&path, |file| match file.native_doc(input.backend)? {
+        None => Ok(sops::set(&path, &key, value.expose())?),
         Some(doc) => {
-            let data_key = data_key(&doc)?;
+            let data_key = keys.open(&doc)?;
             let new = doc.apply_into(&data_key, &[Change::Set(key.clone(), value.clone())])?;
-            file.replace(&new)?;
+            file.replace(&new)
         }
-    }
+    })?;
     if from_terminal {
         eprintln!(
             "litekeys: {key} set in {} (value sha256:{})",
@@ -61,9 +63,9 @@ pub(crate) fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
 pub(crate) fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let key = key_name(&path, key)?;
-    let file = Locked::open(&path)?;
-    match file.native_doc(input.backend)? {
-        None => sops::unset(&path, &key)?,
+    let mut keys = Keys::default();
+    retrying(&path, |file| match file.native_doc(input.backend)? {
+        None => Ok(sops::unset(&path, &key)?),
         Some(doc) => {
             let present = doc
                 .items
@@ -75,10 +77,10 @@ pub(crate) fn unset(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
                     format!("{}: no key {key}; nothing changed", path.display()),
                 ));
             }
-            let data_key = data_key(&doc)?;
-            file.replace(&doc.apply_into(&data_key, &[Change::Unset(key)])?)?;
+            let data_key = keys.open(&doc)?;
+            file.replace(&doc.apply_into(&data_key, &[Change::Unset(key.clone())])?)
         }
-    }
+    })?;
     Ok(Vec::new())
 }
 
@@ -102,7 +104,9 @@ pub(crate) fn encrypt(e: &EncryptArgs) -> Result<Vec<u8>, Failure> {
             Failure::new(Exit::BadInput, err.to_string())
         }
         Error::AlreadyEncrypted { .. } => Failure::new(Exit::AlreadyEncrypted, err.to_string()),
-        Error::Recipients { .. } => Failure::new(Exit::Recipients, err.to_string()),
+        Error::Recipients { .. } | Error::Unpinned { .. } => {
+            Failure::new(Exit::Recipients, err.to_string())
+        }
         other => Failure::from(other),
     })?;
     let bytes = doc.to_bytes();
@@ -164,7 +168,14 @@ fn encrypt_options(e: &EncryptArgs, target: &Path) -> Result<EncryptOptions, Fai
     for r in &recipients {
         check_recipient(target, r)?;
     }
+    // The matching creation rule pins the recipients: `--age` may only
+    // name pinned ones.
+    let pin = config
+        .as_ref()
+        .zip(from_config.as_ref())
+        .map(|(cfg, rule)| RecipientPin::new(cfg, rule.recipients.clone()));
     Ok(EncryptOptions {
+        pin,
         recipients,
         rule: flag_rule
             .or_else(|| from_config.as_ref().and_then(|c| c.rule.clone()))
@@ -185,8 +196,49 @@ pub(crate) fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec
         }
         return Ok(out.into_bytes());
     }
-    let file = Locked::open(&path)?;
-    let doc = file.native_only(input.backend, "sops updatekeys")?;
+    let added: &[String] = match action {
+        RecipientsAction::Add { recipient } => recipient,
+        _ => &[],
+    };
+    for r in added {
+        check_recipient(&path, r)?;
+    }
+    // `add` pins what it adds: the .sops.yaml edit is worked out (or
+    // refused) before anything is written.
+    let pin = pin_of(&path)?;
+    let (pin, config_edit) = match &pin {
+        Some(pin) if !added.is_empty() => {
+            (Some(pin.with(added)), Some(pin_edit(&path, pin, added)?))
+        }
+        _ => (pin, None),
+    };
+    let mut keys = Keys::default();
+    retrying(&path, |file| {
+        let doc = file.native_only(input.backend, "sops updatekeys")?;
+        let list = new_recipients(&path, &doc, action)?;
+        let data_key = keys.open(&doc)?;
+        let new = doc.with_recipients(&data_key, &list, pin.as_ref())?;
+        if let Some((config, text)) = &config_edit {
+            store::write(config, text.as_bytes(), NEW_FILE_MODE)
+                .map_err(|e| cannot_write(config, e))?;
+        }
+        file.replace(&new)
+    })?;
+    if let RecipientsAction::Remove { .. } = action {
+        eprintln!(
+            "litekeys: a removed recipient may have kept the data key; run `litekeys rotate-data-key` \
+             (and rotate the values themselves) if it should lose access to future changes"
+        );
+    }
+    Ok(Vec::new())
+}
+
+/// The file's recipients after `add` or `remove`.
+fn new_recipients(
+    path: &Path,
+    doc: &Document,
+    action: &RecipientsAction,
+) -> Result<Vec<String>, Failure> {
     let mut list: Vec<String> = doc
         .metadata
         .age
@@ -194,10 +246,9 @@ pub(crate) fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec
         .map(|s| s.recipient.clone())
         .collect();
     match action {
-        RecipientsAction::List => unreachable!("handled above"),
+        RecipientsAction::List => {}
         RecipientsAction::Add { recipient } => {
             for r in recipient {
-                check_recipient(&path, r)?;
                 if !list.contains(r) {
                     list.push(r.clone());
                 }
@@ -227,23 +278,94 @@ pub(crate) fn recipients(input: &Input, action: &RecipientsAction) -> Result<Vec
             }
         }
     }
-    let data_key = data_key(&doc)?;
-    file.replace(&doc.with_recipients(&data_key, &list)?)?;
-    if let RecipientsAction::Remove { .. } = action {
-        eprintln!(
-            "litekeys: a removed recipient may have kept the data key; run `litekeys rotate-data-key` \
-             (and rotate the values themselves) if it should lose access to future changes"
-        );
+    Ok(list)
+}
+
+/// The pin of `path` (its `.sops.yaml` creation rule), if any.
+fn pin_of(path: &Path) -> Result<Option<RecipientPin>, Failure> {
+    RecipientPin::from_sops_config(path).map_err(|e| Failure::new(Exit::Recipients, e.to_string()))
+}
+
+/// The `.sops.yaml` and its new text with `added` pinned, or a refusal
+/// when its shape is not one litekeys edits safely.
+fn pin_edit(
+    path: &Path,
+    pin: &RecipientPin,
+    added: &[String],
+) -> Result<(PathBuf, String), Failure> {
+    let config = pin.origin().to_path_buf();
+    match sops_config::with_recipients_added(&config, path, added) {
+        Ok(Some(text)) => Ok((config, text)),
+        Ok(None) => Err(Failure::new(
+            Exit::Recipients,
+            format!(
+                "{}: the recipients of {} are pinned in {}, whose creation rule litekeys cannot \
+                 edit safely; add {} to its age: by hand, then run this again; nothing changed",
+                path.display(),
+                path.display(),
+                config.display(),
+                added.join(",")
+            ),
+        )),
+        Err(e) => Err(Failure::new(Exit::Recipients, e.to_string())),
     }
-    Ok(Vec::new())
+}
+
+/// Runs a read-modify-write under the file's lock, again on a fresh read
+/// (a bounded number of times) when someone else changed the file in
+/// between: a concurrent `sops set` is waited out, not overwritten.
+fn retrying(
+    path: &Path,
+    mut attempt: impl FnMut(&Locked) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut left = ATTEMPTS;
+    loop {
+        let file = Locked::open(path)?;
+        match attempt(&file) {
+            Err(f) if f.code() == Exit::ChangedUnderneath.code() && left > 1 => left -= 1,
+            done => return done,
+        }
+        drop(file);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many times a write reads the file afresh after a concurrent change.
+const ATTEMPTS: usize = 5;
+
+/// The identities, discovered once per command (`SOPS_AGE_KEY_CMD` runs
+/// once) however many times the file is read.
+#[derive(Default)]
+struct Keys {
+    identities: Option<Identities>,
+}
+
+impl Keys {
+    fn open(&mut self, doc: &Document) -> Result<DataKey, Failure> {
+        if let Some(ids) = &mut self.identities {
+            return match doc.data_key(ids) {
+                Ok(key) => Ok(key),
+                Err(_) => {
+                    ids.load_keyring(input::keyring());
+                    Ok(doc.data_key(ids)?)
+                }
+            };
+        }
+        let (ids, key) = Identities::discover_for(Some(input::keyring()), |ids| doc.data_key(ids));
+        self.identities = Some(ids);
+        Ok(key?)
+    }
 }
 
 pub(crate) fn rotate_data_key(input: &Input) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
-    let file = Locked::open(&path)?;
-    let doc = file.native_only(input.backend, "sops rotate")?;
-    let data_key = data_key(&doc)?;
-    file.replace(&doc.rotate_data_key(&data_key)?)?;
+    let pin = pin_of(&path)?;
+    let mut keys = Keys::default();
+    retrying(&path, |file| {
+        let doc = file.native_only(input.backend, "sops rotate")?;
+        let data_key = keys.open(&doc)?;
+        file.replace(&doc.rotate_data_key(&data_key, pin.as_ref())?)
+    })?;
     Ok(Vec::new())
 }
 
@@ -314,11 +436,6 @@ impl Locked {
     }
 }
 
-/// The data key, with the identities every command uses.
-fn data_key(doc: &Document) -> Result<DataKey, Failure> {
-    Ok(doc.open_data_key(Some(input::keyring()))?)
-}
-
 /// Takes the file's lock, waiting a bounded time for another litekeys.
 fn lock(path: &Path) -> Result<Lock, Failure> {
     Lock::acquire_within(path, LOCK_WAIT).map_err(|e| match e {
@@ -353,13 +470,14 @@ fn check_recipient(path: &Path, r: &str) -> Result<(), Failure> {
     age::x25519::Recipient::from_str(r)
         .map(|_| ())
         .map_err(|_| {
-            Failure::new(
-                Exit::Recipients,
-                format!(
-                    "{}: {r:?} is not an age recipient (age1…, as `age-keygen -y` prints)",
-                    path.display()
-                ),
-            )
+            // Never quote what was given: it may be a secret key.
+            let what = if r.trim().to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+                "that is an age SECRET key (keep it private); pass its public recipient \
+                 (age-keygen -y prints it)"
+            } else {
+                "a recipient given is not an age recipient (age1…, as `age-keygen -y` prints)"
+            };
+            Failure::new(Exit::Recipients, format!("{}: {what}", path.display()))
         })
 }
 

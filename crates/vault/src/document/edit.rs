@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::format::Timestamp;
 use crate::format::metadata::{Metadata, SOPS_VERSION};
 use crate::format::{self, Item, SOPS_PREFIX, Text};
+use crate::pin::RecipientPin;
 use crate::plaintext::{Entry, Plaintext};
 use crate::rule::Rule;
 use crate::secret::Secret;
@@ -66,6 +67,8 @@ pub struct EncryptOptions {
     pub recipients: Vec<String>,
     pub rule: Rule,
     pub mac_only_encrypted: bool,
+    /// When set, every recipient must be pinned.
+    pub pin: Option<RecipientPin>,
 }
 
 /// Encrypts a plaintext dotenv file (as `sops encrypt`). Refuses input that
@@ -95,6 +98,9 @@ pub fn encrypt(path: &Path, plaintext: &[u8], options: &EncryptOptions) -> Resul
             path: path.to_path_buf(),
             reason: "no recipient given".into(),
         });
+    }
+    if let Some(pin) = &options.pin {
+        pin.check(path, &options.recipients)?;
     }
     let key = cipher::new_data_key();
     let age = datakey::wrap(&key, &options.recipients).map_err(|e| Error::Recipients {
@@ -346,8 +352,17 @@ impl Document {
 
     /// The same data key wrapped for a new set of recipients (as `sops
     /// updatekeys`); values untouched. Stanzas of kept recipients are kept.
-    pub fn with_recipients(&self, key: &DataKey, recipients: &[String]) -> Result<Document, Error> {
+    /// With a pin, refused unless every recipient is pinned.
+    pub fn with_recipients(
+        &self,
+        key: &DataKey,
+        recipients: &[String],
+        pin: Option<&RecipientPin>,
+    ) -> Result<Document, Error> {
         self.require_native()?;
+        if let Some(pin) = pin {
+            pin.check(&self.path, recipients)?;
+        }
         if recipients.is_empty() {
             return Err(Error::Recipients {
                 path: self.path.clone(),
@@ -373,16 +388,25 @@ impl Document {
         Ok(doc)
     }
 
-    /// A new data key, every value re-encrypted (as `sops rotate`).
-    pub fn rotate_data_key(&self, old: &DataKey) -> Result<Document, Error> {
+    /// A new data key, every value re-encrypted (as `sops rotate`), wrapped
+    /// for the file's recipients; with a pin, refused while one is not
+    /// pinned (a stanza anyone can add must not get the new key).
+    pub fn rotate_data_key(
+        &self,
+        old: &DataKey,
+        pin: Option<&RecipientPin>,
+    ) -> Result<Document, Error> {
         self.require_native()?;
-        let plain = self.decrypt(old)?;
         let recipients: Vec<String> = self
             .metadata
             .age
             .iter()
             .map(|s| s.recipient.clone())
             .collect();
+        if let Some(pin) = pin {
+            pin.check(&self.path, &recipients)?;
+        }
+        let plain = self.decrypt(old)?;
         let key = cipher::new_data_key();
         let mut doc = Document {
             path: self.path.clone(),
@@ -549,15 +573,15 @@ mod tests {
             .map(|s| s.recipient.clone())
             .collect();
         list.push(other);
-        let two = doc.with_recipients(&key, &list).unwrap();
+        let two = doc.with_recipients(&key, &list, None).unwrap();
         assert_eq!(two.metadata.age.len(), 2);
         assert_eq!(
             two.metadata.age[0], doc.metadata.age[0],
             "kept stanza untouched"
         );
         assert_eq!(two.items, doc.items);
-        assert!(doc.with_recipients(&key, &[]).is_err());
-        let rotated = doc.rotate_data_key(&key).unwrap();
+        assert!(doc.with_recipients(&key, &[], None).is_err());
+        let rotated = doc.rotate_data_key(&key, None).unwrap();
         assert_ne!(rotated.items, doc.items);
         assert!(
             rotated.decrypt(&key).is_err(),

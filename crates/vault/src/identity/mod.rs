@@ -190,19 +190,52 @@ fn read_secret_file(path: &Path) -> std::io::Result<Zeroizing<String>> {
     std::fs::read_to_string(path).map(Zeroizing::new)
 }
 
+/// How long `SOPS_AGE_KEY_CMD` may take (a password manager waiting for a
+/// touch or a PIN); after that it is killed and the command fails.
+const KEY_CMD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn run_key_cmd(cmd: &str) -> Result<Zeroizing<String>, String> {
+    use std::io::Read;
     let argv = shlex::split(cmd)
         .filter(|a| !a.is_empty())
         .ok_or("cannot split the command into words")?;
-    let out = std::process::Command::new(&argv[0])
+    let mut child = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-    let stdout = Zeroizing::new(out.stdout);
-    if !out.status.success() {
-        return Err(format!("{} failed ({})", argv[0], out.status));
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Zeroizing::new(Vec::new());
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let deadline = std::time::Instant::now() + KEY_CMD_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} did not finish within {} s; killed",
+                    argv[0],
+                    KEY_CMD_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return Err(format!("cannot wait for {}: {e}", argv[0])),
+        }
+    };
+    let stdout = reader
+        .join()
+        .map_err(|_| "reading its output failed".to_string())?
+        .map_err(|e| format!("cannot read its output: {e}"))?;
+    if !status.success() {
+        return Err(format!("{} failed ({status})", argv[0]));
     }
     String::from_utf8(stdout.to_vec())
         .map(Zeroizing::new)

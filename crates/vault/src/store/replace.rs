@@ -33,9 +33,25 @@ pub fn resolve(path: &Path) -> io::Result<PathBuf> {
 
 /// Writes `bytes` to `path` atomically. An existing file keeps its mode and
 /// owner; a new one gets `new_mode`. Returns the path really written.
+/// Temp files interrupted writes of the same target left are removed first.
 pub fn write(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<PathBuf> {
+    write_if(path, bytes, new_mode, || Ok(true))
+        .map(|written| written.expect("an unconditional write is never vetoed"))
+}
+
+/// [`write`], asking `still_wanted` once the new bytes are on disk, just
+/// before the rename (the slow part, the fsync, is behind it, so a change
+/// someone else makes meanwhile is seen). `Ok(None)` when it said no: the
+/// temp file is removed and the target untouched.
+pub(crate) fn write_if(
+    path: &Path,
+    bytes: &[u8],
+    new_mode: u32,
+    still_wanted: impl FnOnce() -> io::Result<bool>,
+) -> io::Result<Option<PathBuf>> {
     let target = resolve(path)?;
     let dir = dir_of(&target);
+    remove_stale_temps(&target);
     let existing = fs::metadata(&target).ok();
     let mut tmp = tempfile::Builder::new()
         .prefix(&temp_prefix(&target))
@@ -52,9 +68,12 @@ pub fn write(path: &Path, bytes: &[u8], new_mode: u32) -> io::Result<PathBuf> {
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    if !still_wanted()? {
+        return Ok(None);
+    }
     tmp.persist(&target).map_err(|e| e.error)?;
     sync_dir(&dir)?;
-    Ok(target)
+    Ok(Some(target))
 }
 
 /// Keeps the owner of a file we replace. Only root may give files away; for

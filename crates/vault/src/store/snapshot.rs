@@ -120,22 +120,37 @@ impl Snapshot {
 
     /// Replaces the file with `new` (atomically, see [`replace::write`];
     /// a file that was absent gets `new_mode`), unless it changed since it
-    /// was read. Returns the path really written (symlinks resolved).
+    /// was read: checked before writing and again right before the rename,
+    /// once the temp file is written and synced (a `sops set` that lands
+    /// while we fsync is seen, not overwritten). Returns the path really
+    /// written (symlinks resolved).
     pub fn replace_if_unchanged(&self, new: &[u8], new_mode: u32) -> Result<PathBuf, ReplaceError> {
-        let unchanged = self.unchanged().map_err(|source| ReplaceError::Check {
+        let check = |source| ReplaceError::Check {
             path: self.path.clone(),
             source,
-        })?;
-        if !unchanged {
-            return Err(ChangedUnderneath {
-                path: self.path.clone(),
-            }
-            .into());
+        };
+        let changed = || ChangedUnderneath {
+            path: self.path.clone(),
+        };
+        if !self.unchanged().map_err(check)? {
+            return Err(changed().into());
         }
-        replace::write(&self.path, new, new_mode).map_err(|source| ReplaceError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        let mut recheck = None;
+        let written = replace::write_if(&self.path, new, new_mode, || {
+            let unchanged = self.unchanged();
+            let go = matches!(unchanged, Ok(true));
+            recheck = Some(unchanged);
+            Ok(go)
+        });
+        match (written, recheck) {
+            (Ok(Some(target)), _) => Ok(target),
+            (Ok(None), Some(Err(source))) => Err(check(source)),
+            (Ok(None), _) => Err(changed().into()),
+            (Err(source), _) => Err(ReplaceError::Write {
+                path: self.path.clone(),
+                source,
+            }),
+        }
     }
 }
 
