@@ -2,7 +2,7 @@
 //! proxy from the environment, no redirects, the key only in the
 //! `Authorization` header; and how URLs and replies are shown in messages.
 
-use super::GatewayError;
+use super::error::GatewayError;
 use std::time::{Duration, Instant};
 use url::Url;
 use vault::Secret;

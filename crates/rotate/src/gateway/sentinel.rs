@@ -2,7 +2,7 @@
 //! for an exact reply (a fresh `LITEKEYS_SENTINEL_<hex>`, or the configured
 //! text for models that answer fixed text).
 
-use super::GatewayError;
+use super::error::GatewayError;
 use super::http::{COMPLETIONS, agent, bearer, quote, root, shown, transport_reason};
 use rand::RngCore;
 use std::time::Duration;

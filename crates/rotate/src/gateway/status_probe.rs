@@ -9,7 +9,7 @@
 //! keeps fingerprints only, and no old key is kept in plaintext anywhere,
 //! so otherwise it is "unknown".
 
-use super::GatewayError;
+use super::error::GatewayError;
 use super::http::{LIVELINESS, MODELS, get, root};
 use super::variables::MASTER_KEY;
 use serde_json::json;

@@ -8,7 +8,7 @@
 //! Keys travel only in the `Authorization` header; messages show their
 //! fingerprints.
 
-use super::GatewayError;
+use super::error::GatewayError;
 use super::http::{
     LIVELINESS, MODELS, POLL, REQUEST_TIMEOUT, budget, get, is_success, root, shown,
 };
