@@ -121,7 +121,7 @@ fn a_bad_config_is_one_line_naming_it() {
             "source = \"s.enc.env\"\n[service]\nmanager = \"launchd\"\n",
         )
         .args(["install", "--config", "litekeys.toml"])
-        .status(Exit::Error)
+        .status(Exit::Usage)
         .one_line_error("litekeys.toml:3: unknown variant `launchd`")
         .files_unchanged(["home"])
         .run();

@@ -162,12 +162,13 @@ enum Error {
 }
 
 impl Error {
-    /// This binary's rows of the shared table: every failure is an error
-    /// (1; a bad litekeys.toml too, as before); clap exits 2 on bad usage.
+    /// This binary's rows of the shared table: a bad or missing
+    /// litekeys.toml exits as `litekeys-rotate` does for it (usage, 2);
+    /// any other failure is an error (1).
     fn exit(&self) -> Exit {
         match self {
+            Error::Config(e) => e.exit(),
             Error::Manpages { .. }
-            | Error::Config(_)
             | Error::Install(_)
             | Error::NoSourceDir(_)
             | Error::WatchSetup(_)
