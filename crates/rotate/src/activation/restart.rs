@@ -8,8 +8,9 @@
 //!
 //! Messages name what failed and show keys as fingerprints only.
 
+use super::error::ActivateError;
 use super::service::{Manager, Programs, ServiceSpec};
-use super::{Activate, ActivateError, Activation, Verification};
+use super::step::{Activate, Activation, Verification};
 use crate::config::{Config, ManagerKind};
 use crate::gateway::{self, NoProgress, Progress, fresh_sentinel};
 use crate::sinks::Role;

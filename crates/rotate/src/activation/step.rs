@@ -1,0 +1,123 @@
+//! The contract between the transaction and an activation: what it is given
+//! ([`Activation`]), what it establishes ([`Verification`]), the
+//! [`Activate`] trait itself, and the activations that restart nothing
+//! ([`Skip`], and the test double [`Failing`]).
+
+use super::error::ActivateError;
+use crate::config::Config;
+use crate::sinks::Role;
+use crate::sinks::droid::Route;
+use std::path::PathBuf;
+use vault::Secret;
+
+/// What a successful activation established.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// The gateway was seen accepting the new key (and refusing the old).
+    Verified(String),
+    /// Nothing was checked; the reason says why (`--no-restart`, …).
+    Unverified(String),
+}
+
+impl Verification {
+    pub fn verified(&self) -> bool {
+        matches!(self, Verification::Verified(_))
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Verification::Verified(d) | Verification::Unverified(d) => d,
+        }
+    }
+}
+
+/// A file the transaction replaced.
+#[derive(Clone, Debug)]
+pub struct ChangedFile {
+    pub role: Role,
+    pub path: PathBuf,
+}
+
+/// Everything an activation may need.
+pub struct Activation<'a> {
+    pub config: &'a Config,
+    /// `rotate` or `sync`.
+    pub action: &'a str,
+    /// The gateway's key name (`LITELLM_MASTER_KEY`).
+    pub master: &'a str,
+    /// The master key before the transaction, when known and different.
+    pub old: Option<&'a Secret>,
+    /// The master key every file now holds.
+    pub new: &'a Secret,
+    /// The files written, source first.
+    pub changed: &'a [ChangedFile],
+    /// Droid routes whose base URL reaches the gateway (for sentinels).
+    pub routes: &'a [Route],
+}
+
+impl Activation<'_> {
+    /// A sink changed that systemd reads only after a `daemon-reload`
+    /// ([`crate::config::SinkKind::needs_daemon_reload`]).
+    pub fn needs_daemon_reload(&self) -> bool {
+        self.changed
+            .iter()
+            .any(|c| matches!(c.role, Role::Sink(k) if k.needs_daemon_reload()))
+    }
+
+    /// The secrets an error message must never show.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        self.old.into_iter().chain([self.new]).collect()
+    }
+}
+
+pub trait Activate {
+    /// Called once every file holds the new values. `Err` rolls back.
+    fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError>;
+
+    /// Called after a rollback restored every file: restart on the old
+    /// values and check `step.old` works again. `Err` means exit 6.
+    fn reactivate(&mut self, step: &Activation<'_>) -> Result<(), ActivateError>;
+}
+
+/// No restart, no verification.
+pub struct Skip(pub String);
+
+impl Activate for Skip {
+    fn activate(&mut self, _: &Activation<'_>) -> Result<Verification, ActivateError> {
+        Ok(Verification::Unverified(self.0.clone()))
+    }
+
+    fn reactivate(&mut self, _: &Activation<'_>) -> Result<(), ActivateError> {
+        Ok(())
+    }
+}
+
+/// A test double: activation always fails; reactivation fails too when
+/// asked. Selected by `LITEKEYS_FAULT_ACTIVATE=fail|fail-reactivate` in
+/// fault-injection builds.
+#[cfg(any(test, feature = "fault-injection"))]
+pub struct Failing {
+    pub reactivate_fails: bool,
+    pub calls: Vec<&'static str>,
+}
+
+#[cfg(any(test, feature = "fault-injection"))]
+impl Activate for Failing {
+    fn activate(&mut self, _: &Activation<'_>) -> Result<Verification, ActivateError> {
+        self.calls.push("activate");
+        Err(ActivateError::Double(
+            "the gateway did not accept the new key (test double)",
+        ))
+    }
+
+    fn reactivate(&mut self, _: &Activation<'_>) -> Result<(), ActivateError> {
+        self.calls.push("reactivate");
+        if self.reactivate_fails {
+            Err(ActivateError::Double(
+                "the gateway did not come back on the old key (test double)",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
