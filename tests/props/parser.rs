@@ -54,6 +54,9 @@ proptest! {
         pairs in proptest::collection::vec(("[A-Za-z_][A-Za-z0-9_]{0,10}", "[^\n\\\\]{0,30}"), 0..12),
         mac_only in any::<bool>(),
     ) {
+        // Every reader refuses a key set twice: the first of each only.
+        let mut seen = std::collections::HashSet::new();
+        let pairs: Vec<_> = pairs.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
         let identity = age::x25519::Identity::generate();
         let mut plain = String::new();
         for (k, v) in &pairs {
