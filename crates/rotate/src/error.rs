@@ -44,6 +44,14 @@ pub enum Error {
     #[error("{}: {source}", path.display())]
     Source { path: PathBuf, source: SourceError },
 
+    /// A value of the source (or a backup) cannot be a gateway key: nothing
+    /// was written or restarted.
+    #[error("{}: {source}", path.display())]
+    Implausible {
+        path: PathBuf,
+        source: crate::keys::ImplausibleKey,
+    },
+
     /// A sink file (or the source, when written) cannot be read, parsed
     /// or written.
     #[error(transparent)]
@@ -130,6 +138,7 @@ impl Error {
             | Error::Pending(_)
             | Error::Io { .. }
             | Error::Gateway(_) => Exit::Error,
+            Error::Implausible { .. } => Exit::BadInput,
             Error::RolledBack { .. } => Exit::RolledBack,
             Error::RollbackIncomplete(_) => Exit::RollbackIncomplete,
         }

@@ -23,7 +23,9 @@ mod transaction;
 
 pub use activation::service;
 pub use init::{Created, init};
-pub use keys::generate as generate_key;
+pub use keys::{
+    Implausible, ImplausibleKey, MIN_KEY_LEN, check_gateway_key, generate as generate_key,
+};
 pub use status::{Check, Status, collect as collect_status};
 pub use transaction::fault::activation_double;
 pub use transaction::{

@@ -8,6 +8,7 @@ use crate::audit::KeyChange;
 use crate::config::{Config, MASTER_KEY, Refusal, SinkKind};
 use crate::error::{Error, Result, SourceError};
 use crate::gateway::{self, Endpoints};
+use crate::keys;
 use crate::sinks::{self, Field, FileChange, Role, Values, droid};
 use vault::store::Snapshot;
 use vault::{Document, Secret};
@@ -81,6 +82,16 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             fields,
             mode,
         });
+    }
+    // Before any sink is planned: a value no gateway can run on (an empty
+    // line sops' MAC does not cover) must not reach a file or a restart.
+    for name in keys::gateway_key_names(config) {
+        if let Some(value) = values.get(name) {
+            keys::check_gateway_key(name, value).map_err(|source| Error::Implausible {
+                path: config.source.clone(),
+                source,
+            })?;
+        }
     }
     let new_master = values.get(MASTER_KEY).cloned();
     let mut old: Vec<Secret> = sinks::held(config, MASTER_KEY);

@@ -20,7 +20,7 @@ struct Fixture {
 const SETTINGS: &str = r#"{
   "customModels": [
     {"model": "k", "baseUrl": "http://localhost:8317/v1", "apiKey": "vibeproxy"},
-    {"model": "g", "baseUrl": "http://127.0.0.1:4000/v1", "apiKey": "sk-old-master"}
+    {"model": "g", "baseUrl": "http://127.0.0.1:4000/v1", "apiKey": "sk-old-master-key-0001"}
   ]
 }
 "#;
@@ -37,7 +37,7 @@ fn fixture() -> Fixture {
     let source = root.join("repo/secrets/global.enc.env");
     let doc = vault::encrypt(
         &source,
-        b"LITELLM_MASTER_KEY=sk-old-master\nLITELLM_SALT_KEY=salt\n",
+        b"LITELLM_MASTER_KEY=sk-old-master-key-0001\nLITELLM_SALT_KEY=salt-value-0000001\n",
         &options,
     )
     .unwrap();
@@ -46,7 +46,7 @@ fn fixture() -> Fixture {
     std::fs::write(root.join("home/.factory/settings.json"), SETTINGS).unwrap();
     std::fs::write(
         root.join("home/litellm.env"),
-        "# keys\nLITELLM_MASTER_KEY=sk-old-master\n",
+        "# keys\nLITELLM_MASTER_KEY=sk-old-master-key-0001\n",
     )
     .unwrap();
     let toml = r#"
@@ -193,7 +193,7 @@ fn activation_runs_after_the_sinks_and_before_the_commit() {
         panic!("not done")
     };
     let (new, old, sinks_written_journal_open, hints) = inspect.seen.unwrap();
-    assert_eq!(old.as_deref(), Some("sk-old-master"));
+    assert_eq!(old.as_deref(), Some("sk-old-master-key-0001"));
     assert!(sinks_written_journal_open);
     assert!(
         hints,
@@ -206,7 +206,7 @@ fn activation_runs_after_the_sinks_and_before_the_commit() {
     assert!(audit.contains(" verified tx="), "{audit}");
     let settings =
         std::fs::read_to_string(f.dir.path().join("home/.factory/settings.json")).unwrap();
-    assert_eq!(settings, SETTINGS.replace("sk-old-master", &new));
+    assert_eq!(settings, SETTINGS.replace("sk-old-master-key-0001", &new));
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn sync_writes_the_source_values_and_replaces_the_previous_key_everywhere() {
     };
     assert_eq!(
         done.plan.keys[0].old.as_deref(),
-        Some(vault::fingerprint(b"sk-old-master").as_str())
+        Some(vault::fingerprint(b"sk-old-master-key-0001").as_str())
     );
     assert_eq!(
         std::fs::read(&f.config.source).unwrap(),
@@ -263,7 +263,7 @@ fn sync_writes_the_source_values_and_replaces_the_previous_key_everywhere() {
     assert_eq!(
         env,
         format!(
-            "# keys\nLITELLM_MASTER_KEY={}\nLITELLM_SALT_KEY=salt\n",
+            "# keys\nLITELLM_MASTER_KEY={}\nLITELLM_SALT_KEY=salt-value-0000001\n",
             new.as_str().unwrap()
         )
     );
