@@ -24,6 +24,7 @@ mod secret;
 pub mod sops;
 pub mod sops_config;
 pub mod store;
+mod trust;
 mod value;
 
 pub use backend::{Backend, UnknownBackend, decrypt_file};
@@ -38,3 +39,6 @@ pub use pin::RecipientPin;
 pub use plaintext::{Entry, Plaintext};
 pub use rule::Rule;
 pub use secret::{Secret, fingerprint};
+pub use trust::{
+    Pin, TrustError, TrustState, TrustStore, state_dir, trust_command, user_state_dir,
+};

@@ -174,6 +174,39 @@ fn parse(text: &str) -> Option<Record> {
     })
 }
 
+/// litekeys' state directory: `$XDG_STATE_HOME/litekeys`, else
+/// `~/.local/state/litekeys` (the one rule, for every binary).
+pub fn state_dir(xdg_state_home: Option<&Path>, home: Option<&Path>) -> PathBuf {
+    xdg_state_home
+        .map(Path::to_path_buf)
+        .or_else(|| home.map(|h| h.join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".local/state"))
+        .join("litekeys")
+}
+
+/// The state directory of this process's user (`$XDG_STATE_HOME`, `$HOME`).
+pub fn user_state_dir() -> PathBuf {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    state_dir(var("XDG_STATE_HOME").as_deref(), var("HOME").as_deref())
+}
+
+/// `PROGRAM trust 'PATH'`, to paste into a shell.
+pub fn trust_command(program: &str, path: &Path) -> String {
+    let shown = path.to_string_lossy();
+    let plain = shown
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(&b));
+    if plain {
+        format!("{program} trust {shown}")
+    } else {
+        format!("{program} trust '{}'", shown.replace('\'', "'\\''"))
+    }
+}
+
 /// 0700 whatever the umask: the records say which files the user trusts.
 fn create_private_dir(dir: &Path) -> Result<(), TrustError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};

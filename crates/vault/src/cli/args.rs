@@ -175,6 +175,19 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Trust a source or litekeys.toml found from the current directory, after reading it
+    /// (runs `litekeys-rotate trust [FILE]`)
+    #[command(disable_help_flag = true)]
+    Trust {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Forget that a file was trusted (runs `litekeys-rotate untrust [FILE]`)
+    #[command(disable_help_flag = true)]
+    Untrust {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 #[derive(ClapArgs, Debug)]

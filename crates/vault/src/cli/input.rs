@@ -17,8 +17,13 @@ pub(super) fn keyring() -> &'static OsKeyring {
 
 /// `--file`, else `$LITEKEYS_FILE`, else the nearest `secrets/global.enc.env`.
 pub(super) fn source(input: &Input) -> Result<PathBuf, Failure> {
-    vault::locate::source_file(input.file.as_deref())
-        .map_err(|e| Failure::new(Exit::Error, e.to_string()))
+    vault::locate::source_file(input.file.as_deref()).map_err(|e| {
+        let exit = match e {
+            vault::locate::LocateError::Untrusted(_) => Exit::Untrusted,
+            _ => Exit::Error,
+        };
+        Failure::new(exit, e.to_string())
+    })
 }
 
 /// The file's values, decrypted and MAC-verified with the chosen backend.

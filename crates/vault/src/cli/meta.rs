@@ -20,6 +20,18 @@ pub(crate) fn manpages(dir: &Path) -> Result<Vec<u8>, Failure> {
     Ok(Vec::new())
 }
 
+/// `name subcommand rest…`: `litekeys trust` is `litekeys-rotate trust`,
+/// the one home of trust records.
+pub(crate) fn sibling_command(
+    name: &str,
+    subcommand: &str,
+    rest: &[OsString],
+) -> Result<Vec<u8>, Failure> {
+    let mut argv = vec![OsString::from(subcommand)];
+    argv.extend(rest.iter().cloned());
+    sibling(name, &argv)
+}
+
 /// Runs `litekeys-rotate`/`litekeys-watch` from next to this binary, else
 /// from PATH, and exits with its status.
 pub(crate) fn sibling(name: &str, rest: &[OsString]) -> Result<Vec<u8>, Failure> {

@@ -57,6 +57,10 @@ pub(crate) fn run() -> ExitCode {
         Command::Manpages { dir } => meta::manpages(dir),
         Command::Rotate { args: rest } => meta::sibling("litekeys-rotate", rest),
         Command::Watch { args: rest } => meta::sibling("litekeys-watch", rest),
+        Command::Trust { args: rest } => meta::sibling_command("litekeys-rotate", "trust", rest),
+        Command::Untrust { args: rest } => {
+            meta::sibling_command("litekeys-rotate", "untrust", rest)
+        }
     };
     report(result)
 }
