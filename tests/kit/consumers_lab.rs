@@ -1,13 +1,13 @@
 //! The lab of the consumers suites (`tests/consumers/`): a sandbox with an age identity and a
 //! file of awkward values encrypted by the real sops.
 
-use crate::{Outcome, Sandbox, peer};
+use crate::{Outcome, Sandbox, Sops};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub struct Fixture {
     pub sb: Sandbox,
-    pub sops: PathBuf,
+    pub sops: Sops,
     pub recipient: String,
     /// The encrypted file of [`Fixture::values`].
     pub file: PathBuf,
@@ -20,7 +20,7 @@ pub struct Fixture {
 /// Values that break naive quoting. `None` (after a loud SKIP) when a peer
 /// is missing outside CI.
 pub fn awkward() -> Option<Fixture> {
-    let sops = peer("sops")?;
+    let sops = Sops::find()?;
     let mut sb = Sandbox::new();
     let recipient = sb.age_keygen("keys/main.txt")?;
     sb.set_env("SOPS_AGE_KEY_FILE", sb.path("keys/main.txt"));
@@ -65,7 +65,7 @@ pub fn awkward() -> Option<Fixture> {
 /// the plaintext is removed again.
 pub fn encrypt(
     sb: &Sandbox,
-    sops: &Path,
+    sops: &Sops,
     recipient: &str,
     rel: &str,
     values: &[(String, String)],
@@ -77,10 +77,9 @@ pub fn encrypt(
         plain.push_str(&format!("{k}={}\n", v.replace('\n', "\\n")));
     }
     let input = sb.write(format!("{rel}.plain"), plain);
-    let out = sb
-        .program(sops)
-        .args(["encrypt", "--age", recipient])
-        .args(["--input-type", "dotenv", "--output-type", "dotenv"])
+    let out = sops
+        .dotenv(sb, "encrypt")
+        .args(["--age", recipient])
         .arg(&input)
         .success();
     std::fs::remove_file(&input).expect("remove plaintext");

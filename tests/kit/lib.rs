@@ -5,9 +5,11 @@
 mod peers;
 mod sandbox;
 mod snapshot;
+mod sops;
 mod test;
 
 pub mod consumers_lab;
+pub mod fixtures;
 pub mod litellm;
 pub mod rotate_lab;
 pub mod watch_lab;
@@ -16,4 +18,5 @@ pub mod write_lab;
 pub use peers::{peer, which};
 pub use sandbox::{Outcome, Run, Sandbox, bin, root};
 pub use snapshot::{Snapshot, walk};
+pub use sops::{DOTENV, Sops};
 pub use test::Test;

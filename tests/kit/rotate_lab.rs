@@ -6,11 +6,10 @@
 //! `env:` key and a literal one), a generated config.d file, a symlinked
 //! litellm.env, a 0640 docker `.env`, a systemd drop-in and its unit.
 
-use crate::{Run, Sandbox, Snapshot, Test, peer, walk};
+use crate::{Run, Sandbox, Snapshot, Sops, Test, walk};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 pub const OLD_MASTER: &str = "sk-OLDmasterKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg1234";
 pub const OLD_SALT: &str = "sk-OLDsaltKEY00000aaaaBBBBccccDDDDeeeeFFFFgggg5678";
@@ -110,6 +109,7 @@ pub const UNIT: &str = "[Unit]\nDescription=LiteLLM gateway\n\n[Service]\nType=s
 
 pub struct Seeds {
     pub sb: Sandbox,
+    pub sops: Sops,
     pub recipient: String,
     pub repo: PathBuf,
     pub source: PathBuf,
@@ -130,38 +130,19 @@ impl Seeds {
 
     /// The sandbox with litekeys.toml passed through `edit`.
     pub fn with_config(edit: impl FnOnce(String) -> String) -> Option<Seeds> {
-        let sops = peer("sops")?;
+        let sops = Sops::find()?;
         let sb = Sandbox::new();
         let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
         let home = sb.home();
         let repo = sb.path("repo");
-        let plain = sb.write(
-            "repo/secrets/plain.env",
-            format!(
+        let encrypted = sops.encrypt(
+            &sb,
+            &recipient,
+            &format!(
                 "LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\nOTHER_VAR=kept\n"
             ),
         );
-        let out = Command::new(&sops)
-            .env("SOPS_DISABLE_VERSION_CHECK", "1")
-            .args([
-                "encrypt",
-                "--age",
-                &recipient,
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
-            .arg(&plain)
-            .output()
-            .expect("sops runs");
-        assert!(
-            out.status.success(),
-            "sops encrypt: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::remove_file(&plain).unwrap();
-        let source = sb.write("repo/secrets/global.enc.env", &out.stdout);
+        let source = sb.write("repo/secrets/global.enc.env", encrypted);
 
         sb.write("home/.factory/settings.json", fill(SETTINGS));
         sb.write("home/.factory/config.json", fill(LEGACY));
@@ -220,6 +201,7 @@ keys = ["LITELLM_MASTER_KEY"]
         let config = sb.write("repo/litekeys.toml", edit(toml));
         Some(Seeds {
             sb,
+            sops,
             recipient,
             repo,
             source,
@@ -234,18 +216,7 @@ keys = ["LITELLM_MASTER_KEY"]
 
     /// The source's values, decrypted by the real sops.
     pub fn decrypt(&self) -> BTreeMap<String, String> {
-        let out = self
-            .sb
-            .program(peer("sops").expect("sops"))
-            .args([
-                "decrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
-            .arg(&self.source)
-            .success();
+        let out = self.sops.decrypt(&self.sb, &self.source).success();
         out.stdout_str()
             .lines()
             .filter_map(|l| l.split_once('='))

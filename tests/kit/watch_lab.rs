@@ -3,9 +3,9 @@
 //! litekeys.toml with the `command` manager), and the real `litekeys-watch`
 //! running in it, its stderr collected line by line and killed on drop.
 
-use crate::{Sandbox, bin, peer};
+use crate::{Sandbox, Sops, bin};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,14 +24,14 @@ pub fn key(tag: &str) -> String {
 pub struct Lab {
     pub sb: Sandbox,
     pub recipient: String,
-    sops: PathBuf,
+    sops: Sops,
 }
 
 impl Lab {
     /// `None` (a loud skip outside CI) when sops or age-keygen is missing.
     /// The source holds `master` and the salt; litellm.env is in step.
     pub fn new(master: &str) -> Option<Lab> {
-        let sops = peer("sops")?;
+        let sops = Sops::find()?;
         let sb = Sandbox::new();
         let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
         let lab = Lab {
@@ -74,20 +74,7 @@ impl Lab {
     /// this lab's recipient (plaintext only on a pipe).
     pub fn encrypt(&self, values: &[(&str, &str)]) -> Vec<u8> {
         let plain: String = values.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        let out = self
-            .sb
-            .program(&self.sops)
-            .args([
-                "encrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
-            .args(["--age", &self.recipient, "/dev/stdin"])
-            .stdin(plain)
-            .success();
-        out.stdout
+        self.sops.encrypt(&self.sb, &self.recipient, &plain)
     }
 
     /// Replaces the source the way sops and editors do: a temp file in the

@@ -1,15 +1,13 @@
 //! The lab of the write-path suites (`tests/write/`): a sandbox with a real
 //! age identity, the real sops, and helpers to run both on the same file.
 
-use crate::{Outcome, Run, Sandbox, Test};
+use crate::{Outcome, Run, Sandbox, Sops, Test};
 use std::path::{Path, PathBuf};
 use vault::Exit;
 
-pub const DOTENV: [&str; 4] = ["--input-type", "dotenv", "--output-type", "dotenv"];
-
 pub struct W {
     pub sb: Sandbox,
-    pub sops: PathBuf,
+    pub sops: Sops,
     /// The identity file of `recipient`, made by `age-keygen`.
     pub key: PathBuf,
     pub recipient: String,
@@ -17,7 +15,7 @@ pub struct W {
 
 /// `None` (the test returns) when a peer is missing outside CI.
 pub fn setup() -> Option<W> {
-    let sops = crate::peer("sops")?;
+    let sops = Sops::find()?;
     let sb = Sandbox::new();
     let recipient = sb.age_keygen("keys/main.txt")?;
     let key = sb.path("keys/main.txt");
@@ -42,18 +40,16 @@ pub fn values(n: usize) -> String {
 }
 
 impl W {
-    /// The real sops, in the sandbox.
-    pub fn sops(&self) -> Run {
-        self.sb.program(&self.sops)
+    /// `sops VERB --input-type dotenv --output-type dotenv` in the sandbox.
+    pub fn sops(&self, verb: &str) -> Run {
+        self.sops.dotenv(&self.sb, verb)
     }
 
     /// `sops encrypt` of `plain` to this sandbox's recipient.
     pub fn sops_encrypt(&self, name: &str, plain: &str, flags: &[&str]) -> PathBuf {
         let input = self.sb.write(format!("{name}.plain.env"), plain);
         let out = self
-            .sops()
-            .arg("encrypt")
-            .args(DOTENV)
+            .sops("encrypt")
             .args(["--age", &self.recipient])
             .args(flags)
             .arg(&input)
@@ -63,11 +59,9 @@ impl W {
 
     /// `sops decrypt FILE` with the identity file `key`.
     pub fn sops_decrypt(&self, file: &Path, key: &Path) -> Outcome {
-        self.sops()
+        self.sops
+            .decrypt(&self.sb, file)
             .env("SOPS_AGE_KEY_FILE", key)
-            .arg("decrypt")
-            .args(DOTENV)
-            .arg(file)
             .output()
     }
 

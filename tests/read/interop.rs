@@ -3,41 +3,20 @@
 //! with sops' exit codes, and files with keys litekeys does not open
 //! natively go through the sops binary.
 
-use litekeys_tests::{Sandbox, require};
+use litekeys_tests::fixtures::AWKWARD;
+use litekeys_tests::{Outcome, Run, Sandbox, Sops};
 use std::path::{Path, PathBuf};
 use vault::Exit;
 
-/// Values that break naive dotenv handling.
-const AWKWARD: &str = "# top comment\n\
-SIMPLE=value\n\
-WITH_EQ=a=b=c\n\
-WITH_HASH=abc#def # not a comment\n\
-SQ='single'\n\
-DQ=\"double\"\n\
-DOLLAR=$HOME and ${PATH} $(touch /tmp/litekeys-pwned)\n\
-BACKTICK=`uname`\n\
-UNICODE=h\u{e9}llo w\u{f6}rld \u{2713} \u{65e5}\u{672c}\n\
-SPACES=  padded  \n\
-NEWLINES=line1\\nline2\\n\\nline4\n\
-EMPTY=\n\
-export EXPORTED=1\n\
-KEY WITH SPACES=spaced out\n\
-#\n\
-# second comment\n\
-CLEAR_unencrypted=visible\n\
-BACKSLASH=ends\\\n\
-TAB=a\tb\n\
-CR=carriage\r\n";
-
 struct Fixture {
     sb: Sandbox,
-    sops: PathBuf,
+    sops: Sops,
     key: PathBuf,
     recipient: String,
 }
 
 fn fixture() -> Option<Fixture> {
-    let sops = litekeys_tests::peer("sops")?;
+    let sops = Sops::find()?;
     let sb = Sandbox::new();
     let recipient = sb.age_keygen("keys/main.txt")?;
     let key = sb.path("keys/main.txt");
@@ -54,15 +33,8 @@ impl Fixture {
     fn encrypt(&self, name: &str, plain: &str, flags: &[&str]) -> PathBuf {
         let input = self.sb.write(format!("{name}.plain.env"), plain);
         let out = self
-            .sb
-            .program(&self.sops)
-            .args([
-                "encrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
+            .sops
+            .dotenv(&self.sb, "encrypt")
             .args(flags)
             .arg(&input)
             .success();
@@ -78,37 +50,22 @@ impl Fixture {
         );
         let input = self.sb.write(format!("{name}/plain.env"), plain);
         let out = self
-            .sb
-            .program(&self.sops)
+            .sops
+            .dotenv(&self.sb, "encrypt")
             .current_dir(self.sb.path(name))
-            .args([
-                "encrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
             .arg(&input)
             .success();
         self.sb.write(format!("{name}/enc.env"), &out.stdout)
     }
 
-    fn sops_decrypt(&self, file: &Path, key: &Path) -> litekeys_tests::Outcome {
-        self.sb
-            .program(&self.sops)
+    fn sops_decrypt(&self, file: &Path, key: &Path) -> Outcome {
+        self.sops
+            .decrypt(&self.sb, file)
             .env("SOPS_AGE_KEY_FILE", key)
-            .args([
-                "decrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
-            .arg(file)
             .output()
     }
 
-    fn litekeys(&self, file: &Path, key: &Path) -> litekeys_tests::Run {
+    fn litekeys(&self, file: &Path, key: &Path) -> Run {
         self.sb
             .cmd("litekeys")
             .env("SOPS_AGE_KEY_FILE", key)
@@ -247,20 +204,13 @@ fn get_matches_sops_extract() {
         "CR",
     ] {
         let index = format!("[\"{key}\"]");
-        let theirs =
-            f.sb.program(&f.sops)
-                .env("SOPS_AGE_KEY_FILE", &f.key)
-                .args([
-                    "decrypt",
-                    "--input-type",
-                    "dotenv",
-                    "--output-type",
-                    "dotenv",
-                    "--extract",
-                    &index,
-                ])
-                .arg(&file)
-                .success();
+        let theirs = f
+            .sops
+            .dotenv(&f.sb, "decrypt")
+            .env("SOPS_AGE_KEY_FILE", &f.key)
+            .args(["--extract", &index])
+            .arg(&file)
+            .success();
         let ours = f.litekeys(&file, &f.key).args(["get", key]).success();
         assert_eq!(ours.stdout, theirs.stdout, "get {key}");
     }
@@ -493,7 +443,6 @@ fn default_file_is_the_nearest_secrets_global() {
 #[test]
 fn key_groups_go_through_the_sops_binary() {
     let Some(f) = fixture() else { return };
-    let sops = require!("sops");
     let Some(second) = f.sb.age_keygen("keys/second.txt") else {
         return;
     };
@@ -506,17 +455,11 @@ fn key_groups_go_through_the_sops_binary() {
         ),
     );
     f.sb.write("groups.plain.env", AWKWARD);
-    let out =
-        f.sb.program(&sops)
-            .args([
-                "encrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-                "groups.plain.env",
-            ])
-            .success();
+    let out = f
+        .sops
+        .dotenv(&f.sb, "encrypt")
+        .arg("groups.plain.env")
+        .success();
     let file = f.sb.write("groups.enc.env", &out.stdout);
     // Threshold 2: both identities are needed.
     let mut both = String::from_utf8(f.sb.read("keys/main.txt")).unwrap();

@@ -2,7 +2,7 @@
 //! the real sops (the source) and systemd-analyze (the drop-in).
 
 use litekeys_tests::rotate_lab::*;
-use litekeys_tests::{Test, peer, require, walk};
+use litekeys_tests::{Test, require, walk};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use vault::Exit;
 
@@ -147,18 +147,8 @@ fn status_reports_drift_and_sync_repairs_it() {
     s.cmd().arg("--yes").success();
     // Another machine rotated and pushed: `git pull` brings a new source.
     let pulled = "sk-PULLEDkey000000aaaaBBBBccccDDDDeeeeFFFFggggPULL";
-    s.sb.program(peer("sops").unwrap())
-        .args([
-            "set",
-            "--input-type",
-            "dotenv",
-            "--output-type",
-            "dotenv",
-            "--value-stdin",
-        ])
-        .arg(&s.source)
-        .arg("[\"LITELLM_MASTER_KEY\"]")
-        .stdin(format!("\"{pulled}\""))
+    s.sops
+        .set(&s.sb, &s.source, "LITELLM_MASTER_KEY", pulled)
         .success();
     let status = s
         .test()
@@ -249,18 +239,8 @@ fn drop_in_passes_systemd_analyze_verify_with_awkward_values() {
     std::fs::write(&dropin, good).unwrap();
 
     let awkward = r#"sk-pe%rc\ent"quote%%s\\"#;
-    s.sb.program(peer("sops").unwrap())
-        .args([
-            "set",
-            "--input-type",
-            "dotenv",
-            "--output-type",
-            "dotenv",
-            "--value-stdin",
-        ])
-        .arg(&s.source)
-        .arg("[\"LITELLM_MASTER_KEY\"]")
-        .stdin(serde_json::to_string(awkward).unwrap())
+    s.sops
+        .set(&s.sb, &s.source, "LITELLM_MASTER_KEY", awkward)
         .success();
     s.cmd().arg("sync").success();
     assert_eq!(
@@ -292,17 +272,7 @@ fn init_creates_a_source_sops_decrypts_and_never_overwrites() {
     assert!(out.stdout_str().contains("created"), "{}", out.stdout_str());
     // secrets/ existed: its files are the user's, no .gitignore appears.
     assert!(!s.repo.join("secrets/.gitignore").exists());
-    let plain =
-        s.sb.program(peer("sops").unwrap())
-            .args([
-                "decrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
-            .arg(&fresh)
-            .success();
+    let plain = s.sops.decrypt(&s.sb, &fresh).success();
     let text = plain.stdout_str();
     assert!(
         text.starts_with("LITELLM_MASTER_KEY=sk-") && text.contains("\nLITELLM_SALT_KEY=sk-"),

@@ -7,7 +7,7 @@
 //! again (exit rolled-back). Also the gateway lines of `status`.
 
 use litekeys_tests::litellm::{LiteLlm, MockModel, free_port};
-use litekeys_tests::{Outcome, Run, Sandbox, Snapshot, peer};
+use litekeys_tests::{Outcome, Run, Sandbox, Snapshot, Sops};
 use rotate::gateway;
 use std::path::PathBuf;
 use vault::Exit;
@@ -53,25 +53,15 @@ impl Lab {
         timeout: u32,
         gateway_extra: &str,
     ) -> Option<Lab> {
-        let sops = peer("sops")?;
+        let sops = Sops::find()?;
         let sb = Sandbox::new();
         let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
         let old = key("old");
-        let source = sb
-            .program(&sops)
-            .args([
-                "encrypt",
-                "--input-type",
-                "dotenv",
-                "--output-type",
-                "dotenv",
-            ])
-            .args(["--age", &recipient, "/dev/stdin"])
-            .stdin(format!(
-                "LITELLM_MASTER_KEY={old}\nLITELLM_SALT_KEY={SALT}\n"
-            ))
-            .success()
-            .stdout;
+        let source = sops.encrypt(
+            &sb,
+            &recipient,
+            &format!("LITELLM_MASTER_KEY={old}\nLITELLM_SALT_KEY={SALT}\n"),
+        );
         sb.write("repo/secrets/global.enc.env", source);
         let gw = LiteLlm::start(&sb, &old, models)?;
 

@@ -2,7 +2,7 @@
 //! the file, a distinct exit code (see `litekeys --help`), an empty stdout,
 //! and the file byte-for-byte as it was.
 
-use litekeys_tests::write_lab::{DOTENV, setup};
+use litekeys_tests::write_lab::setup;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -138,7 +138,7 @@ fn a_file_changed_between_read_and_write_is_read_again_and_both_changes_land() {
              cat {key}\n",
             done = w.sb.path("race/done").display(),
             key = w.key.display(),
-            sops = w.sops.display(),
+            sops = w.sops.path().display(),
             file = file.display()
         ),
     );
@@ -259,10 +259,8 @@ fn refusals_leave_the_file_as_it_was() {
     assert!(!w.sb.path("noone/.missing.enc.env.lock").exists());
     // sops itself agrees on the tampered file.
     let theirs = w
-        .sops()
+        .sops("decrypt")
         .env("SOPS_AGE_KEY_FILE", &w.key)
-        .arg("decrypt")
-        .args(DOTENV)
         .arg(&file)
         .output();
     assert_eq!(theirs.exit(), Some(Exit::MacMismatch));

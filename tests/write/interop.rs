@@ -4,30 +4,11 @@
 //! shows in a diff as one data line plus sops_mac and sops_lastmodified;
 //! and no process's argv ever holds a value being set.
 
+use litekeys_tests::fixtures::AWKWARD;
 use litekeys_tests::require;
-use litekeys_tests::write_lab::{DOTENV, changed_lines, key_of, setup, values};
+use litekeys_tests::write_lab::{changed_lines, key_of, setup, values};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use vault::Exit;
-
-/// Values that break naive dotenv handling (see the read-path suite).
-const AWKWARD: &str = "# top comment\n\
-SIMPLE=value\n\
-WITH_EQ=a=b=c\n\
-WITH_HASH=abc#def # not a comment\n\
-QUOTES='single' \"double\"\n\
-DOLLAR=$HOME ${PATH} $(touch /tmp/litekeys-pwned) `uname`\n\
-UNICODE=h\u{e9}llo \u{2713} \u{65e5}\u{672c}\n\
-SPACES=  padded  \n\
-NEWLINES=line1\\nline2\\n\n\
-EMPTY=\n\
-export EXPORTED=1\n\
-KEY WITH SPACES=spaced out\n\
-#\n\
-# second comment\n\
-CLEAR_unencrypted=visible\n\
-PUBLIC_URL=http://127.0.0.1:4000\n\
-LITELLM_MASTER_KEY=sk-master\n\
-CR=carriage\r\n";
 
 #[test]
 fn encrypt_output_decrypts_under_sops_for_every_rule() {
@@ -119,11 +100,9 @@ fn encrypt_follows_the_nearest_sops_yaml() {
     assert!(!text.contains("sk-master"));
     // sops, given the same rule, decrypts it to what it would have written.
     let theirs = w
-        .sops()
+        .sops("encrypt")
         .current_dir(w.sb.path("secrets"))
         .env("SOPS_AGE_KEY_FILE", &w.key)
-        .arg("encrypt")
-        .args(DOTENV)
         .arg("--filename-override")
         .arg(&out)
         .arg(&input)
@@ -171,9 +150,7 @@ fn encrypt_refuses_an_encrypted_file_as_already_encrypted() {
     assert_eq!(std::fs::read(&file).unwrap(), before);
     // sops agrees.
     let theirs = w
-        .sops()
-        .arg("encrypt")
-        .args(DOTENV)
+        .sops("encrypt")
         .args(["--age", &w.recipient])
         .arg(&file)
         .output();
@@ -261,14 +238,9 @@ fn files_changed_by_sops_set_are_read_by_litekeys_and_vice_versa() {
     let Some(w) = setup() else { return };
     let file = w.sops_encrypt("mixed", AWKWARD, &[]);
     // sops writes…
-    w.sops()
+    w.sops
+        .set(&w.sb, &file, "SIMPLE", "from sops\nwith newline")
         .env("SOPS_AGE_KEY_FILE", &w.key)
-        .arg("set")
-        .args(DOTENV)
-        .arg("--value-stdin")
-        .arg(&file)
-        .arg("[\"SIMPLE\"]")
-        .stdin("\"from sops\\nwith newline\"")
         .success();
     let theirs = w.sops_decrypt(&file, &w.key);
     assert_eq!(w.lk(&file).arg("decrypt").success().stdout, theirs.stdout);

@@ -6,8 +6,8 @@
 //! identity commands say so in one line and fail; nothing falls back to
 //! memory.
 
-use litekeys_tests::write_lab::{DOTENV, W, setup};
-use litekeys_tests::{Outcome, Run, require};
+use litekeys_tests::write_lab::{W, setup};
+use litekeys_tests::{DOTENV, Outcome, Run, require};
 use std::path::PathBuf;
 use vault::Exit;
 
