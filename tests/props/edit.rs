@@ -91,7 +91,7 @@ proptest! {
         let mut seen = std::collections::HashSet::new();
         let lines: Vec<Line> = lines
             .into_iter()
-            .filter(|l| !matches!(l, Line::Pair(k, _) if !seen.insert(k.clone())))
+            .filter(|l| !matches!(l, Line::Pair(k, _) if !seen.insert(*k)))
             .collect();
         let options = EncryptOptions {
             recipients: vec![identity().0.clone()],

@@ -13,7 +13,7 @@ fn words(text: &str) -> String {
 fn help_shows_the_shared_exit_code_table() {
     let sb = Sandbox::new();
     let out = sb.cmd("litekeys-watch").arg("--help").success();
-    let help = words(&out.stdout_str());
+    let help = words(out.stdout_str());
     let table = words(&Exit::help_text());
     assert!(help.contains(&table), "the table is not in --help:\n{help}");
 }
