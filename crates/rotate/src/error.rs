@@ -73,11 +73,13 @@ pub enum Error {
 
     /// Activation (restart + verify) failed and every file was restored.
     #[error(
-        "verification failed: {failure}; rolled back {restored} file(s) to the old keys and the gateway runs on the old key again"
+        "verification failed: {failure}; rolled back {restored} file(s) to the old keys; {back}"
     )]
     RolledBack {
         failure: Box<ActivateError>,
         restored: usize,
+        /// What the reactivation did and verified.
+        back: String,
     },
 
     /// A rollback or recovery could not put every file back. The message
@@ -125,6 +127,7 @@ impl Error {
     pub fn exit(&self) -> vault::Exit {
         use vault::Exit;
         match self {
+            Error::Config(ConfigError::Untrusted { .. }) => Exit::Untrusted,
             Error::Config(_) | Error::SameFile(_) | Error::Refused(_) => Exit::Usage,
             Error::Locked(_) => Exit::Locked,
             Error::Vault(e) => match e {

@@ -15,7 +15,6 @@ use crate::config::{Config, ManagerKind};
 use crate::gateway::{self, NoProgress, Progress, fresh_sentinel};
 use crate::sinks::Role;
 use std::time::{Duration, Instant};
-use vault::Secret;
 
 /// Restart through the configured manager, then verify.
 pub struct Restart {
@@ -75,7 +74,8 @@ impl Restart {
             }
         }
         for model in &models {
-            gateway::sentinel(&self.url, step.new, model, expected, self.timeout).map_err(
+            let hide = step.secrets();
+            gateway::sentinel(&self.url, step.new, model, expected, self.timeout, &hide).map_err(
                 |source| ActivateError::Sentinel {
                     source,
                     routes: step
@@ -161,37 +161,43 @@ impl Activate for Restart {
         Ok(Verification::Verified(detail))
     }
 
-    fn reactivate(&mut self, step: &Activation<'_>) -> Result<(), ActivateError> {
+    fn reactivate(&mut self, step: &Activation<'_>) -> Result<String, ActivateError> {
         // The files hold the old values again: the old master key, or the
-        // unchanged one when only other values moved.
+        // unchanged one when only other values moved. Always restarted,
+        // even when the gateway seems to answer on the old key: a failed
+        // restart may have stopped it half-way, or it may run on a value
+        // no probe can send (an empty key); only a restart onto the
+        // restored files, then a verification, proves where it stands.
         let restored = step.old.unwrap_or(step.new);
         let newer = step.old.map(|_| step.new);
-        if let Some(newer) = newer {
-            // A restart that failed before stopping anything leaves the
-            // gateway on the old key: nothing to undo then.
-            let accepts = |key: &Secret| {
-                gateway::probe(&self.url, Some(key)).is_ok_and(|s| (200..300).contains(&s))
-            };
-            if accepts(restored) && !accepts(newer) {
-                return Ok(());
-            }
-        } else if !needs_restart(step) {
-            return Ok(());
-        }
-        self.restart(step)
+        let took = self
+            .restart(step)
             .map_err(|e| ActivateError::GoingBack(Box::new(e)))?;
-        gateway::verify_with(
+        let report = gateway::verify_with(
             &self.url,
             newer,
             restored,
             self.timeout,
             self.progress.as_mut(),
         )
-        .map(drop)
         .map_err(|source| ActivateError::OldKey {
             fingerprint: restored.fingerprint(),
             source,
-        })
+        })?;
+        let refused = match &report.old_key {
+            Some((fp, status)) => format!(", the new key {fp} refused (HTTP {status})"),
+            None => String::new(),
+        };
+        Ok(format!(
+            "the gateway was restarted on them (manager \"{}\", {:.1} s) and verified: {} live after {:.1} s, the old key {} accepted (HTTP {}){refused}, no key refused (HTTP {})",
+            self.service.manager.name(),
+            took.as_secs_f64(),
+            report.url,
+            report.live_after.as_secs_f64(),
+            report.new_key.0,
+            report.new_key.1,
+            report.no_key,
+        ))
     }
 }
 

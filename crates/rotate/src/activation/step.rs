@@ -53,7 +53,14 @@ pub struct Activation<'a> {
     pub changed: &'a [ChangedFile],
     /// Droid routes whose base URL reaches the gateway (for sentinels).
     pub routes: &'a [Route],
+    /// Every value of the source (and every key being replaced): none may
+    /// appear in what a restart command or the gateway printed.
+    pub hide: &'a [Secret],
 }
+
+/// Values shorter than this are not redacted: a `1` or `on` would garble
+/// every message (fingerprints included) and guards no secret.
+const REDACT_MIN_LEN: usize = 4;
 
 impl Activation<'_> {
     /// A sink changed that systemd reads only after a `daemon-reload`
@@ -64,9 +71,18 @@ impl Activation<'_> {
             .any(|c| matches!(c.role, Role::Sink(k) if k.needs_daemon_reload()))
     }
 
-    /// The secrets an error message must never show.
+    /// The secrets an error message must never show: the master keys and
+    /// every value of the source, longest first (so that a short value
+    /// inside a longer one cannot leave the rest of the longer in clear).
     pub fn secrets(&self) -> Vec<&Secret> {
-        self.old.into_iter().chain([self.new]).collect()
+        let mut all: Vec<&Secret> = Vec::new();
+        for s in self.old.into_iter().chain([self.new]).chain(self.hide) {
+            if s.expose().len() >= REDACT_MIN_LEN && !all.contains(&s) {
+                all.push(s);
+            }
+        }
+        all.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
+        all
     }
 }
 
@@ -75,8 +91,9 @@ pub trait Activate {
     fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError>;
 
     /// Called after a rollback restored every file: restart on the old
-    /// values and check `step.old` works again. `Err` means exit 6.
-    fn reactivate(&mut self, step: &Activation<'_>) -> Result<(), ActivateError>;
+    /// values and check `step.old` works again; `Ok` says what was done
+    /// and verified (it ends the rollback's message). `Err` means exit 12.
+    fn reactivate(&mut self, step: &Activation<'_>) -> Result<String, ActivateError>;
 }
 
 /// No restart, no verification.
@@ -87,8 +104,11 @@ impl Activate for Skip {
         Ok(Verification::Unverified(self.0.clone()))
     }
 
-    fn reactivate(&mut self, _: &Activation<'_>) -> Result<(), ActivateError> {
-        Ok(())
+    fn reactivate(&mut self, _: &Activation<'_>) -> Result<String, ActivateError> {
+        Ok(format!(
+            "the gateway was not restarted ({}): check it by hand",
+            self.0
+        ))
     }
 }
 
@@ -110,14 +130,14 @@ impl Activate for Failing {
         ))
     }
 
-    fn reactivate(&mut self, _: &Activation<'_>) -> Result<(), ActivateError> {
+    fn reactivate(&mut self, _: &Activation<'_>) -> Result<String, ActivateError> {
         self.calls.push("reactivate");
         if self.reactivate_fails {
             Err(ActivateError::Double(
                 "the gateway did not come back on the old key (test double)",
             ))
         } else {
-            Ok(())
+            Ok("the gateway was restarted on them and verified (test double)".into())
         }
     }
 }

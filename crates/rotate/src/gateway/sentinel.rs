@@ -21,14 +21,18 @@ pub fn fresh_sentinel() -> String {
 }
 
 /// One chat completion through the gateway asking `model` to reply exactly
-/// `expected`; passes when the reply, trimmed, is exactly that.
+/// `expected`; passes when the reply, trimmed, is exactly that. A reply
+/// quoted in an error shows none of `hide` (nor `key`).
 pub fn sentinel(
     base_url: &str,
     key: &Secret,
     model: &str,
     expected: &str,
     timeout: Duration,
+    hide: &[&Secret],
 ) -> Result<(), GatewayError> {
+    let mut hidden: Vec<&Secret> = hide.to_vec();
+    hidden.push(key);
     let root = root(base_url)?;
     let url = shown(&root).into_owned();
     let body = serde_json::json!({
@@ -50,7 +54,7 @@ pub fn sentinel(
                 url,
                 model: model.to_string(),
                 status,
-                detail: quote(&detail, &[key]),
+                detail: quote(&detail, &hidden),
             });
         }
         Err(ureq::Error::Transport(t)) => {
@@ -77,13 +81,13 @@ pub fn sentinel(
             url,
             model: model.to_string(),
             expected: expected.to_string(),
-            got: quote(&got, &[key]),
+            got: quote(&got, &hidden),
         }),
         None => Err(GatewayError::SentinelMismatch {
             url,
             model: model.to_string(),
             expected: expected.to_string(),
-            got: format!("no choices[0].message.content in {}", quote(&text, &[key])),
+            got: format!("no choices[0].message.content in {}", quote(&text, &hidden)),
         }),
     }
 }

@@ -168,6 +168,7 @@ pub(crate) fn execute(
         new: prepared.new_master.as_ref().unwrap_or(&placeholder),
         changed: &changed,
         routes: &prepared.routes,
+        hide: &prepared.hide,
     };
     let verification = match activator.activate(&step) {
         Ok(v) => v,
@@ -178,9 +179,10 @@ pub(crate) fn execute(
             ui.step(&format!("activation failed: {failure}; rolling back"));
             let restore = undo(journal, &backup, &files, &written, req)?;
             return Err(match activator.reactivate(&step) {
-                Ok(()) => Error::RolledBack {
+                Ok(back) => Error::RolledBack {
                     failure: Box::new(failure),
                     restored: restore.restored.len(),
+                    back,
                 },
                 Err(again) => Incomplete::GatewayDown {
                     failure: Box::new(failure),

@@ -21,6 +21,9 @@ pub(crate) struct Prepared {
     pub(crate) old_master: Option<Secret>,
     pub(crate) new_master: Option<Secret>,
     pub(crate) routes: Vec<droid::Route>,
+    /// Every value of the source, the fresh ones and the keys replaced:
+    /// redacted from whatever a child process or the gateway prints.
+    pub(crate) hide: Vec<Secret>,
 }
 
 pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Result<Prepared> {
@@ -103,6 +106,12 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         key_changes = sync_summary(&changes);
     }
     let routes = gateway_routes(config, &gateway);
+    let hide: Vec<Secret> = plain
+        .values()
+        .map(|(_, v, _)| v.clone())
+        .chain(fresh.iter().map(|(_, v)| v.clone()))
+        .chain(old.iter().cloned())
+        .collect();
     let plan = Plan {
         action: req.action.name(),
         source: config.source.clone(),
@@ -134,6 +143,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         old_master: previous,
         new_master,
         routes,
+        hide,
     })
 }
 

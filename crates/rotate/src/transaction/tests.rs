@@ -180,7 +180,7 @@ impl Activate for Inspect {
         Ok(Verification::Verified("test double".into()))
     }
 
-    fn reactivate(&mut self, _: &Activation<'_>) -> std::result::Result<(), ActivateError> {
+    fn reactivate(&mut self, _: &Activation<'_>) -> std::result::Result<String, ActivateError> {
         unreachable!()
     }
 }
