@@ -37,7 +37,7 @@ pub use transaction::{
 /// (the drop-in sink, `litekeys-watch install`) and the words of
 /// `ExecStart=` or `ReadWritePaths=` (`litekeys-watch install`).
 pub mod systemd {
-    pub use crate::sinks::systemd_env::{QuoteError, quote as quote_environment, quote_word};
+    pub use crate::sinks::systemd_quote::{QuoteError, quote as quote_environment, quote_word};
 }
 pub use config::Config;
 pub use env::Env;

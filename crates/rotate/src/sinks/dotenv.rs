@@ -3,7 +3,8 @@
 //! keys are replaced; every other line, comment, `export ` prefix, quote
 //! style and the order are kept; a missing key is appended.
 
-use super::{Edit, Field, SinkError, Target, Unwritable};
+use super::edit::{Edit, Field, Target};
+use super::error::{SinkError, Unwritable};
 use vault::Secret;
 use zeroize::Zeroizing;
 
@@ -216,7 +217,7 @@ pub fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<E
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::target;
+    use super::super::edit::tests::target;
     use super::*;
 
     #[test]

@@ -5,8 +5,9 @@
 //! references and every other route are left alone. The key is replaced in
 //! place in the text, so nothing else in the file moves.
 
+use super::edit::{Edit, Field, Target};
+use super::error::SinkError;
 use super::json_text;
-use super::{Edit, Field, SinkError, Target};
 use crate::gateway::Endpoints;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -197,7 +198,7 @@ pub fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, SinkError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::target;
+    use super::super::edit::tests::target;
     use super::*;
 
     const SETTINGS: &str = r#"{

@@ -2,7 +2,7 @@
 //! [`SinkFailure`] adds the path), and why the sinks cannot be planned
 //! ([`PlanError`]). None of these shows a value.
 
-use super::systemd_env::QuoteError;
+use super::systemd_quote::QuoteError;
 use crate::config::LayoutError;
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,9 @@
 //! it unquotes). Other words and lines are kept byte for byte.
 
 use super::dotenv::{self, Dialect};
-use super::{Edit, Field, SinkError, Target};
+use super::edit::{Edit, Field, Target};
+use super::error::SinkError;
+use super::systemd_quote::quote;
 pub use crate::config::Layout;
 use std::ops::Range;
 use vault::Secret;
@@ -15,68 +17,6 @@ use zeroize::Zeroizing;
 
 const HEADER: &str =
     "# Written by litekeys-rotate: the gateway's keys. Mode 0600; never commit this file.\n";
-
-/// Why a value cannot be an `Environment=` word.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the value of {key} holds a NUL byte")]
-pub struct QuoteError {
-    pub key: String,
-}
-
-/// `"K=V"` as an `Environment=` word: the whole assignment double-quoted,
-/// `%` as `%%`, backslash, quote and control characters (newlines too)
-/// C-escaped, so systemd reads back exactly `K=V`.
-pub fn quote(key: &str, value: &str) -> Result<Zeroizing<String>, QuoteError> {
-    if value.contains('\0') {
-        return Err(QuoteError {
-            key: key.to_string(),
-        });
-    }
-    let mut out = Zeroizing::new(String::with_capacity(key.len() + value.len() + 8));
-    out.push('"');
-    for c in key.chars().chain(std::iter::once('=')).chain(value.chars()) {
-        push_escaped(&mut out, c);
-    }
-    out.push('"');
-    Ok(out)
-}
-
-/// One word of a unit's list setting (`ExecStart=`, `ReadWritePaths=`):
-/// `%` as `%%`, and double-quoted and C-escaped (as [`quote`]) when it holds
-/// whitespace, a quote, a backslash, `;` or a control character. `$` is the
-/// caller's (special in `ExecStart=` only). `None` for a NUL byte, which no
-/// unit file can hold.
-pub fn quote_word(word: &str) -> Option<String> {
-    if word.contains('\0') {
-        return None;
-    }
-    let plain = !word
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '\\' | ';'));
-    if plain {
-        return Some(word.replace('%', "%%"));
-    }
-    let mut out = String::with_capacity(word.len() + 8);
-    out.push('"');
-    for c in word.chars() {
-        push_escaped(&mut out, c);
-    }
-    out.push('"');
-    Some(out)
-}
-
-/// `c` inside a double-quoted systemd word.
-fn push_escaped(out: &mut String, c: char) {
-    match c {
-        '%' => out.push_str("%%"),
-        '\\' => out.push_str("\\\\"),
-        '"' => out.push_str("\\\""),
-        '\n' => out.push_str("\\n"),
-        '\t' => out.push_str("\\t"),
-        c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c => out.push(c),
-    }
-}
 
 /// The words of an `Environment=` value: raw byte range and decoded text
 /// (`%%` resolved, quotes removed, C escapes decoded), as systemd reads them.
@@ -293,7 +233,8 @@ pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edi
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::target;
+    use super::super::edit::tests::target;
+    use super::super::systemd_quote::quote_word;
     use super::*;
 
     #[test]
