@@ -55,10 +55,12 @@ impl Env {
     }
 
     pub fn state_dir(&self) -> PathBuf {
-        self.xdg_state_home
-            .clone()
-            .or_else(|| self.home.as_ref().map(|h| h.join(".local/state")))
-            .unwrap_or_else(|| PathBuf::from(".local/state"))
-            .join("litekeys")
+        vault::state_dir(self.xdg_state_home.as_deref(), self.home.as_deref())
+    }
+
+    /// The user's trust records (under the state directory: never from a
+    /// config, which is what they vouch for).
+    pub fn trust_store(&self) -> vault::TrustStore {
+        vault::TrustStore::new(&self.state_dir())
     }
 }

@@ -1,7 +1,8 @@
 //! `litekeys-rotate init`: creates the encrypted source with fresh master
 //! and salt keys, encrypted to the given age recipients (else
 //! `$SOPS_AGE_RECIPIENTS`, else the recipients of the identities found).
-//! Never overwrites a file.
+//! Never overwrites a file. What it writes is recorded as trusted (by
+//! path), so the `litekeys` commands run below it may use it.
 
 use crate::config::{Config, MASTER_KEY, Refusal, SALT_KEY};
 use crate::error::{Error, Result};
@@ -86,6 +87,10 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
             vault::store::ReplaceError::Check { source, .. }
             | vault::store::ReplaceError::Write { source, .. } => Error::io(path, source),
         })?;
+    // The user made it here: commands run from below it may use it.
+    vault::TrustStore::new(&config.state_dir)
+        .trust(path, vault::Pin::Path)
+        .map_err(crate::config::ConfigError::from)?;
     Ok(Created {
         path: path.clone(),
         ignore_file,

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 const CONFIG_HELP: &str = "\
 Config: --config, $LITEKEYS_CONFIG, litekeys.toml next to the nearest secrets/ directory,
 $XDG_CONFIG_HOME/litekeys/config.toml, else the defaults (secrets/global.enc.env,
-~/.config/lab-secrets/litellm.env, ~/.factory, gateway http://127.0.0.1:4000).";
+~/.config/lab-secrets/litellm.env, ~/.factory, gateway http://127.0.0.1:4000).
+A litekeys.toml or source found by walking up is used only after `litekeys-rotate trust`.";
 
 /// Rotate the LiteLLM master (and salt) key in the encrypted source and in
 /// every sink (litellm.env, Droid settings, systemd, docker .env), as one
@@ -66,6 +67,13 @@ pub(crate) enum Command {
     Sync,
     /// Settle an interrupted rotation: every file back to one consistent state
     Recover,
+    /// Trust a litekeys.toml or source found by walking up from the current directory, after
+    /// reading it (a cloned repository may hold one); with no FILE, the config and source this
+    /// directory uses. Prints what the config names: source, gateway, restart, sinks. A config
+    /// is pinned by content (trust it again after any change), a source by path
+    Trust { file: Option<PathBuf> },
+    /// Forget that a file was trusted; with no FILE, the config and source this directory uses
+    Untrust { file: Option<PathBuf> },
     /// Create the encrypted source with fresh master and salt keys (never overwrites)
     Init {
         /// Age recipients (repeatable, or a comma list as sops takes); default:

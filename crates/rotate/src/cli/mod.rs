@@ -5,11 +5,12 @@ mod args;
 mod demo;
 mod demo_gateway;
 mod spinner;
+mod trust;
 
 use args::{Args, Command, RotateArgs};
 use clap::Parser;
 use rotate::activation::{Activate, Restart, Skip};
-use rotate::config::{Config, Env, ManagerKind, Refusal};
+use rotate::config::{Config, Env, Located, ManagerKind, Refusal};
 use rotate::error::Error;
 use rotate::{self as transaction, Action, Plan, Recovered, Report, Request, Ui};
 use std::io::{BufRead, IsTerminal, Write};
@@ -58,6 +59,8 @@ fn meta(command: &Option<Command>) -> Option<ExitCode> {
 struct Terminal {
     show: bool,
     ask: bool,
+    /// What the question names first: the config, the gateway, the restart.
+    header: String,
 }
 
 impl Ui for Terminal {
@@ -71,7 +74,7 @@ impl Ui for Terminal {
         if !self.ask {
             return true;
         }
-        eprint!("{}Proceed? [y/N] ", plan.render());
+        eprint!("{}{}Proceed? [y/N] ", self.header, plan.render());
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -96,15 +99,56 @@ fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
     Box::new(Restart::new(config, args.sentinel).with_progress(Box::new(spinner::Spinner::new())))
 }
 
+/// The first lines of the confirmation: whose config, which gateway gets
+/// the key, what runs.
+fn prompt_header(args: &Args, config: &Config) -> String {
+    let restart = if args.no_restart {
+        "skipped (--no-restart)".to_string()
+    } else {
+        trust::restart_command(config)
+    };
+    format!(
+        "config:  {}\ngateway: {}\nrestart: {restart}\n",
+        config.origin(),
+        config.gateway.url
+    )
+}
+
 fn run(args: &Args) -> Result<Exit, Error> {
     let env = Env::from_process();
-    let config = Config::load(args.config.as_deref(), &env)?;
+    // Trusting reads what it shows, trusted or not; it uses nothing else.
+    match &args.command {
+        Some(Command::Trust { file }) => {
+            out!(
+                "{}",
+                trust::trust(file.as_deref(), args.config.as_deref(), &env)?
+            );
+            return Ok(Exit::Ok);
+        }
+        Some(Command::Untrust { file }) => {
+            out!(
+                "{}",
+                trust::untrust(file.as_deref(), args.config.as_deref(), &env)?
+            );
+            return Ok(Exit::Ok);
+        }
+        _ => {}
+    }
+    let located = Located::find(args.config.as_deref(), &env)?;
+    for ignored in &located.ignored {
+        eprintln!(
+            "litekeys-rotate: {}: not used: no secrets/ directory next to it (pass --config FILE to use it)",
+            ignored.display()
+        );
+    }
+    let config = located.load(&env)?;
     let mut ui = Terminal {
         show: std::io::stderr().is_terminal(),
         ask: !args.yes
             && !args.dry_run
             && std::io::stdin().is_terminal()
             && std::io::stderr().is_terminal(),
+        header: prompt_header(args, &config),
     };
     let rotate_args = match &args.command {
         None => Some(args.rotate),
@@ -174,6 +218,9 @@ fn run(args: &Args) -> Result<Exit, Error> {
         }
         (Some(Command::Completions { .. } | Command::Manpages { .. }), _) => {
             unreachable!("handled by meta() before the config is read")
+        }
+        (Some(Command::Trust { .. } | Command::Untrust { .. }), _) => {
+            unreachable!("handled before the config is loaded")
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };

@@ -24,6 +24,26 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// It exists but is not a regular file (a directory, a FIFO, …).
+    #[error("{}: not a regular file; pass --config FILE or remove it", .0.display())]
+    NotAFile(PathBuf),
+    /// Found by walking up (a config, or a source the config does not
+    /// name) and not trusted, or changed since: nothing was read from it,
+    /// run, sent or written.
+    #[error(
+        "{}: {}; not used, nothing was run, sent or written: read it, then run `{}` (or pass --config FILE)",
+        path.display(),
+        if *changed {
+            "changed since you trusted it"
+        } else {
+            "found by walking up from the current directory and not trusted (a repository someone else wrote may hold it)"
+        },
+        vault::trust_command("litekeys-rotate", path)
+    )]
+    Untrusted { path: PathBuf, changed: bool },
+    /// The trust records cannot be read or written.
+    #[error(transparent)]
+    Trust(#[from] vault::TrustError),
 }
 
 /// What is wrong at a line of litekeys.toml.
@@ -78,4 +98,9 @@ pub enum Refusal {
     NoRecipient(PathBuf),
     #[error("--salt and --force-salt go with rotate only")]
     SaltWithoutRotate,
+    #[error(
+        "nothing to trust from {}: no litekeys.toml next to a secrets/ directory and no secrets/global.enc.env found walking up; pass FILE",
+        .0.display()
+    )]
+    NothingToTrust(PathBuf),
 }

@@ -1,47 +1,135 @@
 //! Where `litekeys.toml` is found (`--config`, `$LITEKEYS_CONFIG`, next to
 //! the nearest `secrets/` directory, `$XDG_CONFIG_HOME/litekeys/config.toml`),
-//! and the seeds' layout when there is none.
+//! and the seeds' layout when there is none; a walked-up file, or a
+//! walked-up source, is used only once the user trusted it.
 
 use super::{
-    Config, ConfigError, DEFAULT_GATEWAY, DEFAULT_SOURCE, Env, FILE_NAME, GatewayConfig,
+    Config, ConfigError, DEFAULT_GATEWAY, DEFAULT_SOURCE, Env, FILE_NAME, Found, GatewayConfig,
     MASTER_KEY, SALT_KEY, SinkKind, SinkSpec, absolute, default_service,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use vault::TrustState;
 
-impl Config {
-    /// Finds and reads the configuration (see the module comment).
-    pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Config, ConfigError> {
+/// Which configuration the current directory uses, found but not read.
+#[derive(Clone, Debug)]
+pub struct Located {
+    /// The file, `None` for the defaults.
+    pub file: Option<PathBuf>,
+    pub found: Found,
+    /// `litekeys.toml` files passed walking up and not used because no
+    /// `secrets/` directory is next to them (for a note to the user).
+    pub ignored: Vec<PathBuf>,
+}
+
+impl Located {
+    /// Finds the configuration (see the module comment); reads nothing.
+    pub fn find(explicit: Option<&Path>, env: &Env) -> Result<Located, ConfigError> {
         if let Some(path) = explicit
             .map(Path::to_path_buf)
             .or(env.litekeys_config.clone())
         {
-            let path = if path.is_absolute() {
-                path
-            } else {
-                env.cwd.join(path)
-            };
-            return Config::read(&path, env);
+            return Ok(Located {
+                file: Some(absolute(&env.cwd, path)),
+                found: Found::Named,
+                ignored: Vec::new(),
+            });
         }
-        if let Some(dir) = nearest_secrets_parent(&env.cwd) {
-            let path = dir.join(FILE_NAME);
-            if path.is_file() {
-                return Config::read(&path, env);
+        let mut ignored = Vec::new();
+        for dir in env.cwd.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            let present = candidate.symlink_metadata().is_ok();
+            if dir.join("secrets").is_dir() {
+                if present {
+                    regular_file(&candidate)?;
+                    return Ok(Located {
+                        file: Some(candidate),
+                        found: Found::WalkedUp,
+                        ignored,
+                    });
+                }
+                break;
+            }
+            if present {
+                ignored.push(candidate);
             }
         }
-        let xdg = env.config_home().map(|d| d.join("litekeys/config.toml"));
-        if let Some(path) = xdg.filter(|p| p.is_file()) {
-            return Config::read(&path, env);
+        if let Some(path) = env.config_home().map(|d| d.join("litekeys/config.toml")) {
+            if path.symlink_metadata().is_ok() {
+                regular_file(&path)?;
+                return Ok(Located {
+                    file: Some(path),
+                    found: Found::User,
+                    ignored,
+                });
+            }
         }
-        Ok(Config::defaults(env))
+        Ok(Located {
+            file: None,
+            found: Found::Defaults,
+            ignored,
+        })
+    }
+
+    /// Reads the configuration, refusing a file (or source) that needs
+    /// trusting and is not trusted: then nothing else was read.
+    pub fn load(&self, env: &Env) -> Result<Config, ConfigError> {
+        if let (Found::WalkedUp, Some(file)) = (self.found, &self.file) {
+            // Before parsing: not a byte of an untrusted file is acted on.
+            check_trusted(&env.trust_store(), file)?;
+        }
+        let config = self.read_untrusted(env)?;
+        config.check_trust(env)?;
+        Ok(config)
+    }
+
+    /// Reads the configuration, trusted or not (for `trust`, which shows
+    /// the user what they are about to trust).
+    pub fn read_untrusted(&self, env: &Env) -> Result<Config, ConfigError> {
+        let mut config = match &self.file {
+            Some(path) => Config::read(path, env)?,
+            None => Config::defaults(env),
+        };
+        config.found = self.found;
+        Ok(config)
+    }
+}
+
+impl Config {
+    /// Finds and reads the configuration (see the module comment); a file
+    /// or source found by walking up must be trusted.
+    pub fn load(explicit: Option<&Path>, env: &Env) -> Result<Config, ConfigError> {
+        Located::find(explicit, env)?.load(env)
     }
 
     pub fn read(path: &Path, env: &Env) -> Result<Config, ConfigError> {
+        // A FIFO would block the read; a directory is not a config.
+        regular_file(path)?;
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
             path: path.to_path_buf(),
             source,
         })?;
         Config::parse(path, &text, env)
+    }
+
+    /// Refuses a walked-up config, or a walked-up source that is not next
+    /// to a trusted walked-up config, that the user has not trusted.
+    pub fn check_trust(&self, env: &Env) -> Result<(), ConfigError> {
+        let store = env.trust_store();
+        let walked_up_file = self
+            .file
+            .as_deref()
+            .filter(|_| self.found == Found::WalkedUp);
+        if let Some(file) = walked_up_file {
+            check_trusted(&store, file)?;
+        }
+        let beside_config = walked_up_file
+            .and_then(Path::parent)
+            .is_some_and(|dir| self.source.parent().and_then(Path::parent) == Some(dir));
+        if self.source_walked_up && !beside_config && self.source.symlink_metadata().is_ok() {
+            check_trusted(&store, &self.source)?;
+        }
+        Ok(())
     }
 
     /// The seeds' layout: the nearest `secrets/global.enc.env`, the gateway
@@ -56,7 +144,9 @@ impl Config {
         let both = vec![MASTER_KEY.to_string(), SALT_KEY.to_string()];
         Config {
             file: None,
+            found: Found::Defaults,
             source: absolute(&env.cwd, source),
+            source_walked_up: env.litekeys_file.is_none(),
             gateway: GatewayConfig {
                 url: DEFAULT_GATEWAY.into(),
                 aliases: Vec::new(),
@@ -88,10 +178,25 @@ pub(super) fn default_source(env: &Env) -> PathBuf {
     vault::locate::nearest(&env.cwd, DEFAULT_SOURCE).unwrap_or_else(|| env.cwd.join(DEFAULT_SOURCE))
 }
 
-/// The directory holding the nearest `secrets/` directory, from `start` up.
-fn nearest_secrets_parent(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join("secrets").is_dir())
-        .map(Path::to_path_buf)
+/// A config path that exists must be a regular file (or a link to one).
+fn regular_file(path: &Path) -> Result<(), ConfigError> {
+    let meta = std::fs::metadata(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(ConfigError::NotAFile(path.to_path_buf()))
+    }
+}
+
+fn check_trusted(store: &vault::TrustStore, path: &Path) -> Result<(), ConfigError> {
+    match store.state(path)? {
+        TrustState::Trusted => Ok(()),
+        state => Err(ConfigError::Untrusted {
+            path: path.to_path_buf(),
+            changed: state == TrustState::Changed,
+        }),
+    }
 }

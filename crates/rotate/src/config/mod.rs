@@ -2,6 +2,7 @@
 //! are. Found by `--config`, `$LITEKEYS_CONFIG`, next to the nearest
 //! `secrets/` directory walking up from the current directory, or
 //! `$XDG_CONFIG_HOME/litekeys/config.toml`; with none, the seeds' layout.
+//! A file (or source) found by walking up is used only once trusted.
 //! Unknown keys and bad values are errors naming the file and line.
 
 //!
@@ -19,11 +20,27 @@ use std::time::Duration;
 pub use crate::env::Env;
 pub use crate::gateway::{MASTER_KEY, SALT_KEY};
 pub use error::{ConfigError, ConfigReason, Refusal};
+pub use load::Located;
 pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};
 
 pub const FILE_NAME: &str = "litekeys.toml";
 pub const DEFAULT_SOURCE: &str = "secrets/global.enc.env";
 pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";
+
+/// How the configuration file was found: a file found by walking up may
+/// come from a repository someone else wrote, so it is used only once the
+/// user trusted it (`litekeys-rotate trust`); the others are the user's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// `--config FILE` or `$LITEKEYS_CONFIG`.
+    Named,
+    /// `litekeys.toml` next to the nearest `secrets/` from the current directory.
+    WalkedUp,
+    /// `$XDG_CONFIG_HOME/litekeys/config.toml`.
+    User,
+    /// No file: the defaults.
+    Defaults,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,7 +85,13 @@ pub struct ServiceConfig {
 pub struct Config {
     /// The file read, or `None` when the defaults are used.
     pub file: Option<PathBuf>,
+    /// How the file was found (whether it needs trusting).
+    pub found: Found,
     pub source: PathBuf,
+    /// The source was found by walking up from the current directory
+    /// (neither the config nor `$LITEKEYS_FILE` names it): it needs
+    /// trusting of its own, unless it sits next to a trusted config.
+    pub source_walked_up: bool,
     pub gateway: GatewayConfig,
     pub service: ServiceConfig,
     pub sinks: Vec<SinkSpec>,

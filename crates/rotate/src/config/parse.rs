@@ -3,8 +3,9 @@
 
 use super::load::default_source;
 use super::{
-    Config, ConfigError, ConfigReason, DEFAULT_GATEWAY, Env, GatewayConfig, Layout, MASTER_KEY,
-    ManagerKind, SALT_KEY, ServiceConfig, SinkKind, SinkSpec, absolute, default_service,
+    Config, ConfigError, ConfigReason, DEFAULT_GATEWAY, Env, Found, GatewayConfig, Layout,
+    MASTER_KEY, ManagerKind, SALT_KEY, ServiceConfig, SinkKind, SinkSpec, absolute,
+    default_service,
 };
 use crate::gateway::Endpoint;
 use serde::Deserialize;
@@ -185,7 +186,10 @@ impl Config {
 
         Ok(Config {
             file: Some(path.to_path_buf()),
+            // The caller's choice of file; `Located` says how it was found.
+            found: Found::Named,
             source: absolute(&env.cwd, source),
+            source_walked_up: raw.source.is_none() && env.litekeys_file.is_none(),
             gateway,
             service,
             sinks,
