@@ -102,25 +102,13 @@ pub(crate) trait Actions {
     /// The values of `sink` that contradict the source.
     fn drift(&mut self, sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift>;
 
-    /// The source changed (and reads fine): sync the sinks, restart (with
-    /// `daemon_reload` first: a systemd-env sink exists), verify.
-    fn source_changed(
-        &mut self,
-        source: &Path,
-        daemon_reload: bool,
-        keys: &SourceKeys,
-    ) -> Result<Done, Failure>;
+    /// The source changed (and reads fine): write its values into every
+    /// sink, as `litekeys-rotate sync --no-restart` does.
+    fn sync(&mut self) -> Result<(), Failure>;
 
-    /// A sink that feeds the service was changed by someone else: restart
-    /// (daemon-reload first when the sink needs it), verify.
-    fn sink_changed(
-        &mut self,
-        sink: &Path,
-        daemon_reload: bool,
-        keys: &SourceKeys,
-    ) -> Result<Done, Failure>;
-
-    /// A retry after a failed restart or verification.
+    /// Restart the service (daemon-reload first when a sink needs it) and
+    /// verify that the gateway accepts `keys`' master key. The files are
+    /// hashed before this is called: the restart applies at least that.
     fn restart_and_verify(
         &mut self,
         daemon_reload: bool,

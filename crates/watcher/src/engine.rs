@@ -22,17 +22,36 @@ const LOCKED_RETRIES: usize = 5;
 #[error("the file watcher stopped")]
 pub(crate) struct WatcherStopped;
 
+/// The watched files' hashes at one moment, and when that was.
+#[derive(Clone, Debug)]
+struct Observed {
+    hashes: Hashes,
+    at: Instant,
+    wall: SystemTime,
+}
+
+impl Observed {
+    fn now(set: &WatchSet) -> Observed {
+        // Times first: an event from during the hashing counts as later.
+        let (at, wall) = (Instant::now(), SystemTime::now());
+        Observed {
+            hashes: set.hashes(),
+            at,
+            wall,
+        }
+    }
+}
+
 pub(crate) struct Engine<A: Actions> {
     config: Config,
     set: Arc<WatchSet>,
     actions: A,
     pacing: Pacing,
-    /// Hashes at the last look, and when it was taken.
-    seen: Hashes,
-    seen_at: Instant,
-    /// Hashes the service was last (re)started with, and when.
-    good: Hashes,
-    good_at: SystemTime,
+    /// The files at the last look.
+    seen: Observed,
+    /// The files the service was last (re)started with: hashed before
+    /// the restart, so that an edit made during it is a change of its own.
+    good: Observed,
     /// The source's values in the last good state.
     keys: Option<SourceKeys>,
     /// A look deferred by the rate limit.
@@ -45,7 +64,7 @@ pub(crate) struct Engine<A: Actions> {
 impl<A: Actions> Engine<A> {
     /// Takes the first look: the state found at start is the good state.
     pub(crate) fn new(config: Config, set: Arc<WatchSet>, mut actions: A, pacing: Pacing) -> Self {
-        let hashes = set.hashes();
+        let start = Observed::now(&set);
         let keys = match actions.read_source(&config.source) {
             Ok(keys) => {
                 log::info(format!(
@@ -65,10 +84,8 @@ impl<A: Actions> Engine<A> {
             set,
             actions,
             pacing,
-            seen: hashes.clone(),
-            seen_at: Instant::now(),
-            good: hashes,
-            good_at: SystemTime::now(),
+            seen: start.clone(),
+            good: start,
             keys,
             deferred: false,
             retry: None,
@@ -116,8 +133,11 @@ impl<A: Actions> Engine<A> {
                 self.pacing.failures() + 1
             ));
             self.pacing.started(Instant::now());
+            // The owed restart is for the files last accepted; a change
+            // since then gets its own look.
+            let before = self.good.clone();
             let result = self.actions.restart_and_verify(reload, &keys);
-            self.finish(result, reload, &keys);
+            self.finish(result, reload, &keys, before);
         }
     }
 
@@ -126,21 +146,20 @@ impl<A: Actions> Engine<A> {
     fn look(&mut self, batch: Option<&Batch>, mut force: bool) {
         for _ in 0..LOCKED_RETRIES {
             self.wait_for_rotation();
-            let now = self.set.hashes();
+            let now = Observed::now(&self.set);
             if let Some(batch) = batch {
                 for (&i, &at) in &batch.files {
-                    if now.0[i] == self.seen.0[i] && at > self.seen_at {
+                    if now.hashes.0[i] == self.seen.hashes.0[i] && at > self.seen.at {
                         log::info(format!("{}: same content; nothing to do", self.set.name(i)));
                     }
                 }
             }
-            if now == self.seen && !force && !batch.is_some_and(|b| b.rescan) {
+            if now.hashes == self.seen.hashes && !force && !batch.is_some_and(|b| b.rescan) {
                 return;
             }
-            let was_off = self.seen != self.good;
+            let was_off = self.seen.hashes != self.good.hashes;
             self.seen = now.clone();
-            self.seen_at = Instant::now();
-            let changed = now.changed_since(&self.good);
+            let changed = now.hashes.changed_since(&self.good.hashes);
             if changed.is_empty() {
                 if was_off {
                     log::info("the files are back to the last good state; nothing to do");
@@ -152,9 +171,9 @@ impl<A: Actions> Engine<A> {
                 return;
             }
             let result = if changed.contains(&SOURCE) {
-                self.source_changed()
+                self.source_changed(&now)
             } else {
-                self.sinks_changed(&changed)
+                self.sinks_changed(&changed, &now)
             };
             match result {
                 // Look again once the rotation is done, even though the
@@ -168,7 +187,8 @@ impl<A: Actions> Engine<A> {
         );
     }
 
-    fn source_changed(&mut self) -> Result<(), Failure> {
+    /// `now`: the files as hashed before the source was read.
+    fn source_changed(&mut self, now: &Observed) -> Result<(), Failure> {
         let source = self.config.source.clone();
         let keys = match self.actions.read_source(&source) {
             Ok(keys) => keys,
@@ -189,7 +209,7 @@ impl<A: Actions> Engine<A> {
         let unchanged = self.keys.as_ref().is_some_and(|k| k.values == keys.values);
         if unchanged && !self.any_drift(&keys) {
             log::info("none of the values the service uses changed; not restarting");
-            self.accept(keys);
+            self.accept(keys, now.clone());
             return Ok(());
         }
         if self.rotation_verified(&keys) {
@@ -197,7 +217,7 @@ impl<A: Actions> Engine<A> {
                 "a rotation already restarted the service and verified master key {}; not restarting",
                 keys.master_fp()
             ));
-            self.accept(keys);
+            self.accept(keys, now.clone());
             return Ok(());
         }
         self.pacing.started(Instant::now());
@@ -208,16 +228,28 @@ impl<A: Actions> Engine<A> {
             .sinks
             .iter()
             .any(|s| s.kind.needs_daemon_reload());
-        let result = self.actions.source_changed(&source, reload, &keys);
-        if matches!(result, Err(Failure::Locked)) {
-            log::info("a rotation took the lock during the sync; waiting for it");
-            return Err(Failure::Locked);
+        match self.actions.sync() {
+            Ok(()) => {}
+            Err(Failure::Locked) => {
+                log::info("a rotation took the lock during the sync; waiting for it");
+                return Err(Failure::Locked);
+            }
+            Err(f) => {
+                self.finish(Err(f), reload, &keys, now.clone());
+                return Ok(());
+            }
         }
-        self.finish(result, reload, &keys);
+        // The sinks as the sync left them, hashed before the restart (an
+        // edit from now on is a change of its own); the source as read.
+        let mut before = Observed::now(&self.set);
+        before.hashes.0[SOURCE] = now.hashes.0[SOURCE];
+        let result = self.actions.restart_and_verify(reload, &keys);
+        self.finish(result, reload, &keys, before);
         Ok(())
     }
 
-    fn sinks_changed(&mut self, changed: &[usize]) -> Result<(), Failure> {
+    /// `now`: the files as hashed before anything was read.
+    fn sinks_changed(&mut self, changed: &[usize], now: &Observed) -> Result<(), Failure> {
         let keys = match &self.keys {
             Some(keys) => keys.clone(),
             None => match self.actions.read_source(&self.config.source) {
@@ -248,13 +280,21 @@ impl<A: Actions> Engine<A> {
             if reload { " (daemon-reload first)" } else { "" }
         ));
         self.pacing.started(Instant::now());
-        let result = self.actions.sink_changed(&sinks[0].path, reload, &keys);
-        self.finish(result, reload, &keys);
+        let result = self.actions.restart_and_verify(reload, &keys);
+        self.finish(result, reload, &keys, now.clone());
         Ok(())
     }
 
-    /// Logs the outcome of a restart; on failure, owes a retry after a backoff.
-    fn finish(&mut self, result: Result<Done, Failure>, reload: bool, keys: &SourceKeys) {
+    /// Logs the outcome of a restart; on failure, owes a retry after a
+    /// backoff. `before`: the files as hashed before the restart, what it
+    /// applied.
+    fn finish(
+        &mut self,
+        result: Result<Done, Failure>,
+        reload: bool,
+        keys: &SourceKeys,
+        before: Observed,
+    ) {
         match result {
             Ok(done) => {
                 self.pacing.succeeded();
@@ -267,7 +307,7 @@ impl<A: Actions> Engine<A> {
                     Done::Restarted => "restarted (verification off)".to_string(),
                     Done::NoService => "service manager is none: nothing restarted".to_string(),
                 });
-                self.accept(keys.clone());
+                self.accept(keys.clone(), before);
             }
             Err(f) if f.wants_retry() => {
                 let delay = self.pacing.failed();
@@ -278,7 +318,7 @@ impl<A: Actions> Engine<A> {
                     if self.pacing.failures() == 1 { "" } else { "s" }
                 ));
                 // The files are as wanted; only the restart is owed.
-                self.accept(keys.clone());
+                self.accept(keys.clone(), before);
                 self.retry = Some(reload);
             }
             Err(f) => log::error(format!("{f}; will try again on the next change")),
@@ -318,7 +358,7 @@ impl<A: Actions> Engine<A> {
         else {
             return false;
         };
-        if written <= self.good_at || !commit.verified || !commit.sets(&keys.master_fp()) {
+        if written <= self.good.wall || !commit.verified || !commit.sets(&keys.master_fp()) {
             return false;
         }
         !self.any_drift(keys)
@@ -367,12 +407,11 @@ impl<A: Actions> Engine<A> {
         self.deferred = true;
     }
 
-    fn accept(&mut self, keys: SourceKeys) {
-        let now = self.set.hashes();
-        self.seen = now.clone();
-        self.seen_at = Instant::now();
-        self.good = now;
-        self.good_at = SystemTime::now();
+    /// `files` becomes the good state, with `keys`. Never hashed again
+    /// here: what changed after `files` was taken is still to be seen.
+    fn accept(&mut self, keys: SourceKeys, files: Observed) {
+        self.seen = files.clone();
+        self.good = files;
         self.keys = Some(keys);
     }
 
@@ -384,172 +423,4 @@ impl<A: Actions> Engine<A> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::actions::Drift;
-    use rotate::config::{MASTER_KEY, SinkSpec};
-    use rotate::env::Env;
-    use std::path::Path;
-    use std::time::Duration;
-    use vault::Secret;
-
-    /// Scripted outcomes for the engine's decisions (no peer is involved:
-    /// the end-to-end tests run the real ones).
-    #[derive(Default)]
-    struct Script {
-        source_results: Vec<Result<Done, Failure>>,
-        sink_results: Vec<Result<Done, Failure>>,
-        retry_results: Vec<Result<Done, Failure>>,
-        calls: Vec<String>,
-    }
-
-    impl Actions for Script {
-        fn read_source(&mut self, source: &Path) -> Result<SourceKeys, Failure> {
-            let text = std::fs::read_to_string(source).map_err(|source_| vault::Error::Io {
-                path: source.to_path_buf(),
-                source: source_,
-            })?;
-            let mut keys = SourceKeys::default();
-            keys.values
-                .insert(MASTER_KEY.into(), Secret::from(text.trim().to_string()));
-            Ok(keys)
-        }
-        fn drift(&mut self, _: &SinkSpec, _: &SourceKeys) -> Vec<Drift> {
-            Vec::new()
-        }
-        fn source_changed(
-            &mut self,
-            _: &Path,
-            reload: bool,
-            _: &SourceKeys,
-        ) -> Result<Done, Failure> {
-            self.calls.push(format!("source reload={reload}"));
-            self.source_results.remove(0)
-        }
-        fn sink_changed(
-            &mut self,
-            _: &Path,
-            reload: bool,
-            _: &SourceKeys,
-        ) -> Result<Done, Failure> {
-            self.calls.push(format!("sink reload={reload}"));
-            self.sink_results.remove(0)
-        }
-        fn restart_and_verify(&mut self, reload: bool, _: &SourceKeys) -> Result<Done, Failure> {
-            self.calls.push(format!("retry reload={reload}"));
-            self.retry_results.remove(0)
-        }
-    }
-
-    fn engine(dir: &Path, script: Script) -> Engine<Script> {
-        std::fs::write(dir.join("s.env"), "sk-one").unwrap();
-        let d = dir.join("litellm.service.d");
-        std::fs::create_dir(&d).unwrap();
-        std::fs::write(d.join("litekeys.conf"), "[Service]\n").unwrap();
-        let text = "source = \"s.env\"\n[service]\nmanager = \"none\"\n\
-                    [[sink]]\nkind = \"systemd-env\"\npath = \"litellm.service.d/litekeys.conf\"\n";
-        let mut cfg = Config::parse(&dir.join("litekeys.toml"), text, &Env::default()).unwrap();
-        cfg.state_dir = dir.join("state");
-        let set = Arc::new(WatchSet::new(&cfg));
-        let zero = Duration::ZERO;
-        Engine::new(cfg, set, script, Pacing::new(zero, zero, zero))
-    }
-
-    #[test]
-    fn a_sync_that_finds_the_lock_taken_is_tried_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Script {
-            source_results: vec![Err(Failure::Locked), Ok(Done::Restarted)],
-            ..Script::default()
-        };
-        let mut e = engine(dir.path(), script);
-        std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
-        e.look(None, false);
-        assert_eq!(
-            e.actions.calls,
-            ["source reload=true", "source reload=true"]
-        );
-        assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
-        e.look(None, false);
-        assert_eq!(e.actions.calls.len(), 2, "nothing new: nothing done");
-    }
-
-    #[test]
-    fn a_failed_verification_is_retried_until_it_passes() {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Script {
-            sink_results: vec![Err(unreachable())],
-            retry_results: vec![Err(unreachable()), Ok(Done::Verified)],
-            ..Script::default()
-        };
-        let mut e = engine(dir.path(), script);
-        let conf = dir.path().join("litellm.service.d/litekeys.conf");
-        std::fs::write(&conf, "[Service]\n# edited\n").unwrap();
-        e.look(None, false);
-        assert_eq!(e.retry, Some(true), "a drop-in: daemon-reload owed");
-        e.on_timer();
-        assert_eq!(e.pacing.failures(), 2);
-        e.on_timer();
-        assert_eq!(e.retry, None);
-        assert_eq!(e.pacing.failures(), 0);
-        assert_eq!(
-            e.actions.calls,
-            ["sink reload=true", "retry reload=true", "retry reload=true"]
-        );
-    }
-
-    fn unreachable() -> Failure {
-        Failure::Verify(rotate::gateway::GatewayError::Unreachable {
-            url: "http://127.0.0.1:4000".into(),
-            reason: "HTTP 400".into(),
-        })
-    }
-
-    /// The audit line rotate writes for a rotation from `old` to `new`.
-    fn commit(state: &Path, old: &[u8], new: &[u8], verified: bool) {
-        let summary = rotate::audit::Summary {
-            action: "rotate".into(),
-            keys: vec![rotate::audit::KeyChange {
-                name: MASTER_KEY.into(),
-                old: Some(vault::fingerprint(old)),
-                new: vault::fingerprint(new),
-            }],
-        };
-        rotate::audit::append(state, &summary, verified, "0a1b2c").unwrap();
-    }
-
-    #[test]
-    fn a_change_a_rotation_restarted_and_verified_is_not_restarted_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut e = engine(dir.path(), Script::default());
-        // Past the coarse clock of file times: the commit is after the start.
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
-        commit(&e.config.state_dir, b"sk-one", b"sk-two", true);
-        e.look(None, false);
-        assert!(e.actions.calls.is_empty(), "{:?}", e.actions.calls);
-        assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
-    }
-
-    #[test]
-    fn an_unverified_or_other_commit_does_not_stop_the_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Script {
-            source_results: vec![Ok(Done::Restarted), Ok(Done::Restarted)],
-            ..Script::default()
-        };
-        let mut e = engine(dir.path(), script);
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
-        commit(&e.config.state_dir, b"sk-one", b"sk-two", false);
-        e.look(None, false);
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(dir.path().join("s.env"), "sk-three").unwrap();
-        commit(&e.config.state_dir, b"sk-two", b"sk-four", true);
-        e.look(None, false);
-        assert_eq!(
-            e.actions.calls,
-            ["source reload=true", "source reload=true"]
-        );
-    }
-}
+mod tests;

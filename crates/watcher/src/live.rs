@@ -13,7 +13,7 @@ use vault::identity::Identities;
 
 pub(crate) struct LiveActions {
     pub(crate) config: Config,
-    /// How the service is restarted: `rotate::activation::service_spec`
+    /// How the service is restarted: `rotate::service_spec`
     /// (`[service]`, `LITEKEYS_SYSTEMCTL`…), as `litekeys-rotate` does.
     pub(crate) service: ServiceSpec,
     /// Check the gateway after each restart.
@@ -44,30 +44,14 @@ impl Actions for LiveActions {
         drift::check(sink, keys)
     }
 
-    fn source_changed(
-        &mut self,
-        _source: &Path,
-        daemon_reload: bool,
-        keys: &SourceKeys,
-    ) -> Result<Done, Failure> {
-        {
-            // `litekeys-rotate sync --no-restart`'s code path. The
-            // identities (no OS keyring: a daemon must not wait on an
-            // unlock prompt; these opened the source just now) and the
-            // transaction's memory live only for this block.
-            let identities = Identities::discover(None);
-            rotate::sync(&self.config, &identities, &mut rotate::Quiet)?;
-        }
-        self.restart_and_verify(daemon_reload, keys)
-    }
-
-    fn sink_changed(
-        &mut self,
-        _sink: &Path,
-        daemon_reload: bool,
-        keys: &SourceKeys,
-    ) -> Result<Done, Failure> {
-        self.restart_and_verify(daemon_reload, keys)
+    fn sync(&mut self) -> Result<(), Failure> {
+        // `litekeys-rotate sync --no-restart`'s code path. The identities
+        // (no OS keyring: a daemon must not wait on an unlock prompt;
+        // these opened the source just now) and the transaction's memory
+        // live only for this call.
+        let identities = Identities::discover(None);
+        rotate::sync(&self.config, &identities, &mut rotate::Quiet)?;
+        Ok(())
     }
 
     fn restart_and_verify(
