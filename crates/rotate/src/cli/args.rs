@@ -49,8 +49,9 @@ pub(crate) struct RotateArgs {
     /// Rotate LITELLM_SALT_KEY too (refused when LiteLLM has a database)
     #[arg(long)]
     pub(crate) salt: bool,
-    /// Rotate the salt key even with a database (its stored credentials become unreadable)
-    #[arg(long, requires = "salt")]
+    /// Change the salt key even with a database (its stored credentials become unreadable):
+    /// with --salt, or when a sink holds another salt key than the source
+    #[arg(long)]
     pub(crate) force_salt: bool,
 }
 
@@ -64,7 +65,12 @@ pub(crate) enum Command {
         json: bool,
     },
     /// Write the source's current values into every sink (after `git pull` on another machine)
-    Sync,
+    Sync {
+        /// Change a sink's LITELLM_SALT_KEY even with a database (its stored credentials become
+        /// unreadable)
+        #[arg(long)]
+        force_salt: bool,
+    },
     /// Settle an interrupted rotation: every file back to one consistent state
     Recover,
     /// Trust a litekeys.toml or source found by walking up from the current directory, after

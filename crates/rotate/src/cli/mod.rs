@@ -159,6 +159,10 @@ fn run(args: &Args) -> Result<Exit, Error> {
         Some(_) if args.rotate.salt => {
             return Err(Refusal::SaltWithoutRotate.into());
         }
+        Some(Command::Sync { .. }) => None,
+        Some(_) if args.rotate.force_salt => {
+            return Err(Refusal::SaltWithoutRotate.into());
+        }
         Some(_) => None,
     };
     let action = match (&args.command, rotate_args) {
@@ -166,7 +170,9 @@ fn run(args: &Args) -> Result<Exit, Error> {
             salt: r.salt,
             force_salt: r.force_salt,
         },
-        (Some(Command::Sync), _) => Action::Sync,
+        (Some(Command::Sync { force_salt }), _) => Action::Sync {
+            force_salt: *force_salt || args.rotate.force_salt,
+        },
         (Some(Command::Status { json }), _) => {
             let mut status = rotate::collect_status(&config, &transaction::identities(&config))?;
             // Informational: the exit code stays the sinks' (drift).

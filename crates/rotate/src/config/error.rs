@@ -84,6 +84,16 @@ pub enum Refusal {
         "--salt refused: {0}; a new salt key makes the credentials LiteLLM stored in its database unreadable; pass --force-salt to rotate it anyway"
     )]
     Salt(crate::gateway::DatabaseInUse),
+    /// A sync (or the sync part of a rotation) would change the salt key a
+    /// sink holds while LiteLLM keeps a database.
+    #[error(
+        "{}: LITELLM_SALT_KEY would change, refused: {reason}; a changed salt key makes the credentials LiteLLM stored in its database unreadable; pass --force-salt to change it anyway",
+        path.display()
+    )]
+    SaltChange {
+        path: PathBuf,
+        reason: crate::gateway::DatabaseInUse,
+    },
     #[error("declined: nothing was changed")]
     Declined,
     #[error(
@@ -96,7 +106,7 @@ pub enum Refusal {
         .0.display()
     )]
     NoRecipient(PathBuf),
-    #[error("--salt and --force-salt go with rotate only")]
+    #[error("--salt goes with rotate only, --force-salt with rotate and sync")]
     SaltWithoutRotate,
     #[error(
         "nothing to trust from {}: no litekeys.toml next to a secrets/ directory and no secrets/global.enc.env found walking up; pass FILE",

@@ -1,20 +1,40 @@
 //! Whether LiteLLM keeps credentials in a database: `LITELLM_SALT_KEY`
-//! encrypts them, so a new salt key makes them unreadable and `--salt` is
-//! refused unless forced.
+//! encrypts them, so a changed salt key makes them unreadable, and
+//! `--salt` (or a sync that would change the salt key) is refused unless
+//! forced. A database is in use when one of [`DATABASE_VARIABLES`] is set
+//! in the environment or in any file LiteLLM may read it from (the
+//! source, a dotenv or systemd sink, a compose `.env`), or when LiteLLM's
+//! config.yaml has a `general_settings.database_url`.
 
 use std::path::{Path, PathBuf};
-use vault::Secret;
 
 /// The variable LiteLLM reads its database from.
 pub const DATABASE_URL: &str = "DATABASE_URL";
 
+/// `DATABASE_URL`, and the parts LiteLLM builds one from when it is unset.
+pub const DATABASE_VARIABLES: &[&str] = &[
+    DATABASE_URL,
+    "DATABASE_HOST",
+    "DATABASE_USERNAME",
+    "DATABASE_PASSWORD",
+    "DATABASE_NAME",
+];
+
+/// A file of `NAME=value` lines LiteLLM may read, and the names it sets
+/// to a non-empty value.
+#[derive(Clone, Debug)]
+pub struct SetNames {
+    pub path: PathBuf,
+    pub names: Vec<String>,
+}
+
 /// Why a database is (or may be) in use.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseInUse {
-    #[error("DATABASE_URL is set in the environment")]
-    Environment,
-    #[error("{} sets DATABASE_URL", .0.display())]
-    Source(PathBuf),
+    #[error("{0} is set in the environment")]
+    Environment(&'static str),
+    #[error("{} sets {name}", path.display())]
+    File { path: PathBuf, name: &'static str },
     #[error(
         "{} (the LiteLLM config) cannot be read to check for a database_url: {source}",
         path.display()
@@ -35,19 +55,28 @@ pub enum DatabaseInUse {
     Config { path: PathBuf, line: usize },
 }
 
-/// Why a database is (or may be) in use, or `None`: `DATABASE_URL` in the
-/// environment, in the source (`in_source`, read from `source`), or a
+/// Why a database is (or may be) in use, or `None`: one of
+/// [`DATABASE_VARIABLES`] in the environment or in one of `files`, or a
 /// `database_url` in LiteLLM's config file (`litellm_config`).
 pub fn database_in_use(
     litellm_config: Option<&Path>,
-    source: &Path,
-    in_source: Option<&Secret>,
+    files: &[SetNames],
 ) -> Option<DatabaseInUse> {
-    if std::env::var_os(DATABASE_URL).is_some_and(|v| !v.is_empty()) {
-        return Some(DatabaseInUse::Environment);
+    for name in DATABASE_VARIABLES {
+        if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+            return Some(DatabaseInUse::Environment(name));
+        }
     }
-    if in_source.is_some_and(|v| !v.is_empty()) {
-        return Some(DatabaseInUse::Source(source.to_path_buf()));
+    for file in files {
+        if let Some(name) = DATABASE_VARIABLES
+            .iter()
+            .find(|v| file.names.iter().any(|n| n == *v))
+        {
+            return Some(DatabaseInUse::File {
+                path: file.path.clone(),
+                name,
+            });
+        }
     }
     let path = litellm_config?;
     let text = match std::fs::read_to_string(path) {
@@ -101,6 +130,26 @@ fn yaml_database_url(text: &str) -> Result<Option<usize>, serde_yaml_ng::Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_of_litellms_database_variables_in_a_file_counts() {
+        let file = |names: &[&str]| SetNames {
+            path: PathBuf::from("/srv/litellm/.env"),
+            names: names.iter().map(|n| n.to_string()).collect(),
+        };
+        // The test process may have them set: only then is it the environment.
+        if DATABASE_VARIABLES
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+        {
+            return;
+        }
+        assert!(database_in_use(None, &[file(&["LITELLM_MASTER_KEY"])]).is_none());
+        for name in DATABASE_VARIABLES {
+            let found = database_in_use(None, &[file(&["A"]), file(&[name])]).unwrap();
+            assert_eq!(found.to_string(), format!("/srv/litellm/.env sets {name}"));
+        }
+    }
 
     #[test]
     fn finds_a_database_url_with_a_value() {

@@ -14,7 +14,7 @@ mod status_probe;
 mod variables;
 mod verify;
 
-pub use database::{DATABASE_URL, DatabaseInUse, database_in_use};
+pub use database::{DATABASE_URL, DATABASE_VARIABLES, DatabaseInUse, SetNames, database_in_use};
 pub use endpoint::{Endpoint, Endpoints};
 pub use error::GatewayError;
 pub use http::{COMPLETIONS, LIVELINESS, MODELS, REQUEST_TIMEOUT, root};

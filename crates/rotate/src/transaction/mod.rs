@@ -19,6 +19,7 @@ mod plan;
 mod prepare;
 pub(crate) mod recover;
 mod request;
+mod salt_guard;
 
 use crate::activation::{Activate, Skip, Verification};
 use crate::config::{Config, MASTER_KEY, Refusal, SALT_KEY};
@@ -54,7 +55,7 @@ pub fn sync(config: &Config, identities: &Identities, ui: &mut dyn Ui) -> Result
     let request = Request {
         config,
         identities,
-        action: Action::Sync,
+        action: Action::Sync { force_salt: false },
         dry_run: false,
     };
     run(&request, &mut Skip(NO_RESTART.into()), ui)
@@ -164,7 +165,7 @@ fn fresh_values(action: Action) -> Vec<(&'static str, Secret)> {
             }
             v
         }
-        Action::Sync => Vec::new(),
+        Action::Sync { .. } => Vec::new(),
     }
 }
 

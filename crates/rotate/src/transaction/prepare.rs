@@ -3,11 +3,12 @@
 //! target checked writable, the Droid routes for the sentinels.
 
 use super::plan::{Plan, PlanFile};
-use super::request::{Action, Request};
+use super::request::Request;
+use super::salt_guard;
 use crate::audit::KeyChange;
-use crate::config::{Config, MASTER_KEY, Refusal, SinkKind};
+use crate::config::{Config, MASTER_KEY, SinkKind};
 use crate::error::{Error, Result, SourceError};
-use crate::gateway::{self, Endpoints};
+use crate::gateway::Endpoints;
 use crate::keys;
 use crate::sinks::{self, Field, FileChange, Role, Values, droid};
 use vault::store::Snapshot;
@@ -35,19 +36,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
     let data_key = doc.data_key(req.identities)?;
     let plain = doc.decrypt(&data_key)?;
     let current = Values::from_plaintext(&plain);
-    if let Action::Rotate {
-        salt: true,
-        force_salt: false,
-    } = req.action
-    {
-        if let Some(reason) = gateway::database_in_use(
-            config.gateway.litellm_config.as_deref(),
-            &config.source,
-            current.get(gateway::DATABASE_URL),
-        ) {
-            return Err(Refusal::Salt(reason).into());
-        }
-    }
+    salt_guard::check_salt_flag(config, req.action, &current)?;
     let old_master = current.get(MASTER_KEY).cloned();
     let mut values = current.clone();
     let mut changes = Vec::new();
@@ -102,6 +91,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
     old.retain(|o| Some(o) != new_master.as_ref());
     let gateway = Endpoints::new(config.gateway_urls());
     changes.extend(sinks::plan(config, &values, &old, &gateway)?);
+    salt_guard::check_changes(config, req.action, &current, &changes)?;
     if fresh.is_empty() {
         key_changes = sync_summary(&changes);
     }

@@ -15,14 +15,23 @@ pub struct Request<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Rotate { salt: bool, force_salt: bool },
-    Sync,
+    /// `force_salt`: change a sink's salt key even while LiteLLM keeps a
+    /// database (its stored credentials become unreadable).
+    Sync { force_salt: bool },
 }
 
 impl Action {
     pub fn name(self) -> &'static str {
         match self {
             Action::Rotate { .. } => "rotate",
-            Action::Sync => "sync",
+            Action::Sync { .. } => "sync",
+        }
+    }
+
+    /// Whether the salt key's database guard is overridden.
+    pub fn force_salt(self) -> bool {
+        match self {
+            Action::Rotate { force_salt, .. } | Action::Sync { force_salt } => force_salt,
         }
     }
 }

@@ -220,7 +220,7 @@ fn a_second_rotation_while_locked_exits_locked_and_sync_finds_nothing_to_do() {
     let req = Request {
         config: &f.config,
         identities: &f.ids,
-        action: Action::Sync,
+        action: Action::Sync { force_salt: false },
         dry_run: false,
     };
     assert!(matches!(
@@ -244,7 +244,7 @@ fn sync_writes_the_source_values_and_replaces_the_previous_key_everywhere() {
     let req = Request {
         config: &f.config,
         identities: &f.ids,
-        action: Action::Sync,
+        action: Action::Sync { force_salt: false },
         dry_run: false,
     };
     let Report::Done(done) = run(&req, &mut Skip("test".into()), &mut Quiet).unwrap() else {

@@ -1,0 +1,96 @@
+//! The salt key's guard: a changed `LITELLM_SALT_KEY` makes every
+//! credential LiteLLM stored in its database unreadable, so `--salt`, and
+//! any sync (or rotation) that would change the salt key a sink holds, is
+//! refused while a database is in use, unless `--force-salt`. Where a
+//! database shows is [`gateway::database_in_use`]'s rule; this gathers the
+//! files to look in: the source, every dotenv and systemd-env sink, and
+//! the compose project's `.env`.
+
+use super::request::Action;
+use crate::config::{Config, ManagerKind, Refusal, SALT_KEY, SinkKind};
+use crate::error::Result;
+use crate::gateway::{self, DATABASE_VARIABLES, DatabaseInUse, SetNames};
+use crate::sinks::{self, FileChange, Values};
+use std::path::PathBuf;
+
+/// Before anything is planned: `--salt` without `--force-salt`.
+pub(super) fn check_salt_flag(config: &Config, action: Action, current: &Values) -> Result<()> {
+    if let Action::Rotate {
+        salt: true,
+        force_salt: false,
+    } = action
+    {
+        if let Some(reason) = database(config, current) {
+            return Err(Refusal::Salt(reason).into());
+        }
+    }
+    Ok(())
+}
+
+/// Once planned: a file whose salt key changes, without `--force-salt`.
+pub(super) fn check_changes(
+    config: &Config,
+    action: Action,
+    current: &Values,
+    changes: &[FileChange],
+) -> Result<()> {
+    if action.force_salt() {
+        return Ok(());
+    }
+    // A salt key written where none was changes nothing LiteLLM had.
+    let changed = changes.iter().find(|c| {
+        c.fields
+            .iter()
+            .any(|f| f.name == SALT_KEY && f.old.as_ref().is_some_and(|old| *old != f.new))
+    });
+    let Some(change) = changed else {
+        return Ok(());
+    };
+    match database(config, current) {
+        Some(reason) => Err(Refusal::SaltChange {
+            path: change.shown.clone(),
+            reason,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Why a database is (or may be) in use, looking everywhere LiteLLM may
+/// read its settings from.
+fn database(config: &Config, current: &Values) -> Option<DatabaseInUse> {
+    let set = |value: Option<&vault::Secret>| value.is_some_and(|v| !v.is_empty());
+    let mut files = vec![SetNames {
+        path: config.source.clone(),
+        names: DATABASE_VARIABLES
+            .iter()
+            .filter(|name| set(current.get(name)))
+            .map(|name| name.to_string())
+            .collect(),
+    }];
+    let mut read = |path: PathBuf, values: &dyn Fn(&[u8]) -> Vec<(String, vault::Secret)>| {
+        let Ok(found) = sinks::read(&path) else {
+            // Unreadable: the plan reports it (or it is no sink).
+            return;
+        };
+        let Some(bytes) = found.bytes() else { return };
+        let names = values(bytes)
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, _)| k)
+            .collect();
+        files.push(SetNames { path, names });
+    };
+    for spec in config.sinks.iter().filter(|s| s.kind != SinkKind::Droid) {
+        read(spec.path.clone(), &|bytes| sinks::read_values(spec, bytes));
+    }
+    if config.service.manager == ManagerKind::Compose {
+        if let Some(dir) = &config.service.dir {
+            let env = dir.join(".env");
+            if !config.sinks.iter().any(|s| s.path == env) {
+                read(env, &|bytes| sinks::dotenv::read_values(bytes));
+            }
+        }
+    }
+    gateway::database_in_use(config.gateway.litellm_config.as_deref(), &files)
+}
