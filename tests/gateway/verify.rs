@@ -77,9 +77,9 @@ fn sentinel_passes_on_the_exact_reply_and_fails_otherwise() {
     };
     let base = format!("{}/v1/", gw.url());
     let timeout = Duration::from_secs(30);
-    gateway::sentinel(&base, &master, "sentinel", SENTINEL, timeout).expect("exact reply");
+    gateway::sentinel(&base, &master, "sentinel", SENTINEL, timeout, &[]).expect("exact reply");
 
-    let err = gateway::sentinel(&base, &master, "chatty", SENTINEL, timeout).unwrap_err();
+    let err = gateway::sentinel(&base, &master, "chatty", SENTINEL, timeout, &[]).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, GatewayError::SentinelMismatch { .. }),
@@ -89,7 +89,7 @@ fn sentinel_passes_on_the_exact_reply_and_fails_otherwise() {
     hides(&msg, &[&master]);
 
     let wrong = key("wrong");
-    let err = gateway::sentinel(&base, &wrong, "sentinel", SENTINEL, timeout).unwrap_err();
+    let err = gateway::sentinel(&base, &wrong, "sentinel", SENTINEL, timeout, &[]).unwrap_err();
     let msg = err.to_string();
     assert!(
         matches!(err, GatewayError::SentinelRefused { status: 400, .. }),
