@@ -116,7 +116,23 @@ pub struct Seeds {
     pub config: PathBuf,
 }
 
-fn fill(template: &str) -> String {
+/// The seeds' route that points elsewhere (not the gateway) yet holds the
+/// old master key: routes get the key by URL only, so it keeps it.
+pub const ELSEWHERE: &str = r#""baseUrl": "http://10.0.0.5:4000/v1", "apiKey": "OLD_MASTER""#;
+
+/// A Droid text (template or filled) after a rotation to `new`: every
+/// gateway route holds `new`, the route elsewhere keeps the old key.
+pub fn rotated_droid(text: &str, new: &str) -> String {
+    let kept = fill(ELSEWHERE);
+    fill(text)
+        .replace(&kept, "\u{0}")
+        .replace(OLD_MASTER, new)
+        .replace(STALE, new)
+        .replace('\u{0}', &kept)
+}
+
+/// A template of this lab with its keys: `OLD_MASTER` and `STALE`.
+pub fn fill(template: &str) -> String {
     template
         .replace("OLD_MASTER", OLD_MASTER)
         .replace("STALE", STALE)

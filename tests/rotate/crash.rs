@@ -168,10 +168,7 @@ fn a_file_changed_under_the_rotation_starts_it_over() {
         .env("LITEKEYS_FAULT_EXEC", exec)
         .success();
     let master = s.master();
-    assert_eq!(
-        s.read(&settings),
-        droid.replace(OLD_MASTER, &master).replace(STALE, &master)
-    );
+    assert_eq!(s.read(&settings), rotated_droid(&droid, &master));
     s.assert_all_hold(&master);
     out.never_shows(&master);
     let audit =

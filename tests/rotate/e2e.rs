@@ -6,10 +6,6 @@ use litekeys_tests::{Test, require, walk};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use vault::Exit;
 
-fn exact(template: &str, new: &str) -> String {
-    template.replace("OLD_MASTER", new).replace("STALE", new)
-}
-
 #[test]
 fn rotation_changes_exactly_the_right_fields() {
     let Some(s) = Seeds::new() else { return };
@@ -43,7 +39,7 @@ fn rotation_changes_exactly_the_right_fields() {
     // ${VAR} and env: routes, unknown fields and layout untouched.
     assert_eq!(
         s.read(&home.join(".factory/settings.json")),
-        exact(SETTINGS, &new)
+        rotated_droid(SETTINGS, &new)
     );
     assert_eq!(
         s.read(&home.join(".factory/config.json")),

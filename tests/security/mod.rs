@@ -2,4 +2,8 @@
 //! an attack that worked on 0.1.0, tried through the real binaries.
 mod races;
 mod recipients;
+mod rollback;
+mod routes;
+mod sink_files;
 mod values;
+mod values_rotate;

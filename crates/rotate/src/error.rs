@@ -132,6 +132,12 @@ impl Error {
             Error::Locked(_) => Exit::Locked,
             Error::Vault(e) => match e {
                 vault::Error::Value { .. } | vault::Error::ValueType { .. } => Exit::DecryptValue,
+                // A key set twice (an empty line no MAC covers, placed first):
+                // bad input, as `litekeys` says of the same file.
+                vault::Error::Format {
+                    source: vault::FormatError::DuplicateKey { .. },
+                    ..
+                } => Exit::BadInput,
                 vault::Error::MacMismatch { .. } => Exit::MacMismatch,
                 vault::Error::NoIdentity { .. } => Exit::NoIdentity,
                 _ => Exit::Error,

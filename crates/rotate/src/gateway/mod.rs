@@ -17,6 +17,7 @@ mod verify;
 pub use database::{DATABASE_URL, DATABASE_VARIABLES, DatabaseInUse, SetNames, database_in_use};
 pub use endpoint::{Endpoint, Endpoints};
 pub use error::GatewayError;
+pub(crate) use http::shown as shown_url;
 pub use http::{COMPLETIONS, LIVELINESS, MODELS, REQUEST_TIMEOUT, root};
 pub use sentinel::{SENTINEL_PREFIX, fresh_sentinel, sentinel};
 pub use status_probe::{GatewayLines, Line, TIMEOUT, probe_status};

@@ -60,14 +60,23 @@ impl Field {
     }
 }
 
+/// Something about a sink file that is not a change, shown by `status`
+/// and the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    /// The file does not serve the source's key as it should: not in sync.
+    pub drift: bool,
+}
+
 /// A file's new bytes and what changed in them.
-pub struct Edit {
+pub(crate) struct Edit {
     pub bytes: Zeroizing<Vec<u8>>,
     pub fields: Vec<Field>,
 }
 
 impl Edit {
-    pub fn unchanged(before: &[u8]) -> Edit {
+    pub(crate) fn unchanged(before: &[u8]) -> Edit {
         Edit {
             bytes: Zeroizing::new(before.to_vec()),
             fields: Vec::new(),

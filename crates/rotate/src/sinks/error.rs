@@ -54,6 +54,12 @@ pub enum SinkError {
     Resolve(std::io::Error),
     #[error("cannot read it: {0}")]
     Read(std::io::Error),
+    /// A FIFO would block the read (holding the lock), a device would never
+    /// end: only regular files (or symlinks to them) are sinks.
+    #[error("is a {what}, not a regular file; a sink must be a regular file (or a symlink to one)")]
+    NotRegular { what: &'static str },
+    #[error("is {size} bytes, more than the {limit} a sink may hold; is it the right file?")]
+    TooLarge { size: u64, limit: u64 },
     #[error("cannot write it: {0}")]
     Write(std::io::Error),
     #[error("not UTF-8 text; fix or remove it and run again")]

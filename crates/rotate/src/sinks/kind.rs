@@ -1,11 +1,11 @@
 //! The one place that dispatches on [`SinkKind`]: which files a sink has,
 //! which kind's edit applies, and how its values are read back.
 
-use super::edit::{Edit, Target};
+use super::edit::{Edit, Note, Target};
 use super::error::SinkError;
 use super::{dotenv, droid, systemd_env};
 use crate::config::{SinkKind, SinkSpec};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use vault::Secret;
 
 /// The files of a sink: one, or a droid directory's settings files.
@@ -32,6 +32,48 @@ pub(crate) fn edit(
             systemd_env::edit(layout, before, t)
         }
     }
+}
+
+/// What `status` says about a sink file beyond its changes: the Droid
+/// routes' findings ([`droid::review`]), and a file holding a key that
+/// every user of the machine may read. Group access alone is not flagged:
+/// a dedicated group (the docker `.env` at 0640 root:docker) is a
+/// deliberate setup; world access never is.
+pub(crate) fn review(
+    spec: &SinkSpec,
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    t: &Target<'_>,
+) -> Vec<Note> {
+    let mut notes = match spec.kind {
+        SinkKind::Droid => droid::review(bytes, t),
+        _ => Vec::new(),
+    };
+    let holds_key = match spec.kind {
+        SinkKind::Droid => t
+            .keys
+            .first()
+            .and_then(|k| t.values.get(k))
+            .is_some_and(|v| !v.is_empty() && contains(bytes, v.expose())),
+        _ => read_values(spec, bytes)
+            .iter()
+            .any(|(k, v)| !v.is_empty() && spec.keys.contains(k)),
+    };
+    if let Some(mode) = mode.filter(|m| holds_key && m & 0o007 != 0) {
+        notes.push(Note {
+            text: format!(
+                "mode {mode:04o}: every user of this machine can read the key it holds; run `chmod 600 {}`",
+                path.display()
+            ),
+            drift: false,
+        });
+    }
+    notes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Every assignment a dotenv or systemd-env sink's `bytes` make, in order

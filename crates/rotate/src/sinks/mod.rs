@@ -15,9 +15,9 @@ mod kind;
 mod plan;
 pub(crate) mod systemd_quote;
 
-pub use edit::{Edit, Field, Target, Values};
-pub use error::{PlanError, SameFile, SinkError, SinkFailure, Unwritable, WritableError};
-pub use file::{FileChange, Found, NEW_MODE, Role, check_writable, read};
-pub use inspect::{FileStatus, State, held, inspect};
+pub(crate) use edit::{Field, Values};
+pub(crate) use error::{PlanError, SameFile, SinkError, SinkFailure, WritableError};
+pub(crate) use file::{FileChange, Role, check_writable, read};
+pub(crate) use inspect::{FileStatus, State, held, inspect, notes};
 pub use kind::read_values;
-pub use plan::plan;
+pub(crate) use plan::plan;

@@ -100,7 +100,7 @@ fn mode(m: Option<u32>) -> String {
 
 impl Status {
     pub fn in_sync(&self) -> bool {
-        self.sinks.iter().all(|s| s.state == State::InSync) && self.checks.iter().all(|c| c.ok)
+        self.sinks.iter().all(FileStatus::in_sync) && self.checks.iter().all(|c| c.ok)
     }
 
     pub fn table(&self) -> String {
@@ -152,6 +152,10 @@ impl Status {
                 _ => {}
             }
             out.push('\n');
+            for note in &s.notes {
+                let what = if note.drift { "problem" } else { "warning" };
+                out.push_str(&format!("        {what}: {}\n", note.text));
+            }
         }
         for c in &self.checks {
             let ok = if c.ok { "ok" } else { "FAILED" };
@@ -194,6 +198,8 @@ impl Status {
                 "path": s.path,
                 "mode": s.mode.map(|m| format!("{m:04o}")),
                 "state": s.state.name(),
+                "in_sync": s.in_sync(),
+                "notes": s.notes.iter().map(|n| json!({"text": n.text, "drift": n.drift})).collect::<Vec<_>>(),
                 "detail": match &s.state {
                     State::Drifted(fields) => json!(fields.iter().map(|f| json!({
                         "field": f.name, "fingerprint": f.old, "source": f.new

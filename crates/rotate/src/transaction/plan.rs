@@ -14,6 +14,9 @@ pub struct Plan {
     pub files: Vec<PlanFile>,
     /// A journal of an interrupted transaction will be settled first.
     pub pending_recovery: bool,
+    /// Findings about the sinks that are not changes (a route pointing
+    /// elsewhere with the gateway key: left alone), `path: text`.
+    pub notes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +56,9 @@ impl Plan {
         }
         if self.files.is_empty() {
             out.push_str("every sink is in sync: nothing to write\n");
+        }
+        for note in &self.notes {
+            out.push_str(&format!("warning: {note}\n"));
         }
         out
     }

@@ -116,6 +116,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             })
             .collect(),
         pending_recovery: false,
+        notes: sinks::notes(config, &values, &old, &gateway),
     };
     let recipients = doc
         .metadata
@@ -164,8 +165,8 @@ fn gateway_routes(config: &Config, gateway: &Endpoints) -> Vec<droid::Route> {
         .iter()
         .filter(|s| s.kind == SinkKind::Droid)
         .flat_map(|s| droid::files(&s.path))
-        .filter_map(|p| std::fs::read(p).ok())
-        .filter_map(|b| droid::gateway_routes(&b, gateway).ok())
+        .filter_map(|p| sinks::read(&p).ok())
+        .filter_map(|f| droid::gateway_routes(f.bytes()?, gateway).ok())
         .flatten()
         .collect()
 }
