@@ -166,6 +166,23 @@ impl Sandbox {
     pub fn program(&self, program: impl AsRef<OsStr>) -> Run {
         Run::new(PathBuf::from(program.as_ref()), self)
     }
+
+    /// What `litekeys-rotate trust FILE` records, for a lab's own files: a
+    /// litekeys.toml (pinned by content: trust it again after changing
+    /// it, even a malformed one a test wants refused for its content) or a
+    /// source that commands find by walking up. `tests/security/` runs the
+    /// real `trust`.
+    pub fn trust(&self, rel: impl AsRef<Path>) {
+        let path = self.path(rel);
+        let pin = if path.extension().is_some_and(|e| e == "toml") {
+            vault::Pin::Content
+        } else {
+            vault::Pin::Path
+        };
+        vault::TrustStore::new(&self.home().join(".local/state/litekeys"))
+            .trust(&path, pin)
+            .expect("trust record");
+    }
 }
 
 /// One process to run, just-style: arguments, stdin, then expectations.

@@ -423,6 +423,8 @@ fn default_file_is_the_nearest_secrets_global() {
     std::fs::create_dir_all(f.sb.path("repo/secrets")).unwrap();
     std::fs::create_dir_all(f.sb.path("repo/deep/er")).unwrap();
     std::fs::copy(&file, f.sb.path("repo/secrets/global.enc.env")).unwrap();
+    // Found by walking up: used once trusted (tests/security/cloned_repo.rs).
+    f.sb.trust("repo/secrets/global.enc.env");
     let out =
         f.sb.cmd("litekeys")
             .env("SOPS_AGE_KEY_FILE", &f.key)

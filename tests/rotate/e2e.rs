@@ -264,6 +264,7 @@ fn init_creates_a_source_sops_decrypts_and_never_overwrites() {
         "source = \"secrets/fresh.enc.env\"\n[service]\nmanager = \"none\"\n",
     )
     .unwrap();
+    s.sb.trust("repo/litekeys.toml");
     let out = s.cmd().args(["init", "--age", &s.recipient]).success();
     assert!(out.stdout_str().contains("created"), "{}", out.stdout_str());
     // secrets/ existed: its files are the user's, no .gitignore appears.
@@ -293,6 +294,7 @@ fn init_in_a_new_directory_git_ignores_the_lock_files() {
         "source = \"vault/global.enc.env\"\n[service]\nmanager = \"none\"\n",
     )
     .unwrap();
+    s.sb.trust("repo/litekeys.toml");
     let out = s.cmd().args(["init", "--age", &s.recipient]).success();
     assert!(
         out.stdout_str().contains(".gitignore"),

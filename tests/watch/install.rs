@@ -135,6 +135,8 @@ fn without_a_config_the_unit_names_the_source_it_found() {
     std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     sb.set_env("XDG_RUNTIME_DIR", &run);
     let source = sb.write("project/secrets/global.enc.env", "not read by install\n");
+    // Found by walking up: the unit runs on it only once it is trusted.
+    sb.trust("project/secrets/global.enc.env");
     sb.cmd("litekeys-watch")
         .arg("install")
         .current_dir(sb.path("project"))
