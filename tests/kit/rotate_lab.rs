@@ -124,7 +124,13 @@ pub const ELSEWHERE: &str = r#""baseUrl": "http://10.0.0.5:4000/v1", "apiKey": "
 /// gateway route holds `new`, the route elsewhere keeps the old key.
 pub fn rotated_droid(text: &str, new: &str) -> String {
     let kept = fill(ELSEWHERE);
-    fill(text)
+    // A filled text must not be filled again (STALE's value holds "STALE").
+    let filled = if text.contains(OLD_MASTER) || text.contains(STALE) {
+        text.to_string()
+    } else {
+        fill(text)
+    };
+    filled
         .replace(&kept, "\u{0}")
         .replace(OLD_MASTER, new)
         .replace(STALE, new)
