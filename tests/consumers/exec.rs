@@ -11,24 +11,20 @@ use vault::Exit;
 
 /// The litekeys binary run directly (the kit's `Run` has no raw status or pid).
 fn raw(f: &litekeys_tests::consumers_lab::Fixture) -> Command {
-    let mut cmd = Command::new(litekeys_tests::bin("litekeys"));
-    cmd.env_clear()
-        .envs(f.sb.env())
-        .current_dir(f.sb.dir.path())
-        .stdin(Stdio::null());
+    f.sb.process("litekeys")
+}
+
+/// `litekeys exec -f FILE` of the fixture, run directly.
+fn raw_exec(f: &litekeys_tests::consumers_lab::Fixture) -> Command {
+    let mut cmd = raw(f);
+    cmd.arg("exec").arg("-f").arg(&f.file);
     cmd
 }
 
 #[test]
 fn every_awkward_value_arrives_byte_exact() {
     let Some(f) = awkward() else { return };
-    let out =
-        f.sb.cmd("litekeys")
-            .arg("exec")
-            .arg("-f")
-            .arg(&f.file)
-            .args(["--", "env", "-0"])
-            .success();
+    let out = f.exec().args(["--", "env", "-0"]).success();
     let env = parse_env0(&out);
     f.assert_all_in(&env);
     // The caller's environment is kept.
@@ -41,13 +37,10 @@ fn every_awkward_value_arrives_byte_exact() {
 fn a_child_shell_prints_each_value_exactly() {
     let Some(f) = awkward() else { return };
     for (name, value) in &f.values {
-        let out =
-            f.sb.cmd("litekeys")
-                .arg("exec")
-                .arg("-f")
-                .arg(&f.file)
-                .args(["--", "/bin/sh", "-c", &format!("printf %s \"${name}\"")])
-                .success();
+        let out = f
+            .exec()
+            .args(["--", "/bin/sh", "-c", &format!("printf %s \"${name}\"")])
+            .success();
         assert_eq!(out.stdout_str(), value, "{name}");
     }
     f.assert_marker_absent();
@@ -56,31 +49,20 @@ fn a_child_shell_prints_each_value_exactly() {
 #[test]
 fn the_exit_status_is_the_commands() {
     let Some(f) = awkward() else { return };
-    f.sb.cmd("litekeys")
-        .arg("exec")
-        .arg("-f")
-        .arg(&f.file)
-        .args(["--", "sh", "-c", "exit 37"])
-        .expect_code(37);
+    f.exec().args(["--", "sh", "-c", "exit 37"]).expect_code(37);
 }
 
 #[test]
 fn death_by_sigterm_is_the_commands() {
     let Some(f) = awkward() else { return };
-    let status = raw(&f)
-        .arg("exec")
-        .arg("-f")
-        .arg(&f.file)
+    let status = raw_exec(&f)
         .args(["--", "sh", "-c", "kill -TERM $$"])
         .status()
         .expect("runs");
     assert_eq!(status.code(), None, "{status:?}");
     assert_eq!(status.signal(), Some(15), "{status:?}");
     // The kit maps it to 128 + N.
-    f.sb.cmd("litekeys")
-        .arg("exec")
-        .arg("-f")
-        .arg(&f.file)
+    f.exec()
         .args(["--", "sh", "-c", "kill -TERM $$"])
         .expect_code(128 + 15);
 }
@@ -88,10 +70,7 @@ fn death_by_sigterm_is_the_commands() {
 #[test]
 fn litekeys_is_replaced_by_the_command() {
     let Some(f) = awkward() else { return };
-    let child = raw(&f)
-        .arg("exec")
-        .arg("-f")
-        .arg(&f.file)
+    let child = raw_exec(&f)
         .args(["--", "sh", "-c", "echo $$"])
         .stdout(Stdio::piped())
         .spawn()
@@ -105,13 +84,10 @@ fn litekeys_is_replaced_by_the_command() {
 #[test]
 fn only_passes_just_those_values() {
     let Some(f) = awkward() else { return };
-    let out =
-        f.sb.cmd("litekeys")
-            .arg("exec")
-            .arg("-f")
-            .arg(&f.file)
-            .args(["--only", "LITELLM_MASTER_KEY,NEWLINES", "--", "env", "-0"])
-            .success();
+    let out = f
+        .exec()
+        .args(["--only", "LITELLM_MASTER_KEY,NEWLINES", "--", "env", "-0"])
+        .success();
     let env = parse_env0(&out);
     assert_eq!(env["LITELLM_MASTER_KEY"], f.value("LITELLM_MASTER_KEY"));
     assert_eq!(env["NEWLINES"], f.value("NEWLINES"));
@@ -193,20 +169,12 @@ fn bad_input_is_refused_before_anything_runs() {
     assert!(ran.exists());
     std::fs::remove_file(&ran).unwrap();
 
-    let out = touch(
-        f.sb.cmd("litekeys")
-            .arg("exec")
-            .arg("-f")
-            .arg(&f.file)
-            .args(["--only", "NOT_THERE"]),
-    )
-    .expect(Exit::Error);
+    let out = touch(f.exec().args(["--only", "NOT_THERE"])).expect(Exit::Error);
     out.one_line_error("NOT_THERE");
     assert!(!ran.exists(), "ran despite an unknown --only key");
 
     f.use_wrong_identity();
-    let out =
-        touch(f.sb.cmd("litekeys").arg("exec").arg("-f").arg(&f.file)).expect(Exit::NoIdentity);
+    let out = touch(f.exec()).expect(Exit::NoIdentity);
     out.one_line_error("global.enc.env").never_shows(&secret);
     assert!(!ran.exists(), "ran despite a wrong identity");
 }
@@ -215,26 +183,20 @@ fn bad_input_is_refused_before_anything_runs() {
 fn a_command_that_cannot_run_has_shells_codes() {
     let Some(f) = awkward() else { return };
     let secret = f.value("LITELLM_MASTER_KEY");
-    let out =
-        f.sb.cmd("litekeys")
-            .arg("exec")
-            .arg("-f")
-            .arg(&f.file)
-            .args(["--", "no-such-command-litekeys-test"])
-            .expect(Exit::CommandNotFound);
+    let out = f
+        .exec()
+        .args(["--", "no-such-command-litekeys-test"])
+        .expect(Exit::CommandNotFound);
     out.one_line_error("no-such-command-litekeys-test")
         .never_shows(secret);
 
     let script = f.sb.write("not-executable.sh", "#!/bin/sh\nexit 0\n");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out =
-        f.sb.cmd("litekeys")
-            .arg("exec")
-            .arg("-f")
-            .arg(&f.file)
-            .arg("--")
-            .arg(&script)
-            .expect(Exit::CommandCannotRun);
+    let out = f
+        .exec()
+        .arg("--")
+        .arg(&script)
+        .expect(Exit::CommandCannotRun);
     out.one_line_error("not-executable.sh").never_shows(secret);
 }
 
@@ -242,13 +204,7 @@ fn a_command_that_cannot_run_has_shells_codes() {
 fn the_command_gets_its_own_argv() {
     let Some(f) = awkward() else { return };
     // The child sees its own argv only: no value is passed as an argument.
-    let out =
-        f.sb.cmd("litekeys")
-            .arg("exec")
-            .arg("-f")
-            .arg(&f.file)
-            .args(["--", "cat", "/proc/self/cmdline"])
-            .success();
+    let out = f.exec().args(["--", "cat", "/proc/self/cmdline"]).success();
     assert_eq!(out.stdout, b"cat\0/proc/self/cmdline\0");
     assert!(out.stderr.is_empty());
 }

@@ -25,15 +25,36 @@ fn command(argv: Vec<String>) -> ServiceSpec {
     }
 }
 
-#[test]
-fn command_restart_with_a_new_key_then_verify_passes() {
+/// A LiteLLM running on `old` in its sandbox, and the key to switch to.
+/// Bind the sandbox first: bindings drop in reverse, so the proxy is
+/// killed before the sandbox goes.
+struct Running {
+    _sb: Sandbox,
+    gw: LiteLlm,
+    old: Secret,
+    new: Secret,
+}
+
+/// `None` (a loud skip outside CI) when LiteLLM is missing.
+fn running() -> Option<Running> {
     let sandbox = Sandbox::new();
     let (old, new) = (key("old"), key("new"));
-    let Some(gw) = LiteLlm::start(
+    let gw = LiteLlm::start(
         &sandbox,
         old.as_str().unwrap(),
         &[MockModel::new("m", "ok")],
-    ) else {
+    )?;
+    Some(Running {
+        _sb: sandbox,
+        gw,
+        old,
+        new,
+    })
+}
+
+#[test]
+fn command_restart_with_a_new_key_then_verify_passes() {
+    let Some(Running { _sb, gw, old, new }) = running() else {
         return;
     };
     eprintln!("LiteLLM started in {:.2} s", gw.started_in.as_secs_f64());
@@ -73,13 +94,7 @@ fn command_restart_with_a_new_key_then_verify_passes() {
 
 #[test]
 fn a_restart_that_fails_leaves_the_old_gateway_and_says_why() {
-    let sandbox = Sandbox::new();
-    let (old, new) = (key("old"), key("new"));
-    let Some(gw) = LiteLlm::start(
-        &sandbox,
-        old.as_str().unwrap(),
-        &[MockModel::new("m", "ok")],
-    ) else {
+    let Some(Running { _sb, gw, old, new }) = running() else {
         return;
     };
     gw.set_master_key(new.as_str().unwrap());

@@ -1,7 +1,7 @@
 //! The lab of the consumers suites (`tests/consumers/`): a sandbox with an age identity and a
 //! file of awkward values encrypted by the real sops.
 
-use crate::{Outcome, Sandbox, Sops};
+use crate::{Outcome, Run, Sandbox, Sops};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -89,6 +89,16 @@ pub fn encrypt(
 }
 
 impl Fixture {
+    /// `litekeys exec -f FILE` on the fixture's file; the caller adds the
+    /// options and `-- COMMAND`.
+    pub fn exec(&self) -> Run {
+        self.sb
+            .cmd("litekeys")
+            .arg("exec")
+            .arg("-f")
+            .arg(&self.file)
+    }
+
     pub fn value(&self, name: &str) -> &str {
         &self
             .values

@@ -2,7 +2,8 @@
 //! (`tests/rotate/`):
 //! the encrypted source made by the real `sops encrypt --age`, a Droid
 //! settings.json (VibeProxy :8317, Z.AI, two LiteLLM routes, a
-//! `${LITELLM_MASTER_KEY}` route, unknown fields), a legacy config.json (an
+//! `${LITELLM_MASTER_KEY}` route, a route elsewhere holding the old key,
+//! unknown fields), a legacy config.json (an
 //! `env:` key and a literal one), a generated config.d file, a symlinked
 //! litellm.env, a 0640 docker `.env`, a systemd drop-in and its unit.
 
@@ -16,94 +17,19 @@ pub const OLD_SALT: &str = "sk-OLDsaltKEY00000aaaaBBBBccccDDDDeeeeFFFFgggg5678";
 /// A stale literal key on one LiteLLM route (drifted before the rotation).
 pub const STALE: &str = "sk-STALEkey0000000aaaaBBBBccccDDDDeeeeFFFFgggg9999";
 
-pub const SETTINGS: &str = r#"{
-  "enabledPlugins": {
-    "core@factory-plugins": true
-  },
-  "customModels": [
-    {
-      "model": "kimi-k2.5",
-      "id": "custom:Kimi-K2.5-[Kimi-Coding]-0",
-      "index": 0,
-      "baseUrl": "http://localhost:8317/v1",
-      "apiKey": "vibeproxy",
-      "displayName": "Kimi K2.5 [VibeProxy]",
-      "maxOutputTokens": 262144,
-      "noImageSupport": false,
-      "provider": "generic-chat-completion-api"
-    },
-    {
-      "model": "glm-5.1",
-      "id": "custom:GLM-5.1-[ZAI]-1",
-      "baseUrl": "https://api.z.ai/api/coding/paas/v4",
-      "apiKey": "zai-0123456789abcdef",
-      "provider": "generic-chat-completion-api",
-      "displayName": "GLM-5.1 [ZAI Coding]"
-    },
-    {
-      "model": "gpt-5.5",
-      "id": "custom:gpt-5-5-[LiteLLM]-6",
-      "baseUrl": "http://127.0.0.1:4000/v1",
-      "apiKey": "OLD_MASTER",
-      "displayName": "gpt-5.5 [LiteLLM]",
-      "provider": "generic-chat-completion-api",
-      "extraHeaders": {"x-team": "lab"},
-      "futureField": [1, 2.50, "\u00e9"]
-    },
-    {
-      "model": "qwen3p6-plus",
-      "displayName": "Qwen 3 Plus (Local LiteLLM)",
-      "baseUrl": "http://localhost:4000",
-      "apiKey": "STALE",
-      "provider": "generic-chat-completion-api",
-      "maxOutputTokens": 16384
-    },
-    {
-      "model": "deepseek-v3p2",
-      "baseUrl": "http://localhost:4000/v1",
-      "apiKey": "${LITELLM_MASTER_KEY}",
-      "provider": "generic-chat-completion-api"
-    }
-  ],
-  "unknownTopLevel": {"keep": [true, null]}
-}
-"#;
+/// The seeds' Droid settings, the file the droid sink's unit tests and
+/// `litekeys-rotate demo` use too.
+pub const SETTINGS: &str =
+    include_str!("../../crates/rotate/src/sinks/testdata/droid-settings.json");
 
-pub const LEGACY: &str = r#"{
-  "custom_models": [
-    {
-      "model_display_name": "qwen3-coder (LiteLLM)",
-      "model": "qwen3-coder:480b-cloud",
-      "base_url": "http://127.0.0.1:4000/v1/",
-      "api_key": "env:LITELLM_MASTER_KEY",
-      "provider": "generic-chat-completion-api",
-      "max_tokens": 128000
-    },
-    {
-      "model_display_name": "qwen2.5-coder (LiteLLM)",
-      "model": "qwen2.5-coder:7b",
-      "base_url": "http://127.0.0.1:4000/v1/",
-      "api_key": "OLD_MASTER",
-      "provider": "generic-chat-completion-api",
-      "max_tokens": 32000
-    }
-  ]
-}
-"#;
+pub const LEGACY: &str = include_str!("../fixtures/seeds/config.json");
 
-pub const GENERATED: &str = r#"{
-  "custom_models": [
-    {
-      "model_display_name": "llama3.1 (LiteLLM)",
-      "model": "llama3.1:latest",
-      "base_url": "http://framework:4000/v1/",
-      "api_key": "OLD_MASTER",
-      "provider": "generic-chat-completion-api",
-      "max_tokens": 8192
-    }
-  ]
-}
-"#;
+pub const GENERATED: &str = include_str!("../fixtures/seeds/lab-litellm.json");
+
+/// The seeds' litekeys.toml: two dotenv sinks (litellm.env, the docker
+/// `.env` at `DOCKER_ENV`), Droid, the systemd drop-in; no service manager.
+/// scripts/bench.d/40-rotate.sh builds its sandbox from the same files.
+pub const CONFIG: &str = include_str!("../fixtures/seeds/litekeys.toml");
 
 pub const UNIT: &str = "[Unit]\nDescription=LiteLLM gateway\n\n[Service]\nType=simple\nEnvironmentFile=-%h/.config/lab-secrets/litellm.env\nExecStart=/bin/true\n\n[Install]\nWantedBy=default.target\n";
 
@@ -194,32 +120,7 @@ impl Seeds {
                 "[Service]\nEnvironment=\"LITELLM_MASTER_KEY={OLD_MASTER}\"\nRestart=on-failure\n"
             ),
         );
-        let toml = format!(
-            r#"source = "secrets/global.enc.env"
-[gateway]
-url = "http://127.0.0.1:4000"
-aliases = ["http://framework:4000"]
-[service]
-manager = "none"
-[[sink]]
-kind = "dotenv"
-path = "~/.config/lab-secrets/litellm.env"
-keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
-[[sink]]
-kind = "dotenv"
-path = "{}"
-keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
-[[sink]]
-kind = "droid"
-path = "~/.factory"
-key = "LITELLM_MASTER_KEY"
-[[sink]]
-kind = "systemd-env"
-path = "~/.config/systemd/user/litellm.service.d/litekeys.conf"
-keys = ["LITELLM_MASTER_KEY"]
-"#,
-            docker.display()
-        );
+        let toml = CONFIG.replace("DOCKER_ENV", &docker.display().to_string());
         let config = sb.write("repo/litekeys.toml", edit(toml));
         // The user's own repository: found by walking up, and trusted.
         sb.trust("repo/litekeys.toml");
@@ -237,6 +138,14 @@ keys = ["LITELLM_MASTER_KEY"]
     /// `litekeys-rotate ARGS` run from the repo.
     pub fn cmd(&self) -> Run {
         self.sb.cmd("litekeys-rotate").current_dir(&self.repo)
+    }
+
+    /// `litekeys-rotate --yes` from the repo as a bare process, to start
+    /// several at once or kill one midway.
+    pub fn rotation(&self) -> std::process::Command {
+        let mut cmd = self.sb.process("litekeys-rotate");
+        cmd.current_dir(&self.repo).arg("--yes");
+        cmd
     }
 
     /// The source's values, decrypted by the real sops.

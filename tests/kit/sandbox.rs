@@ -156,6 +156,21 @@ impl Sandbox {
         Run::new(bin(binary), self)
     }
 
+    /// A workspace binary as a bare `Command` in the sandbox (stdin null),
+    /// for tests that spawn, signal or race the process themselves.
+    pub fn process(&self, binary: &str) -> Command {
+        let mut cmd = self.command(bin(binary));
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// `program` with only this sandbox's environment, in its directory.
+    fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear().envs(&self.env).current_dir(self.dir.path());
+        cmd
+    }
+
     /// A [`Test`] of a workspace binary in this sandbox; relative file
     /// paths are under the sandbox.
     pub fn test(&self, binary: &str) -> Test {
@@ -193,11 +208,10 @@ pub struct Run {
 
 impl Run {
     fn new(program: PathBuf, sandbox: &Sandbox) -> Run {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .envs(&sandbox.env)
-            .current_dir(sandbox.dir.path());
-        Run { cmd, stdin: None }
+        Run {
+            cmd: sandbox.command(program),
+            stdin: None,
+        }
     }
 
     pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {

@@ -3,10 +3,10 @@
 //! litekeys.toml with the `command` manager), and the real `litekeys-watch`
 //! running in it, its stderr collected line by line and killed on drop.
 
-use crate::{Sandbox, Sops, bin};
+use crate::{Sandbox, Sops};
 use std::io::{BufRead, BufReader};
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -121,14 +121,12 @@ impl Lab {
     /// Starts `litekeys-watch --config litekeys.toml ARGS` and waits until
     /// it watches.
     pub fn watch(&self, args: &[&str]) -> Watcher {
-        let mut child = Command::new(bin("litekeys-watch"))
-            .env_clear()
-            .envs(self.sb.env())
-            .current_dir(self.sb.dir.path())
+        let mut child = self
+            .sb
+            .process("litekeys-watch")
             .arg("--config")
             .arg(self.sb.path("litekeys.toml"))
             .args(args)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -1,21 +1,15 @@
 //! Eight rotations started at once: exactly one succeeds, the others exit
 //! locked, and the files are consistent.
 
+use litekeys_tests::Outcome;
 use litekeys_tests::rotate_lab::*;
-use litekeys_tests::{Outcome, bin};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use vault::Exit;
 
 fn spawn(s: &Seeds, hold: Option<&std::path::Path>) -> Child {
-    let mut cmd = Command::new(bin("litekeys-rotate"));
-    cmd.env_clear()
-        .envs(s.sb.env())
-        .current_dir(&s.repo)
-        .arg("--yes")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = s.rotation();
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(file) = hold {
         // The winner waits after taking the lock until the test says so.
         cmd.env("LITEKEYS_FAULT_HOLD", format!("locked:{}", file.display()));

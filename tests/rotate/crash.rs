@@ -4,9 +4,8 @@
 //! every file in one consistent state (all old, or all new once the commit
 //! is recorded) and no plaintext backup or temp file anywhere.
 
-use litekeys_tests::bin;
 use litekeys_tests::rotate_lab::*;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use vault::Exit;
 
@@ -152,7 +151,7 @@ fn a_file_changed_under_the_rotation_starts_it_over() {
     let Some(s) = Seeds::new() else { return };
     let settings = s.sb.home().join(".factory/settings.json");
     // Droid rewrites its settings (a new field) while the rotation runs.
-    let droid = fill_settings().replace(
+    let droid = fill(SETTINGS).replace(
         "\"unknownTopLevel\"",
         "\"droidAddedThis\": true,\n  \"unknownTopLevel\"",
     );
@@ -176,12 +175,6 @@ fn a_file_changed_under_the_rotation_starts_it_over() {
     assert_eq!(audit.lines().count(), 1);
 }
 
-fn fill_settings() -> String {
-    SETTINGS
-        .replace("OLD_MASTER", OLD_MASTER)
-        .replace("STALE", STALE)
-}
-
 /// Cheap pseudo-random numbers (the delays need no quality).
 struct Lcg(u64);
 
@@ -199,14 +192,8 @@ impl Lcg {
 fn sigkill_at_random_moments_always_recovers() {
     let Some(s) = Seeds::new() else { return };
     let rotate = || {
-        let mut cmd = Command::new(bin("litekeys-rotate"));
-        cmd.env_clear()
-            .envs(s.sb.env())
-            .current_dir(&s.repo)
-            .arg("--yes")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut cmd = s.rotation();
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
         cmd
     };
     // How long one rotation takes here bounds the delays.

@@ -188,44 +188,14 @@ fn secret_str(s: &Secret) -> Result<&str, DemoError> {
     s.as_str().ok_or(DemoError::KeyNotText)
 }
 
-/// Droid settings with the seeds' three routes: only the LiteLLM one goes
-/// through the gateway; VibeProxy and Z.AI must be left alone.
+/// The seeds' Droid settings (the file the sink's unit tests and the
+/// end-to-end lab use too), in sync: every gateway route holds `master`;
+/// VibeProxy and Z.AI must be left alone.
 fn droid_settings(master: &str, gateway: &str) -> String {
-    let settings = serde_json::json!({
-        "enabledPlugins": { "core@factory-plugins": true },
-        "customModels": [
-            {
-                "model": "kimi-k2.5",
-                "id": "custom:Kimi-K2.5-[Kimi-Coding]-0",
-                "index": 0,
-                "baseUrl": "http://localhost:8317/v1",
-                "apiKey": "vibeproxy",
-                "displayName": "Kimi K2.5 [VibeProxy]",
-                "maxOutputTokens": 262144,
-                "noImageSupport": false,
-                "provider": "generic-chat-completion-api"
-            },
-            {
-                "model": "glm-5.1",
-                "id": "custom:GLM-5.1-[ZAI]-1",
-                "baseUrl": "https://api.z.ai/api/coding/paas/v4",
-                "apiKey": "zai-demo-not-a-real-key",
-                "provider": "generic-chat-completion-api",
-                "displayName": "GLM-5.1 [ZAI Coding]"
-            },
-            {
-                "model": "gpt-5.5",
-                "id": "custom:gpt-5-5-[LiteLLM]-6",
-                "baseUrl": format!("{gateway}/v1"),
-                "apiKey": master,
-                "displayName": "gpt-5.5 [LiteLLM]",
-                "provider": "generic-chat-completion-api"
-            }
-        ]
-    });
-    let mut text = serde_json::to_string_pretty(&settings).expect("JSON of literals");
-    text.push('\n');
-    text
+    include_str!("../sinks/testdata/droid-settings.json")
+        .replace("OLD_MASTER", master)
+        .replace("STALE", master)
+        .replace("http://127.0.0.1:4000", gateway)
 }
 
 /// Runs this binary inside the sandbox and copies its output to `out`.
@@ -318,8 +288,7 @@ pub(crate) fn run(keep: bool, out: &mut dyn Write) -> Result<vault::Exit, DemoEr
     )?;
     let settings = std::fs::read_to_string(sandbox.home().join(".factory/settings.json"))
         .map_err(io(&sandbox.home()))?;
-    let untouched =
-        settings.contains("\"vibeproxy\"") && settings.contains("zai-demo-not-a-real-key");
+    let untouched = settings.contains("\"vibeproxy\"") && settings.contains("zai-not-a-real-key");
     let _ = writeln!(
         out,
         "\nVibeProxy and Z.AI routes untouched: {}",
