@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 /// Names the configuration file, overriding the search.
-pub const ENV_CONFIG: &str = "LITEKEYS_CONFIG";
+pub(crate) const ENV_CONFIG: &str = "LITEKEYS_CONFIG";
 
 /// What the configuration is resolved against (the process environment,
 /// or a test's).

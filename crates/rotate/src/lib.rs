@@ -9,23 +9,27 @@
 //! keys, `init` creates the source. The transaction, status, init and keys
 //! are private: their facade is re-exported here.
 
-pub mod activation;
+mod activation;
 pub mod audit;
 pub mod config;
-pub mod env;
-pub mod error;
+mod env;
+mod error;
 pub mod gateway;
 mod init;
 mod keys;
-pub mod sinks;
+mod sinks;
 mod status;
 mod transaction;
 
-pub use activation::service;
+pub use activation::{
+    Activate, ActivateError, Activation, ChangedFile, Restart, Skip, Verification, service,
+    service_spec,
+};
 pub use init::{Created, init};
 pub use keys::{
     Implausible, ImplausibleKey, MIN_KEY_LEN, check_gateway_key, generate as generate_key,
 };
+pub use sinks::read_values as read_sink_values;
 pub use status::{Check, Status, collect as collect_status};
 pub use transaction::fault::activation_double;
 pub use transaction::{

@@ -1,5 +1,5 @@
 //! Does a service-facing sink still hold the source's values? The sink is
-//! read with rotate's reader (`rotate::sinks::read_values`: dotenv, drop-in
+//! read with rotate's reader (`rotate::read_sink_values`: dotenv, drop-in
 //! `Environment=`, environment.d) and compared key by key, fingerprints
 //! only.
 
@@ -11,7 +11,7 @@ use vault::Secret;
 pub(crate) fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
     let values = match std::fs::read(&sink.path) {
         Err(_) => Vec::new(),
-        Ok(bytes) => rotate::sinks::read_values(sink, &bytes),
+        Ok(bytes) => rotate::read_sink_values(sink, &bytes),
     };
     // The last assignment wins, as for the programs that read the file.
     let found: BTreeMap<String, Secret> = values.into_iter().collect();

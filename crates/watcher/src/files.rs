@@ -111,7 +111,7 @@ fn digest(path: &Path) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rotate::env::Env;
+    use rotate::Env;
 
     #[test]
     fn follows_files_by_name_in_their_directories_and_through_symlinks() {

@@ -210,7 +210,7 @@ fn run(args: Args) -> Result<(), Error> {
         }
         _ => {}
     }
-    let env = rotate::env::Env::from_process();
+    let env = rotate::Env::from_process();
     let config = rotate::config::Config::load(args.config.as_deref(), &env)
         .map_err(|e| Error::Config(e.into()))?;
     if let Some(Command::Install { system, print }) = args.command {
@@ -229,7 +229,7 @@ fn run(args: Args) -> Result<(), Error> {
     let set = Arc::new(files::WatchSet::new(&config));
     let events = debounce::Debouncer::start(Arc::clone(&set), debounce)?;
     let actions = live::LiveActions {
-        service: rotate::activation::service_spec(&config),
+        service: rotate::service_spec(&config),
         verify: !args.no_verify,
         verify_bound: args.verify_timeout.unwrap_or(config.gateway.timeout),
         config: config.clone(),

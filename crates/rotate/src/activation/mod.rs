@@ -21,5 +21,5 @@ mod step;
 pub use error::ActivateError;
 pub use restart::{Restart, service_spec};
 #[cfg(any(test, feature = "fault-injection"))]
-pub use step::Failing;
+pub(crate) use step::Failing;
 pub use step::{Activate, Activation, ChangedFile, Skip, Verification};

@@ -9,10 +9,10 @@ mod trust;
 
 use args::{Args, Command, RotateArgs};
 use clap::Parser;
-use rotate::activation::{Activate, Restart, Skip};
+use rotate::Error;
 use rotate::config::{Config, Env, Located, ManagerKind, Refusal};
-use rotate::error::Error;
 use rotate::{self as transaction, Action, Plan, Recovered, Report, Request, Ui};
+use rotate::{Activate, Restart, Skip};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use vault::Exit;
@@ -83,7 +83,7 @@ impl Ui for Terminal {
 }
 
 /// The restart + verification step: every real manager restarts and
-/// verifies ([`rotate::activation::Restart`]); `--no-restart` and `none` skip.
+/// verifies ([`rotate::Restart`]); `--no-restart` and `none` skip.
 fn activator(args: &Args, config: &Config) -> Box<dyn Activate> {
     if let Some(double) = rotate::activation_double() {
         return Box::new(double);

@@ -3,8 +3,8 @@
 //! to its use, or withdraws that. Trusting a config prints everything it
 //! would act on, so the user sees what they agree to.
 
+use rotate::Error;
 use rotate::config::{Config, ConfigError, Env, Found, Located, ManagerKind, Refusal};
-use rotate::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use vault::Pin;
@@ -41,7 +41,7 @@ pub(super) fn restart_command(config: &Config) -> String {
     if config.service.manager == ManagerKind::None {
         return "none (manager = \"none\")".into();
     }
-    match rotate::activation::service_spec(config).plan(false) {
+    match rotate::service_spec(config).plan(false) {
         Ok(steps) if !steps.is_empty() => steps
             .iter()
             .map(ToString::to_string)

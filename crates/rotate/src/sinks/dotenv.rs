@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 /// Which reader the file is written for: it decides the quoting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
+pub(crate) enum Dialect {
     /// Shells, systemd `EnvironmentFile=`, docker compose (which expands `$`
     /// outside single quotes).
     Dotenv,
@@ -133,7 +133,7 @@ fn render(
 }
 
 /// Every `KEY=value` of the file, in order (the last one wins for readers).
-pub fn read_values(bytes: &[u8]) -> Vec<(String, Secret)> {
+pub(crate) fn read_values(bytes: &[u8]) -> Vec<(String, Secret)> {
     let text = String::from_utf8_lossy(bytes);
     text.lines()
         .filter_map(parse_line)
@@ -142,7 +142,7 @@ pub fn read_values(bytes: &[u8]) -> Vec<(String, Secret)> {
 }
 
 /// The file with `t.keys` set to `t.values`; `None` input = a new file.
-pub fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<Edit, SinkError> {
+pub(crate) fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<Edit, SinkError> {
     let text = match before {
         Some(b) => Zeroizing::new(
             std::str::from_utf8(b)

@@ -9,11 +9,11 @@ use zeroize::Zeroizing;
 
 /// Values by name (what the sinks should hold).
 #[derive(Clone, Debug, Default)]
-pub struct Values(BTreeMap<String, Secret>);
+pub(crate) struct Values(BTreeMap<String, Secret>);
 
 impl Values {
     /// The first value of each name, as sops' `--extract` reads it.
-    pub fn from_plaintext(plain: &vault::Plaintext) -> Values {
+    pub(crate) fn from_plaintext(plain: &vault::Plaintext) -> Values {
         let mut map = BTreeMap::new();
         for (k, v, _) in plain.values() {
             map.entry(k.to_string()).or_insert_with(|| v.clone());
@@ -21,18 +21,18 @@ impl Values {
         Values(map)
     }
 
-    pub fn get(&self, key: &str) -> Option<&Secret> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Secret> {
         self.0.get(key)
     }
 
-    pub fn insert(&mut self, key: &str, value: Secret) {
+    pub(crate) fn insert(&mut self, key: &str, value: Secret) {
         self.0.insert(key.to_string(), value);
     }
 }
 
 /// What a sink edit is given.
 #[derive(Clone, Copy)]
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub values: &'a Values,
     /// The names this sink holds.
     pub keys: &'a [String],
@@ -58,15 +58,6 @@ impl Field {
             new: new.fingerprint(),
         }
     }
-}
-
-/// Something about a sink file that is not a change, shown by `status`
-/// and the plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub text: String,
-    /// The file does not serve the source's key as it should: not in sync.
-    pub drift: bool,
 }
 
 /// A file's new bytes and what changed in them.

@@ -11,7 +11,7 @@ use vault::store::Snapshot;
 use zeroize::Zeroizing;
 
 /// Mode of a sink file litekeys creates: it holds secrets.
-pub const NEW_MODE: u32 = 0o600;
+pub(crate) const NEW_MODE: u32 = 0o600;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -29,7 +29,7 @@ impl Role {
 }
 
 /// A file the transaction replaces.
-pub struct FileChange {
+pub(crate) struct FileChange {
     pub role: Role,
     /// The path as configured (it may be a symlink).
     pub shown: PathBuf,
@@ -45,13 +45,13 @@ pub struct FileChange {
 
 impl FileChange {
     /// The bytes before, `None` for a file the transaction creates.
-    pub fn before_bytes(&self) -> Option<&[u8]> {
+    pub(crate) fn before_bytes(&self) -> Option<&[u8]> {
         self.before.existed().then(|| self.before.bytes())
     }
 }
 
 /// A file as found on disk.
-pub struct Found {
+pub(crate) struct Found {
     pub shown: PathBuf,
     pub target: PathBuf,
     pub snapshot: Snapshot,
@@ -65,48 +65,9 @@ impl Found {
     }
 }
 
-/// The most a sink file may hold: settings and env files are kilobytes.
-pub(crate) const MAX_SINK_BYTES: u64 = 4 * 1024 * 1024;
-
-/// Refuses what is not a regular file of a sane size, from its type (stat
-/// never opens it: opening a FIFO would block, reading `/dev/zero` would
-/// never end). A file that is absent passes.
-pub(crate) fn check_regular(target: &Path) -> Result<(), SinkError> {
-    use std::os::unix::fs::FileTypeExt;
-    let meta = match std::fs::metadata(target) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(SinkError::Read(e)),
-    };
-    let t = meta.file_type();
-    let what = if t.is_file() {
-        if meta.len() > MAX_SINK_BYTES {
-            return Err(SinkError::TooLarge {
-                size: meta.len(),
-                limit: MAX_SINK_BYTES,
-            });
-        }
-        return Ok(());
-    } else if t.is_dir() {
-        "directory"
-    } else if t.is_fifo() {
-        "FIFO (named pipe)"
-    } else if t.is_char_device() {
-        "character device"
-    } else if t.is_block_device() {
-        "block device"
-    } else if t.is_socket() {
-        "socket"
-    } else {
-        "special file"
-    };
-    Err(SinkError::NotRegular { what })
-}
-
 pub(crate) fn read(path: &Path) -> Result<Found, SinkFailure> {
     let target =
         vault::store::resolve(path).map_err(|e| SinkFailure::new(path, SinkError::Resolve(e)))?;
-    check_regular(&target).map_err(|e| SinkFailure::new(path, e))?;
     let snapshot = Snapshot::read_or_absent(&target)
         .map_err(|e| SinkFailure::new(path, SinkError::Read(e)))?;
     let mode = snapshot
@@ -123,7 +84,7 @@ pub(crate) fn read(path: &Path) -> Result<Found, SinkFailure> {
 
 /// Whether `target` can be replaced by rename: its directory (or the
 /// nearest existing ancestor, for a new file) must be a writable directory.
-pub fn check_writable(target: &Path) -> Result<(), WritableError> {
+pub(crate) fn check_writable(target: &Path) -> Result<(), WritableError> {
     use rustix::fs::{Access, access};
     if target.is_dir() {
         return Err(WritableError::IsDirectory);

@@ -2,10 +2,10 @@
 //! bytes into its new bytes (a pure edit); this module reads the files,
 //! checks they can be replaced, and reports what changes or has drifted.
 
-pub mod dotenv;
-pub mod droid;
-pub mod json_text;
-pub mod systemd_env;
+pub(crate) mod dotenv;
+pub(crate) mod droid;
+pub(crate) mod json_text;
+pub(crate) mod systemd_env;
 
 mod edit;
 mod error;
@@ -18,6 +18,6 @@ pub(crate) mod systemd_quote;
 pub(crate) use edit::{Field, Values};
 pub(crate) use error::{PlanError, SameFile, SinkError, SinkFailure, WritableError};
 pub(crate) use file::{FileChange, Role, check_writable, read};
-pub(crate) use inspect::{FileStatus, State, held, inspect, notes};
+pub(crate) use inspect::{FileStatus, State, held, inspect};
 pub use kind::read_values;
 pub(crate) use plan::plan;

@@ -12,7 +12,7 @@ use vault::Secret;
 
 /// Every sink file that changes, with its new bytes. Fails (nothing
 /// changed) when any sink cannot be read, parsed or replaced.
-pub fn plan(
+pub(crate) fn plan(
     config: &Config,
     values: &Values,
     old: &[Secret],

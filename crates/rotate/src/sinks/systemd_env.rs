@@ -10,7 +10,7 @@ use super::dotenv::{self, Dialect};
 use super::edit::{Edit, Field, Target};
 use super::error::SinkError;
 use super::systemd_quote::quote;
-pub use crate::config::Layout;
+pub(crate) use crate::config::Layout;
 use std::ops::Range;
 use vault::Secret;
 use zeroize::Zeroizing;
@@ -111,7 +111,7 @@ fn in_service(line: &str, current: &mut bool) -> bool {
 }
 
 /// Every assignment the file makes, in order.
-pub fn read_values(layout: Layout, bytes: &[u8]) -> Vec<(String, Secret)> {
+pub(crate) fn read_values(layout: Layout, bytes: &[u8]) -> Vec<(String, Secret)> {
     if layout == Layout::EnvironmentD {
         return dotenv::read_values(bytes);
     }
@@ -133,7 +133,7 @@ pub fn read_values(layout: Layout, bytes: &[u8]) -> Vec<(String, Secret)> {
     out
 }
 
-pub fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edit, SinkError> {
+pub(crate) fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edit, SinkError> {
     if layout == Layout::EnvironmentD {
         return dotenv::edit(before, t, Dialect::EnvironmentD);
     }

@@ -1,7 +1,7 @@
 use super::*;
 use crate::actions::Drift;
-use rotate::config::{MASTER_KEY, SinkSpec};
 use rotate::Env;
+use rotate::config::{MASTER_KEY, SinkSpec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vault::Secret;
