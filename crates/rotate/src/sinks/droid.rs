@@ -5,7 +5,7 @@
 //! references and every other route are left alone. The key is replaced in
 //! place in the text, so nothing else in the file moves.
 
-use super::edit::{Edit, Field, Target};
+use super::edit::{Edit, Field, Note, Target};
 use super::error::SinkError;
 use super::json_text;
 use crate::gateway::Endpoints;
@@ -131,6 +131,63 @@ pub(crate) fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Ro
     Ok(out)
 }
 
+/// What `status` and the plan say about a settings text beyond the keys
+/// that change: a route that points elsewhere yet holds the gateway key
+/// (it hands the key to a third party; left alone), and a gateway route
+/// whose key is missing or not a string (Droid sends no key: not in sync).
+pub(crate) fn review(bytes: &[u8], t: &Target<'_>) -> Vec<Note> {
+    let Ok(doc) = parse(bytes) else {
+        return Vec::new();
+    };
+    let name = t.keys.first().map(String::as_str).unwrap_or_default();
+    let gateway_keys: Vec<&[u8]> = t
+        .values
+        .get(name)
+        .into_iter()
+        .chain(t.old)
+        .map(vault::Secret::expose)
+        .filter(|k| !k.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for shape in &SHAPES {
+        let Some(arr) = doc.get(shape.array).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, el) in arr.iter().enumerate() {
+            let at = format!("{}[{i}]{}", shape.array, label(el));
+            let url = el.get(shape.url).and_then(Value::as_str).unwrap_or("");
+            let key = el.get(shape.key);
+            if t.gateway.matches(url) {
+                let what = match key {
+                    None => "has no",
+                    Some(Value::String(_)) => continue,
+                    Some(Value::Number(_)) => "has a number as its",
+                    Some(_) => "has a non-string",
+                };
+                out.push(Note {
+                    text: format!(
+                        "{at} points at the gateway but {what} {}: Droid sends no key; set it to a string (litekeys-rotate sync writes it then)",
+                        shape.key
+                    ),
+                    drift: true,
+                });
+            } else if key
+                .and_then(Value::as_str)
+                .is_some_and(|k| gateway_keys.contains(&k.as_bytes()))
+            {
+                out.push(Note {
+                    text: format!(
+                        "{at} holds the gateway key but points elsewhere ({}): left alone; it hands the key to a third party, give that route its own key",
+                        crate::gateway::shown_url(url)
+                    ),
+                    drift: false,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The settings text with the key of every matching route set to the new
 /// value. Fails (nothing changed) when the text is not valid JSON.
 pub(crate) fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, SinkError> {
@@ -158,9 +215,11 @@ pub(crate) fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, SinkError> {
             if is_reference(key) || key == new_str {
                 continue;
             }
+            // By URL only: a route pointing elsewhere (VibeProxy, a
+            // provider) never gets the gateway key, even if it holds it
+            // now ([`review`] reports that).
             let url = el.get(shape.url).and_then(Value::as_str).unwrap_or("");
-            let was_old = t.old.iter().any(|o| o.expose() == key.as_bytes());
-            if !was_old && !t.gateway.matches(url) {
+            if !t.gateway.matches(url) {
                 continue;
             }
             if spans.is_none() {
@@ -250,8 +309,9 @@ mod tests {
         let old = [vault::Secret::from("sk-old".to_string())];
         target.old = &old;
         let e = edit(SETTINGS.as_bytes(), &target).unwrap();
+        // By URL only: private-host holds the old key but points elsewhere.
         let expected = SETTINGS
-            .replace("\"apiKey\": \"sk-old\"", "\"apiKey\": \"sk-new\"")
+            .replacen("\"apiKey\": \"sk-old\"", "\"apiKey\": \"sk-new\"", 1)
             .replace("\"apiKey\": \"sk-stale\"", "\"apiKey\": \"sk-new\"");
         assert_eq!(std::str::from_utf8(&e.bytes).unwrap(), expected);
         let names: Vec<&str> = e.fields.iter().map(|f| f.name.as_str()).collect();
@@ -260,11 +320,46 @@ mod tests {
             [
                 "customModels[2].apiKey (custom:gpt-5-5-[LiteLLM]-6)",
                 "customModels[3].apiKey (qwen3p6-plus)",
-                "customModels[5].apiKey (private-host)"
             ]
         );
         let again = edit(&e.bytes, &target).unwrap();
         assert!(again.fields.is_empty());
+        let notes = review(&e.bytes, &target);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(!notes[0].drift);
+        assert!(
+            notes[0].text.starts_with(
+                "customModels[5] (private-host) holds the gateway key but points elsewhere (http://10.0.0.5:4000/v1): left alone"
+            ),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_gateway_route_without_a_string_key_is_a_problem() {
+        let t = target(&[("LITELLM_MASTER_KEY", "sk-new")], &["LITELLM_MASTER_KEY"]);
+        let text = r#"{"customModels": [
+            {"model": "a", "baseUrl": "http://127.0.0.1:4000/v1", "apiKey": 12345},
+            {"model": "b", "baseUrl": "http://127.0.0.1:4000/v1"},
+            {"model": "c", "baseUrl": "https://api.deepseek.com", "apiKey": "sk-new"}
+        ]}"#;
+        let notes = review(text.as_bytes(), &t.target());
+        let shown: Vec<(&str, bool)> = notes.iter().map(|n| (&n.text[..20], n.drift)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("customModels[0] (a) ", true),
+                ("customModels[1] (b) ", true),
+                ("customModels[2] (c) ", false)
+            ]
+        );
+        assert!(
+            notes[0].text.contains("has a number as its apiKey"),
+            "{notes:?}"
+        );
+        assert!(notes[1].text.contains("has no apiKey"), "{notes:?}");
+        assert!(notes[2].text.contains("api.deepseek.com"), "{notes:?}");
+        assert!(!notes.iter().any(|n| n.text.contains("sk-new")));
     }
 
     #[test]

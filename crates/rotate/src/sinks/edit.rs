@@ -60,6 +60,15 @@ impl Field {
     }
 }
 
+/// Something about a sink file that is not a change, shown by `status`
+/// and the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    /// The file does not serve the source's key as it should: not in sync.
+    pub drift: bool,
+}
+
 /// A file's new bytes and what changed in them.
 pub(crate) struct Edit {
     pub bytes: Zeroizing<Vec<u8>>,

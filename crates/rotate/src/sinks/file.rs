@@ -65,9 +65,48 @@ impl Found {
     }
 }
 
+/// The most a sink file may hold: settings and env files are kilobytes.
+pub(crate) const MAX_SINK_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Refuses what is not a regular file of a sane size, from its type (stat
+/// never opens it: opening a FIFO would block, reading `/dev/zero` would
+/// never end). A file that is absent passes.
+pub(crate) fn check_regular(target: &Path) -> Result<(), SinkError> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::metadata(target) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(SinkError::Read(e)),
+    };
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        if meta.len() > MAX_SINK_BYTES {
+            return Err(SinkError::TooLarge {
+                size: meta.len(),
+                limit: MAX_SINK_BYTES,
+            });
+        }
+        return Ok(());
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    };
+    Err(SinkError::NotRegular { what })
+}
+
 pub(crate) fn read(path: &Path) -> Result<Found, SinkFailure> {
     let target =
         vault::store::resolve(path).map_err(|e| SinkFailure::new(path, SinkError::Resolve(e)))?;
+    check_regular(&target).map_err(|e| SinkFailure::new(path, e))?;
     let snapshot = Snapshot::read_or_absent(&target)
         .map_err(|e| SinkFailure::new(path, SinkError::Read(e)))?;
     let mode = snapshot

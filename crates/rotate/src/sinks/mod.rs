@@ -18,6 +18,6 @@ pub(crate) mod systemd_quote;
 pub(crate) use edit::{Field, Values};
 pub(crate) use error::{PlanError, SameFile, SinkError, SinkFailure, WritableError};
 pub(crate) use file::{FileChange, Role, check_writable, read};
-pub(crate) use inspect::{FileStatus, State, held, inspect};
+pub(crate) use inspect::{FileStatus, State, held, inspect, notes};
 pub use kind::read_values;
 pub(crate) use plan::plan;
