@@ -1,5 +1,7 @@
 //! Trust and tamper (issue 13): each file is one attack surface, each test
 //! an attack that worked on 0.1.0, tried through the real binaries.
+mod cloned_repo;
+mod database_guard;
 mod races;
 mod recipients;
 mod rollback;

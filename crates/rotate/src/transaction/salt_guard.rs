@@ -11,7 +11,7 @@ use crate::config::{Config, ManagerKind, Refusal, SALT_KEY, SinkKind};
 use crate::error::Result;
 use crate::gateway::{self, DATABASE_VARIABLES, DatabaseInUse, SetNames};
 use crate::sinks::{self, FileChange, Values};
-use std::path::PathBuf;
+use std::path::Path;
 
 /// Before anything is planned: `--salt` without `--force-salt`.
 pub(super) fn check_salt_flag(config: &Config, action: Action, current: &Values) -> Result<()> {
@@ -65,32 +65,39 @@ fn database(config: &Config, current: &Values) -> Option<DatabaseInUse> {
         names: DATABASE_VARIABLES
             .iter()
             .filter(|name| set(current.get(name)))
-            .map(|name| name.to_string())
+            .map(std::string::ToString::to_string)
             .collect(),
     }];
-    let mut read = |path: PathBuf, values: &dyn Fn(&[u8]) -> Vec<(String, vault::Secret)>| {
-        let Ok(found) = sinks::read(&path) else {
-            // Unreadable: the plan reports it (or it is no sink).
-            return;
-        };
-        let Some(bytes) = found.bytes() else { return };
-        let names = values(bytes)
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, _)| k)
-            .collect();
-        files.push(SetNames { path, names });
-    };
     for spec in config.sinks.iter().filter(|s| s.kind != SinkKind::Droid) {
-        read(spec.path.clone(), &|bytes| sinks::read_values(spec, bytes));
+        files.extend(set_names(&spec.path, |bytes| {
+            sinks::read_values(spec, bytes)
+        }));
     }
     if config.service.manager == ManagerKind::Compose {
         if let Some(dir) = &config.service.dir {
             let env = dir.join(".env");
             if !config.sinks.iter().any(|s| s.path == env) {
-                read(env, &|bytes| sinks::dotenv::read_values(bytes));
+                files.extend(set_names(&env, sinks::dotenv::read_values));
             }
         }
     }
     gateway::database_in_use(config.gateway.litellm_config.as_deref(), &files)
+}
+
+/// The names `path` sets to a non-empty value, read by `values`; `None`
+/// when it is absent or unreadable (the plan reports a sink it cannot read).
+fn set_names(
+    path: &Path,
+    values: impl Fn(&[u8]) -> Vec<(String, vault::Secret)>,
+) -> Option<SetNames> {
+    let found = sinks::read(path).ok()?;
+    let names = values(found.bytes()?)
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, _)| k)
+        .collect();
+    Some(SetNames {
+        path: path.to_path_buf(),
+        names,
+    })
 }

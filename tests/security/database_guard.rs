@@ -1,0 +1,137 @@
+//! The salt key's database guard: a changed `LITELLM_SALT_KEY` makes every
+//! credential LiteLLM stored in its database unreadable. On 0.1.0 `--salt`
+//! was refused only for `DATABASE_URL` in the environment or the source,
+//! or a block-style `database_url` in a configured LiteLLM config; a
+//! `DATABASE_URL` in litellm.env or a compose `.env`, the
+//! `DATABASE_HOST` family, flow-style YAML all let it through, and `sync`
+//! changed the salt key with no guard at all.
+
+use litekeys_tests::rotate_lab::*;
+use vault::Exit;
+
+/// `--salt --yes` (and its dry run) refused naming `place`, every file
+/// of the sandbox unchanged.
+fn salt_refused(s: &Seeds, env: &[(&str, &str)], place: &str) {
+    for extra in [&["--yes"][..], &["--dry-run"]] {
+        let mut t = s.test().arg("--salt").args(extra);
+        for (k, v) in env {
+            t = t.env(k, v);
+        }
+        t.status(Exit::Usage)
+            .one_line_error("--salt refused")
+            .one_line_error(place)
+            .never_shows(OLD_SALT)
+            .files_unchanged([""])
+            .run();
+    }
+}
+
+#[test]
+fn database_host_in_the_environment_refuses_salt() {
+    let Some(s) = Seeds::new() else { return };
+    for name in [
+        "DATABASE_HOST",
+        "DATABASE_USERNAME",
+        "DATABASE_PASSWORD",
+        "DATABASE_NAME",
+    ] {
+        salt_refused(
+            &s,
+            &[(name, "db")],
+            &format!("{name} is set in the environment"),
+        );
+    }
+}
+
+#[test]
+fn database_url_in_the_source_refuses_salt() {
+    let Some(s) = Seeds::new() else { return };
+    s.sb.cmd("litekeys")
+        .arg("-f")
+        .arg(&s.source)
+        .args(["set", "DATABASE_URL"])
+        .stdin("postgresql://litellm@db/litellm")
+        .success();
+    salt_refused(&s, &[], "global.enc.env sets DATABASE_URL");
+}
+
+#[test]
+fn database_url_in_litellm_env_refuses_salt() {
+    let Some(s) = Seeds::new() else { return };
+    let env = s.sb.home().join("dotfiles/litellm.env");
+    let text = s.read(&env);
+    std::fs::write(
+        &env,
+        format!("{text}DATABASE_URL=postgresql://litellm@db/litellm\n"),
+    )
+    .unwrap();
+    salt_refused(&s, &[], "litellm.env sets DATABASE_URL");
+}
+
+#[test]
+fn database_password_in_the_compose_env_refuses_salt() {
+    // The compose project's .env is read by `docker compose`, sink or not.
+    let Some(s) = Seeds::with_config(|t| {
+        t.replace(
+            "manager = \"none\"",
+            "manager = \"compose\"\ndir = \"../srv/compose\"\nservice = \"litellm\"",
+        )
+    }) else {
+        return;
+    };
+    s.sb.write("srv/compose/.env", "DATABASE_PASSWORD=hunter2\n");
+    salt_refused(&s, &[], "compose/.env sets DATABASE_PASSWORD");
+}
+
+#[test]
+fn a_flow_style_database_url_in_litellms_config_refuses_salt() {
+    let Some(s) = Seeds::with_config(|t| {
+        t.replace(
+            "[service]",
+            "litellm_config = \"~/.config/litellm/config.yaml\"\n[service]",
+        )
+    }) else {
+        return;
+    };
+    s.sb.write(
+        "home/.config/litellm/config.yaml",
+        "model_list: []\ngeneral_settings: {\"master_key\": \"os.environ/LITELLM_MASTER_KEY\", 'database_url': \"postgresql://db/litellm\"}\n",
+    );
+    salt_refused(&s, &[], "config.yaml:2 sets database_url");
+}
+
+#[test]
+fn a_sync_that_would_change_the_salt_key_is_refused_unless_forced() {
+    let Some(s) = Seeds::new() else { return };
+    // Another machine's salt key in litellm.env: a sync would replace it.
+    let env = s.sb.home().join("dotfiles/litellm.env");
+    let other = "sk-OTHERsaltKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg0000";
+    let text = s.read(&env).replace(OLD_SALT, other);
+    std::fs::write(&env, text).unwrap();
+    let database = [("DATABASE_URL", "postgresql://litellm@db/litellm")];
+    for args in [&["sync"][..], &["sync", "--dry-run"], &["--yes"]] {
+        let mut t = s.test().args(args);
+        for (k, v) in database {
+            t = t.env(k, v);
+        }
+        t.status(Exit::Usage)
+            .one_line_error("litellm.env: LITELLM_SALT_KEY would change, refused")
+            .one_line_error("DATABASE_URL is set in the environment")
+            .one_line_error("--force-salt")
+            .never_shows(OLD_SALT)
+            .never_shows(other)
+            .files_unchanged([""])
+            .run();
+    }
+    // Without a database the same sync goes through.
+    s.cmd().args(["sync", "--dry-run"]).success();
+    // Forced, it writes the source's salt key.
+    s.cmd()
+        .args(["sync", "--force-salt"])
+        .env(database[0].0, database[0].1)
+        .success();
+    assert!(
+        s.read(&env)
+            .contains(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"))
+    );
+}
