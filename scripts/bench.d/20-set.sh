@@ -11,20 +11,12 @@
 # longer, no other difference). litekeys also fsyncs the file and its
 # directory; sops does not.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 dir="$BENCH_TMP/set"
 mkdir -p "$dir"
-age-keygen -o "$dir/key.txt" 2>/dev/null
-recipient="$(age-keygen -y "$dir/key.txt")"
-rand() { head -c 32 /dev/urandom | base64 | tr -dc A-Za-z0-9; }
-printf 'LITELLM_MASTER_KEY=sk-%s\nLITELLM_SALT_KEY=sk-%s\n# comment\nGATEWAY_URL=http://127.0.0.1:4000\nEMPTY=\n' \
-    "$(rand)" "$(rand)" > "$dir/small.plain"
-python3 -c 'import sys
-for i in range(10000): print(f"KEY_{i:05}=value-{i}-sk-0123456789abcdefghijklmnopqrstuvwxyzABCDEF")' > "$dir/large.plain"
-for size in small large; do
-    sops encrypt --age "$recipient" --input-type dotenv --output-type dotenv "$dir/$size.plain" > "$dir/$size.enc.env"
-done
-rm "$dir"/*.plain
-printf '"sk-%s"' "$(rand)" > "$dir/value"
+recipient="$(identity "$dir/key.txt")"
+encrypt_small_and_large "$dir/small.enc.env" "$dir/large.enc.env" "$recipient"
+printf '"%s"' "$(newkey)" > "$dir/value"
 export SOPS_AGE_KEY_FILE="$dir/key.txt"
 
 # $1: where the files live. On a disk every litekeys set pays two journal
@@ -38,10 +30,10 @@ run() {
     done
     bench "set, 4 values$label" --runs 30 --stdin-file "$dir/value" -- \
         "$BIN/litekeys" -f "$where/lk-small.enc.env" set LITELLM_MASTER_KEY ::: \
-        sops set --input-type dotenv --output-type dotenv --value-stdin "$where/sops-small.enc.env" '["LITELLM_MASTER_KEY"]'
+        sops set "${DOTENV[@]}" --value-stdin "$where/sops-small.enc.env" '["LITELLM_MASTER_KEY"]'
     bench "set, 10k values$label" --runs 10 --stdin-file "$dir/value" -- \
         "$BIN/litekeys" -f "$where/lk-large.enc.env" set KEY_05000 ::: \
-        sops set --input-type dotenv --output-type dotenv --value-stdin "$where/sops-large.enc.env" '["KEY_05000"]'
+        sops set "${DOTENV[@]}" --value-stdin "$where/sops-large.enc.env" '["KEY_05000"]'
 }
 run "$dir" ""
 shm=""
@@ -54,5 +46,5 @@ fi
 # Both files still open, and hold the value that was set.
 want="$(cat "$dir/value")"
 got_lk="$("$BIN/litekeys" -f "$dir/lk-large.enc.env" get KEY_05000)"
-got_sops="$(sops decrypt --input-type dotenv --output-type dotenv --extract '["KEY_05000"]' "$dir/sops-large.enc.env")"
+got_sops="$(sops_dotenv decrypt --extract '["KEY_05000"]' "$dir/sops-large.enc.env")"
 [[ "$got_lk" == "$want" && "\"$got_sops\"" == "$want" ]] || { echo "20-set: values differ after the runs" >&2; exit 1; }

@@ -15,11 +15,11 @@
 # neither-key window, and litekeys' own share (total minus its restart
 # command and the wait until live). Target: total <= bare restart + 1 s.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 dir="$BENCH_TMP/gateway"
 mkdir -p "$dir/home"
 litellm="$ROOT/.tools/venv/bin/litellm"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-newkey() { printf 'sk-%s' "$(head -c 48 /dev/urandom | base64 | tr -dc A-Za-z0-9 | head -c 43)"; }
 
 cat > "$dir/config.yaml" <<'EOF'
 model_list:
@@ -69,31 +69,18 @@ EOF
 chmod 755 "$dir/ctl.sh"
 trap '"$dir/ctl.sh" kill' EXIT
 
-python3 - "$dir" "$port" "${GATEWAY_RUNS:-5}" <<'EOF'
-import os, secrets, statistics, string, subprocess, sys, threading, time, urllib.request, urllib.error
+BENCH_D="$(dirname "${BASH_SOURCE[0]}")" python3 - "$dir" "$port" "${GATEWAY_RUNS:-5}" <<'EOF'
+import os, secrets, statistics, string, subprocess, sys, time
+sys.path.insert(0, os.environ["BENCH_D"])
+import gateway_probe
 d, port, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 base = f"http://127.0.0.1:{port}"
-BOUND = 180.0  # seconds: every wait is bounded
 
 def status(path, key=None):
-    req = urllib.request.Request(base + path)
-    if key:
-        req.add_header("Authorization", f"Bearer {key}")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
+    return gateway_probe.status(base, path, key)
 
 def until(pred, t0, what):
-    while not pred():
-        if time.perf_counter() - t0 > BOUND:
-            log = open(os.path.join(d, "litellm.log")).read()[-3000:]
-            sys.exit(f"50-gateway: {what} not reached in {BOUND:.0f} s\n{log}")
-        time.sleep(0.02)
-    return time.perf_counter() - t0
+    return gateway_probe.until(pred, t0, what, log=os.path.join(d, "litellm.log"))
 
 def key_in_file():
     return open(os.path.join(d, "litellm.env")).read().split("=", 1)[1].strip()
@@ -110,28 +97,17 @@ for _ in range(runs):
         f.write(f"LITELLM_MASTER_KEY={new}\n")
     # Watch both keys from before the restart: the last time the old key
     # got 200 and the first time the new one did bound the window.
-    seen = {"old": None, "new": None}
-    stop = threading.Event()
-    def watch():
-        while not stop.is_set():
-            now = time.perf_counter()
-            if status("/v1/models", old) == 200:
-                seen["old"] = now
-            now = time.perf_counter()
-            if status("/v1/models", new) == 200 and seen["new"] is None:
-                seen["new"] = now
-            time.sleep(0.02)
-    w = threading.Thread(target=watch); w.start()
+    w = gateway_probe.Window(base, old, lambda: new)
     time.sleep(0.1)
     t0 = time.perf_counter()
     subprocess.run([os.path.join(d, "ctl.sh"), "restart"], check=True)
     live.append(until(lambda: status("/health/liveliness") == 200, t0, "liveliness after restart"))
     accepted.append(until(lambda: status("/v1/models", new) == 200, t0, "new key accepted"))
-    until(lambda: seen["new"] is not None, t0, "watcher saw the new key")
-    stop.set(); w.join()
+    until(lambda: w.first_new is not None, t0, "watcher saw the new key")
+    w.stop()
     if status("/v1/models", old) == 200:
         sys.exit("50-gateway: the old key is still accepted after the restart")
-    window.append(seen["new"] - (seen["old"] or t0))
+    window.append(w.width(t0))
 
 rows = [
     ("gateway cold start", "litellm → liveliness 200 (once)", cold),
@@ -149,12 +125,10 @@ EOF
 
 # The full rotation. The source holds the key LiteLLM runs on now.
 home="$dir/home"
-mkdir -p "$home/.config/sops/age" "$dir/repo/secrets"
-age-keygen -o "$home/.config/sops/age/keys.txt" 2>/dev/null
-recipient="$(age-keygen -y "$home/.config/sops/age/keys.txt")"
+mkdir -p "$dir/repo/secrets"
+recipient="$(identity "$home/.config/sops/age/keys.txt")"
 { cat "$dir/litellm.env"; printf 'LITELLM_SALT_KEY=%s\n' "$(newkey)"; } |
-    sops encrypt --age "$recipient" --input-type dotenv --output-type dotenv /dev/stdin \
-    > "$dir/repo/secrets/global.enc.env"
+    encrypt "$recipient" > "$dir/repo/secrets/global.enc.env"
 cat > "$dir/repo/litekeys.toml" <<EOF
 source = "secrets/global.enc.env"
 [gateway]
@@ -172,34 +146,21 @@ EOF
 
 HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_STATE_HOME="$home/.local/state" \
 SOPS_AGE_KEY_FILE="$home/.config/sops/age/keys.txt" LITEKEYS_CONFIG="$dir/repo/litekeys.toml" \
-python3 - "$dir" "$port" "${GATEWAY_RUNS:-5}" "$BIN/litekeys-rotate" <<'EOF'
-import os, re, statistics, subprocess, sys, threading, time, urllib.request, urllib.error
+BENCH_D="$(dirname "${BASH_SOURCE[0]}")" python3 - "$dir" "$port" "${GATEWAY_RUNS:-5}" "$BIN/litekeys-rotate" <<'EOF'
+import os, re, statistics, subprocess, sys, time
+sys.path.insert(0, os.environ["BENCH_D"])
+from gateway_probe import until
+import gateway_probe
 d, port, runs, rotate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 base = f"http://127.0.0.1:{port}"
 
 def status(path, key=None):
-    req = urllib.request.Request(base + path)
-    if key:
-        req.add_header("Authorization", f"Bearer {key}")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
+    return gateway_probe.status(base, path, key)
 
 def key_in_file():
     for line in open(os.path.join(d, "litellm.env")):
         if line.startswith("LITELLM_MASTER_KEY="):
             return line.split("=", 1)[1].strip()
-
-def until(pred, t0, what, bound=180.0):
-    while not pred():
-        if time.perf_counter() - t0 > bound:
-            sys.exit(f"50-gateway: {what} not reached in {bound:.0f} s")
-        time.sleep(0.02)
-    return time.perf_counter() - t0
 
 total, bare, own, window, command, live = [], [], [], [], [], []
 for _ in range(runs):
@@ -209,24 +170,12 @@ for _ in range(runs):
     bare.append(until(lambda: status("/v1/models", old) == 200, t0, "key accepted after a bare restart"))
     # The new key is unknown until the sink holds it: the watcher reads the
     # sink each round and probes with whatever new key it finds there.
-    seen = {"old": None, "new": None}
-    stop = threading.Event()
-    def watch():
-        while not stop.is_set():
-            now = time.perf_counter()
-            if status("/v1/models", old) == 200:
-                seen["old"] = now
-            new = key_in_file()
-            now = time.perf_counter()
-            if new and new != old and seen["new"] is None and status("/v1/models", new) == 200:
-                seen["new"] = now
-            time.sleep(0.02)
-    w = threading.Thread(target=watch); w.start()
+    w = gateway_probe.Window(base, old, key_in_file)
     time.sleep(0.1)
     t0 = time.perf_counter()
     out = subprocess.run([rotate, "--yes"], capture_output=True, text=True, timeout=600)
     total.append(time.perf_counter() - t0)
-    stop.set(); w.join()
+    w.stop()
     print(out.stdout.strip(), file=sys.stderr)
     if out.returncode != 0 or "; verified: " not in out.stdout:
         sys.exit(f"50-gateway: litekeys-rotate exited {out.returncode}: {out.stderr.strip()} {out.stdout.strip()}")
@@ -234,9 +183,9 @@ for _ in range(runs):
     command.append(float(m.group(1)))
     live.append(float(m.group(2)))
     own.append(total[-1] - command[-1] - live[-1])
-    if seen["new"] is None:
+    if w.first_new is None:
         sys.exit("50-gateway: the watcher never saw the new key accepted")
-    window.append(seen["new"] - (seen["old"] or t0))
+    window.append(w.width(t0))
     if status("/v1/models", old) == 200:
         sys.exit("50-gateway: the old key is still accepted after the rotation")
 

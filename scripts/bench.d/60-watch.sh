@@ -15,6 +15,7 @@
 # The restart command is `sh` appending `date +%s.%N`: its own start-up
 # (~1-2 ms) is counted in the latency.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
 BIN="${BIN:-$ROOT/target/release}"
 BENCH_TMP="${BENCH_TMP:-$(mktemp -d)}"
@@ -24,16 +25,13 @@ rm -rf "$dir"
 mkdir -p "$dir/home/.config/sops/age" "$dir/home/.config/lab-secrets" "$dir/home/.local/state" "$dir/secrets"
 export HOME="$dir/home" XDG_CONFIG_HOME="$dir/home/.config" XDG_STATE_HOME="$dir/home/.local/state"
 unset JOURNAL_STREAM NOTIFY_SOCKET SOPS_AGE_KEY SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD LITEKEYS_CONFIG || true
-age-keygen -o "$XDG_CONFIG_HOME/sops/age/keys.txt" 2>/dev/null
-recipient="$(age-keygen -y "$XDG_CONFIG_HOME/sops/age/keys.txt")"
-newkey() { printf 'sk-%s' "$(head -c 48 /dev/urandom | base64 | tr -dc A-Za-z0-9 | head -c 43)"; }
+recipient="$(identity "$XDG_CONFIG_HOME/sops/age/keys.txt")"
 salt="$(newkey)"
-encrypt() { # $1: master key → the encrypted source on stdout
-    printf 'LITELLM_MASTER_KEY=%s\nLITELLM_SALT_KEY=%s\n' "$1" "$salt" |
-        sops encrypt --age "$recipient" --input-type dotenv --output-type dotenv /dev/stdin
+source_for() { # $1: master key → the encrypted source on stdout
+    printf 'LITELLM_MASTER_KEY=%s\nLITELLM_SALT_KEY=%s\n' "$1" "$salt" | encrypt "$recipient"
 }
 master="$(newkey)"
-encrypt "$master" > "$dir/secrets/global.enc.env"
+source_for "$master" > "$dir/secrets/global.enc.env"
 printf 'LITELLM_MASTER_KEY=%s\nLITELLM_SALT_KEY=%s\n' "$master" "$salt" > "$dir/home/.config/lab-secrets/litellm.env"
 cat > "$dir/restart.sh" <<EOF
 #!/bin/sh
@@ -53,7 +51,7 @@ keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
 EOF
 # Encrypted sources for the source runs, made ahead (sops takes ~50 ms).
 runs="${WATCH_RUNS:-10}"
-for i in $(seq 1 "$runs"); do encrypt "$(newkey)" > "$dir/secrets/.next-$i"; done
+for i in $(seq 1 "$runs"); do source_for "$(newkey)" > "$dir/secrets/.next-$i"; done
 sync_ok=0
 "$BIN/litekeys-rotate" sync --no-restart --config "$dir/litekeys.toml" >/dev/null 2>&1 && sync_ok=1
 
