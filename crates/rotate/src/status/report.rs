@@ -69,12 +69,7 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
     }
     Ok(Status {
         source: config.source.clone(),
-        recipients: doc
-            .metadata
-            .age
-            .iter()
-            .map(|s| s.recipient.clone())
-            .collect(),
+        recipients: doc.metadata.recipients(),
         keys,
         sinks: sinks::inspect(config, &values, &gateway),
         last: audit::last(&config.state_dir),
@@ -210,7 +205,7 @@ impl Status {
             })).collect::<Vec<_>>(),
             "checks": self.checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
             "last_rotation": self.last,
-            "gateway": self.gateway.as_ref().map(|g| g.json()),
+            "gateway": self.gateway.as_ref().map(crate::gateway::GatewayLines::json),
         })
     }
 }

@@ -118,12 +118,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         pending_recovery: false,
         notes: sinks::notes(config, &values, &old, &gateway),
     };
-    let recipients = doc
-        .metadata
-        .age
-        .iter()
-        .map(|s| s.recipient.clone())
-        .collect();
+    let recipients = doc.metadata.recipients();
     let previous = old_master
         .filter(|o| Some(o) != new_master.as_ref())
         .or_else(|| old.first().cloned());

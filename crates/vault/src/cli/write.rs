@@ -239,12 +239,7 @@ fn new_recipients(
     doc: &Document,
     action: &RecipientsAction,
 ) -> Result<Vec<String>, Failure> {
-    let mut list: Vec<String> = doc
-        .metadata
-        .age
-        .iter()
-        .map(|s| s.recipient.clone())
-        .collect();
+    let mut list: Vec<String> = doc.metadata.recipients();
     match action {
         RecipientsAction::List => {}
         RecipientsAction::Add { recipient } => {

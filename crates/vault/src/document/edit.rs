@@ -397,12 +397,7 @@ impl Document {
         pin: Option<&RecipientPin>,
     ) -> Result<Document, Error> {
         self.require_native()?;
-        let recipients: Vec<String> = self
-            .metadata
-            .age
-            .iter()
-            .map(|s| s.recipient.clone())
-            .collect();
+        let recipients: Vec<String> = self.metadata.recipients();
         if let Some(pin) = pin {
             pin.check(&self.path, &recipients)?;
         }
@@ -566,12 +561,7 @@ mod tests {
     fn recipients_and_rotation() {
         let (doc, key) = fixture(b"A=1\n");
         let other = age::x25519::Identity::generate().to_public().to_string();
-        let mut list: Vec<String> = doc
-            .metadata
-            .age
-            .iter()
-            .map(|s| s.recipient.clone())
-            .collect();
+        let mut list: Vec<String> = doc.metadata.recipients();
         list.push(other);
         let two = doc.with_recipients(&key, &list, None).unwrap();
         assert_eq!(two.metadata.age.len(), 2);

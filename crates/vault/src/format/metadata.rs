@@ -130,6 +130,11 @@ impl Metadata {
         })
     }
 
+    /// The age recipients the file lists, in file order.
+    pub fn recipients(&self) -> Vec<String> {
+        self.age.iter().map(|s| s.recipient.clone()).collect()
+    }
+
     /// True when every key is an age X25519 recipient: the native backend can
     /// open the file.
     pub fn is_native(&self) -> bool {
