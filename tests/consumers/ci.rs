@@ -108,7 +108,7 @@ fn github_env_gives_back_every_value_and_keeps_what_was_there() {
         );
     }
     let mut unique = delimiters.clone();
-    unique.sort();
+    unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), delimiters.len(), "a delimiter was reused");
 

@@ -31,7 +31,7 @@ impl Snapshot {
         P: AsRef<Path>,
     {
         let roots: Vec<PathBuf> = roots.into_iter().map(|p| p.as_ref().to_owned()).collect();
-        let ignore: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let ignore: Vec<String> = names.iter().map(std::string::ToString::to_string).collect();
         let files = read(&roots, &ignore);
         Snapshot {
             roots,

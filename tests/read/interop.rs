@@ -323,7 +323,7 @@ fn tampering_is_refused_with_sops_exit_codes() {
         let at = lines[i].find("data:").unwrap() + 5;
         let c = lines[i].as_bytes()[at];
         let swapped = if c == b'A' { 'B' } else { 'A' };
-        lines[i].replace_range(at..at + 1, &swapped.to_string());
+        lines[i].replace_range(at..=at, &swapped.to_string());
     });
     // Two values' ciphertexts swapped: each authenticates only under its own key.
     let swapped = copy("swapped.env");

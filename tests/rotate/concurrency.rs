@@ -26,7 +26,7 @@ fn eight_at_once_one_wins_seven_are_locked_out() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while locked.len() < 7 {
         assert!(Instant::now() < deadline, "the losers did not exit");
-        for slot in children.iter_mut() {
+        for slot in &mut children {
             let done = slot.as_mut().unwrap().try_wait().unwrap().is_some();
             if done {
                 locked.push(slot.take().unwrap().wait_with_output().unwrap().into());

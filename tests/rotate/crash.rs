@@ -182,8 +182,8 @@ impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -200,10 +200,12 @@ fn sigkill_at_random_moments_always_recovers() {
     let t = Instant::now();
     assert!(rotate().status().unwrap().success());
     let span = t.elapsed().as_micros() as u64 * 3 / 2;
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
+    let seed = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    );
     eprintln!("seed {seed}, delays below {span} µs");
     let mut rng = Lcg(seed);
     let (mut old, mut new) = (0, 0);
@@ -216,9 +218,9 @@ fn sigkill_at_random_moments_always_recovers() {
         s.cmd().arg("recover").success();
         let after = s.master();
         if after == before {
-            old += 1
+            old += 1;
         } else {
-            new += 1
+            new += 1;
         }
         s.assert_all_hold(&after);
         assert_eq!(

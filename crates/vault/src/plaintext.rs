@@ -71,7 +71,7 @@ impl Plaintext {
             match entry {
                 Entry::Comment(text) => format::push_comment(&mut out, text.expose()),
                 Entry::Value { key, value, .. } if escapes => {
-                    format::push_pair(&mut out, key, value.expose())
+                    format::push_pair(&mut out, key, value.expose());
                 }
                 // No value has a newline: no second search through each.
                 Entry::Value { key, value, .. } => {

@@ -66,9 +66,9 @@ impl Layout {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         match () {
-            _ if conf && parent == "environment.d" => Ok(Layout::EnvironmentD),
-            _ if conf && parent.ends_with(".d") && parent.len() > 2 => Ok(Layout::DropIn),
-            _ => Err(LayoutError {
+            () if conf && parent == "environment.d" => Ok(Layout::EnvironmentD),
+            () if conf && parent.ends_with(".d") && parent.len() > 2 => Ok(Layout::DropIn),
+            () => Err(LayoutError {
                 path: path.to_path_buf(),
             }),
         }

@@ -135,7 +135,7 @@ mod tests {
     fn any_of_litellms_database_variables_in_a_file_counts() {
         let file = |names: &[&str]| SetNames {
             path: PathBuf::from("/srv/litellm/.env"),
-            names: names.iter().map(|n| n.to_string()).collect(),
+            names: names.iter().map(std::string::ToString::to_string).collect(),
         };
         // The test process may have them set: only then is it the environment.
         if DATABASE_VARIABLES

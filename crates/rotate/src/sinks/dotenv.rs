@@ -199,7 +199,7 @@ pub(crate) fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> R
         };
         let new = value
             .as_str()
-            .ok_or_else(|| SinkError::ValueNotText(key.to_string()))?;
+            .ok_or_else(|| SinkError::ValueNotText(key.clone()))?;
         if !out.is_empty() && !out.ends_with('\n') {
             out.push('\n');
         }

@@ -113,7 +113,7 @@ pub(crate) mod tests {
         }
         Owned {
             values: v,
-            keys: keys.iter().map(|k| k.to_string()).collect(),
+            keys: keys.iter().map(std::string::ToString::to_string).collect(),
             gateway: Endpoints::new(["http://127.0.0.1:4000"]),
         }
     }

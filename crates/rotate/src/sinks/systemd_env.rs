@@ -199,7 +199,7 @@ pub(crate) fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Res
         };
         let v = value
             .as_str()
-            .ok_or_else(|| SinkError::ValueNotText(key.to_string()))?;
+            .ok_or_else(|| SinkError::ValueNotText(key.clone()))?;
         missing.push_str("Environment=");
         missing.push_str(&quote(key, v)?);
         missing.push('\n');

@@ -42,7 +42,7 @@ mod tests {
             time: "2025-06-01T12:00:00Z".into(),
             host: "box".into(),
             action: "rotate".into(),
-            keys: keys.iter().map(|k| k.to_string()).collect(),
+            keys: keys.iter().map(std::string::ToString::to_string).collect(),
             verified: true,
             tx: "abc".into(),
         }

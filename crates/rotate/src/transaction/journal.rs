@@ -182,7 +182,7 @@ pub(crate) fn seal_backup(
             .map_err(BackupError::Seal)?;
     }
     w.finish()
-        .and_then(|armor| armor.finish())
+        .and_then(age::armor::ArmoredWriter::finish)
         .map_err(BackupError::Seal)?;
     Ok(String::from_utf8(sealed).expect("armor is ASCII"))
 }
@@ -315,11 +315,11 @@ mod tests {
             open_backup(&loaded.begin().unwrap().backup, std::slice::from_ref(&id)).unwrap();
         assert_eq!(backups.len(), 3);
         assert_eq!(
-            backups[0].as_deref().map(|b| b.as_slice()),
+            backups[0].as_deref().map(std::vec::Vec::as_slice),
             Some(&b"KEY=sk-old\n"[..])
         );
         assert!(backups[1].is_none());
-        assert_eq!(backups[2].as_deref().map(|b| b.as_slice()), Some(&b""[..]));
+        assert_eq!(backups[2].as_deref().map(std::vec::Vec::as_slice), Some(&b""[..]));
         let other = x25519::Identity::generate();
         assert!(open_backup(&loaded.begin().unwrap().backup, &[other]).is_err());
         j.finish().unwrap();

@@ -111,7 +111,7 @@ fn wrap_one(key: &DataKey, recipient: &x25519::Recipient) -> String {
     let mut w = encryptor.wrap_output(armor).expect("writing to memory");
     w.write_all(key.as_ref()).expect("writing to memory");
     w.finish()
-        .and_then(|armor| armor.finish())
+        .and_then(age::armor::ArmoredWriter::finish)
         .expect("writing to memory");
     String::from_utf8(out).expect("armor is ASCII")
 }

@@ -80,7 +80,7 @@ impl Identities {
             match read_secret_file(&path) {
                 Ok(text) => out.load(Source::KeysTxt(path), &text),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    out.empty.push(Source::KeysTxt(path))
+                    out.empty.push(Source::KeysTxt(path));
                 }
                 Err(e) => out.errors.push(format!("{}: {e}", path.display())),
             }
