@@ -94,8 +94,9 @@ pub fn check_gateway_key(name: &str, value: &Secret) -> Result<(), ImplausibleKe
 }
 
 /// The names whose values are gateway keys: LiteLLM's master and salt
-/// keys, and the key each Droid sink hands its routes.
-pub(crate) fn gateway_key_names(config: &crate::config::Config) -> Vec<&str> {
+/// keys, and the key each Droid sink hands its routes. (Also what
+/// `litekeys-watch` checks before it syncs or restarts.)
+pub fn gateway_key_names(config: &crate::config::Config) -> Vec<&str> {
     use crate::config::{MASTER_KEY, SALT_KEY, SinkKind};
     let mut names = vec![MASTER_KEY, SALT_KEY];
     for spec in config.sinks.iter().filter(|s| s.kind == SinkKind::Droid) {

@@ -27,14 +27,15 @@ pub use activation::{
 };
 pub use init::{Created, init};
 pub use keys::{
-    Implausible, ImplausibleKey, MIN_KEY_LEN, check_gateway_key, generate as generate_key,
+    Implausible, ImplausibleKey, MIN_KEY_LEN, check_gateway_key, gateway_key_names,
+    generate as generate_key,
 };
 pub use sinks::read_values as read_sink_values;
 pub use status::{Check, Status, collect as collect_status};
 pub use transaction::fault::activation_double;
 pub use transaction::{
-    Action, Done, NO_RESTART, Plan, PlanFile, Quiet, Recovered, Report, Request, Ui, identities,
-    recover, run, sync,
+    Action, Done, NO_RESTART, Plan, PlanFile, Quiet, Recovered, Report, Request, Settled, Ui,
+    identities, recover, run, sync,
 };
 
 /// systemd's quoting, for every writer of unit files: `Environment=` lines
@@ -45,4 +46,6 @@ pub mod systemd {
 }
 pub use config::Config;
 pub use env::Env;
-pub use error::{BackupError, Error, FileState, RestoreError, Result, SourceError, Unrestored};
+pub use error::{
+    BackupError, Error, FileState, RestoreError, Result, SourceError, Unrestored, Unverifiable,
+};

@@ -27,6 +27,15 @@ impl SourceKeys {
         self.get(MASTER_KEY)
     }
 
+    /// The first of `names` whose value cannot be a gateway key (rotate's
+    /// one check: an empty line sops' MAC does not cover, say).
+    pub(crate) fn implausible(&self, names: &[&str]) -> Option<rotate::ImplausibleKey> {
+        names.iter().find_map(|name| {
+            let value = self.get(name)?;
+            rotate::check_gateway_key(name, value).err()
+        })
+    }
+
     /// The master key's fingerprint (8 hex), or `none`.
     pub(crate) fn master_fp(&self) -> String {
         self.master()
@@ -60,6 +69,13 @@ pub(crate) enum Failure {
     /// Missing, half-written, unparsable, MAC mismatch, no identity.
     #[error("{0}")]
     Source(#[from] vault::Error),
+    /// The source reads fine but a gateway key in it cannot be one: it
+    /// must not reach a sink or a restart.
+    #[error("{}: {key}", .path.display())]
+    Implausible {
+        path: PathBuf,
+        key: rotate::ImplausibleKey,
+    },
     /// A rotation holds the source's lock (rotate's `Error::Locked`): wait
     /// for it and look again.
     #[error("a rotation holds the lock")]

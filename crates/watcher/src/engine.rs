@@ -65,7 +65,7 @@ impl<A: Actions> Engine<A> {
     /// Takes the first look: the state found at start is the good state.
     pub(crate) fn new(config: Config, set: Arc<WatchSet>, mut actions: A, pacing: Pacing) -> Self {
         let start = Observed::now(&set);
-        let keys = match actions.read_source(&config.source) {
+        let keys = match read_checked(&mut actions, &config) {
             Ok(keys) => {
                 log::info(format!(
                     "source {}: master key {}",
@@ -190,7 +190,7 @@ impl<A: Actions> Engine<A> {
     /// `now`: the files as hashed before the source was read.
     fn source_changed(&mut self, now: &Observed) -> Result<(), Failure> {
         let source = self.config.source.clone();
-        let keys = match self.actions.read_source(&source) {
+        let keys = match read_checked(&mut self.actions, &self.config) {
             Ok(keys) => keys,
             Err(f) => {
                 log::error(format!(
@@ -252,7 +252,7 @@ impl<A: Actions> Engine<A> {
     fn sinks_changed(&mut self, changed: &[usize], now: &Observed) -> Result<(), Failure> {
         let keys = match &self.keys {
             Some(keys) => keys.clone(),
-            None => match self.actions.read_source(&self.config.source) {
+            None => match read_checked(&mut self.actions, &self.config) {
                 Ok(keys) => keys,
                 Err(f) => {
                     log::error(format!(
@@ -419,6 +419,20 @@ impl<A: Actions> Engine<A> {
         self.keys
             .as_ref()
             .map_or_else(|| "none".into(), SourceKeys::master_fp)
+    }
+}
+
+/// The source's values, decrypted with the MAC verified, and its gateway
+/// keys plausible (rotate's check; an empty `LITELLM_MASTER_KEY=` line
+/// passes the MAC): nothing is synced or restarted on anything else.
+fn read_checked<A: Actions>(actions: &mut A, config: &Config) -> Result<SourceKeys, Failure> {
+    let keys = actions.read_source(&config.source)?;
+    match keys.implausible(&rotate::gateway_key_names(config)) {
+        None => Ok(keys),
+        Some(key) => Err(Failure::Implausible {
+            path: config.source.clone(),
+            key,
+        }),
     }
 }
 

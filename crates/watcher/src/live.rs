@@ -31,6 +31,12 @@ impl LiveActions {
             .flat_map(|s| s.keys.iter().cloned())
             .collect();
         keys.insert(MASTER_KEY.into());
+        // The engine checks these before it acts.
+        keys.extend(
+            rotate::gateway_key_names(&self.config)
+                .into_iter()
+                .map(String::from),
+        );
         keys
     }
 }

@@ -41,7 +41,12 @@ and the gateway must answer /health/liveliness, accept the source's master \
 key on /v1/models and refuse a request with no key (as `litekeys-rotate` \
 verifies). A source that is missing, half-written, unparsable or fails its \
 MAC gets one error line and changes nothing; the watcher acts again once it \
-is valid.
+is valid. So does a source whose master or salt key cannot be a key (empty, \
+as an added `LITELLM_MASTER_KEY=` line the MAC does not cover; too short, \
+whitespace, `$NAME`): nothing is written or restarted on it.
+
+A change made while the service restarts gets a restart of its own: the \
+files are hashed before each restart, not after.
 
 A sink changed by someone else (a hand edit of litellm.env): the service is \
 restarted and verified, and the edit is kept. The watcher never rewrites a \

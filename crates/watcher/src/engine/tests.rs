@@ -61,7 +61,7 @@ fn next<T>(results: &mut Vec<Result<T, Failure>>, ok: T) -> Result<T, Failure> {
 const CONF: &str = "litellm.service.d/litekeys.conf";
 
 fn engine(dir: &Path, script: Script) -> Engine<Script> {
-    std::fs::write(dir.join("s.env"), "sk-one").unwrap();
+    std::fs::write(dir.join("s.env"), "sk-one-0123456789abcdef").unwrap();
     let d = dir.join("litellm.service.d");
     std::fs::create_dir(&d).unwrap();
     std::fs::write(dir.join(CONF), "[Service]\n").unwrap();
@@ -84,10 +84,10 @@ fn a_sync_that_finds_the_lock_taken_is_tried_again() {
         ..Script::default()
     };
     let mut e = engine(dir.path(), script);
-    std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
+    std::fs::write(dir.path().join("s.env"), "sk-two-0123456789abcdef").unwrap();
     e.look(None, false);
     assert_eq!(e.actions.calls, ["sync", "sync", "restart reload=true"]);
-    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
+    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two-0123456789abcdef"));
     e.look(None, false);
     assert_eq!(e.actions.calls.len(), 3, "nothing new: nothing done");
 }
@@ -137,7 +137,7 @@ fn the_syncs_own_writes_are_not_a_change() {
         ..Script::default()
     };
     let mut e = engine(dir.path(), script);
-    std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
+    std::fs::write(dir.path().join("s.env"), "sk-two-0123456789abcdef").unwrap();
     e.look(None, false);
     e.look(None, false);
     assert_eq!(e.actions.calls, ["sync", "restart reload=true"]);
@@ -155,10 +155,30 @@ fn a_failed_sync_accepts_nothing() {
         ..Script::default()
     };
     let mut e = engine(dir.path(), script);
-    std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
+    std::fs::write(dir.path().join("s.env"), "sk-two-0123456789abcdef").unwrap();
     e.look(None, false);
     assert_eq!(e.actions.calls, ["sync"]);
-    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-one"));
+    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-one-0123456789abcdef"));
+}
+
+#[test]
+fn an_implausible_master_key_is_neither_synced_nor_restarted_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = engine(dir.path(), Script::default());
+    for bad in ["", "sk-short", "${LITELLM_MASTER_KEY}"] {
+        std::fs::write(dir.path().join("s.env"), bad).unwrap();
+        e.look(None, false);
+        assert!(e.actions.calls.is_empty(), "{bad:?}: {:?}", e.actions.calls);
+        assert_eq!(e.good_fp(), vault::fingerprint(b"sk-one-0123456789abcdef"));
+    }
+    // A hand edit of a sink is not restarted on either while the source is bad.
+    std::fs::write(dir.path().join(CONF), "[Service]\n# edited\n").unwrap();
+    e.keys = None;
+    e.look(None, false);
+    assert!(e.actions.calls.is_empty(), "{:?}", e.actions.calls);
+    std::fs::write(dir.path().join("s.env"), "sk-two-0123456789abcdef").unwrap();
+    e.look(None, false);
+    assert_eq!(e.actions.calls, ["sync", "restart reload=true"]);
 }
 
 fn unreachable() -> Failure {
@@ -187,11 +207,16 @@ fn a_change_a_rotation_restarted_and_verified_is_not_restarted_again() {
     let mut e = engine(dir.path(), Script::default());
     // Past the coarse clock of file times: the commit is after the start.
     std::thread::sleep(Duration::from_millis(20));
-    std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
-    commit(&e.config.state_dir, b"sk-one", b"sk-two", true);
+    std::fs::write(dir.path().join("s.env"), "sk-two-0123456789abcdef").unwrap();
+    commit(
+        &e.config.state_dir,
+        b"sk-one-0123456789abcdef",
+        b"sk-two-0123456789abcdef",
+        true,
+    );
     e.look(None, false);
     assert!(e.actions.calls.is_empty(), "{:?}", e.actions.calls);
-    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two"));
+    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two-0123456789abcdef"));
 }
 
 #[test]
@@ -199,12 +224,22 @@ fn an_unverified_or_other_commit_does_not_stop_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut e = engine(dir.path(), Script::default());
     std::thread::sleep(Duration::from_millis(20));
-    std::fs::write(dir.path().join("s.env"), "sk-two").unwrap();
-    commit(&e.config.state_dir, b"sk-one", b"sk-two", false);
+    std::fs::write(dir.path().join("s.env"), "sk-two-0123456789abcdef").unwrap();
+    commit(
+        &e.config.state_dir,
+        b"sk-one-0123456789abcdef",
+        b"sk-two-0123456789abcdef",
+        false,
+    );
     e.look(None, false);
     std::thread::sleep(Duration::from_millis(20));
-    std::fs::write(dir.path().join("s.env"), "sk-three").unwrap();
-    commit(&e.config.state_dir, b"sk-two", b"sk-four", true);
+    std::fs::write(dir.path().join("s.env"), "sk-three-0123456789abcdef").unwrap();
+    commit(
+        &e.config.state_dir,
+        b"sk-two-0123456789abcdef",
+        b"sk-four-0123456789abcdef",
+        true,
+    );
     e.look(None, false);
     assert_eq!(
         e.actions.calls,
