@@ -239,6 +239,30 @@ pub enum RestoreError {
     Changed,
     #[error("cannot remove the file it did not have before: {0}")]
     Remove(std::io::Error),
+    /// It changed since it was written and the old key could not be put
+    /// back into it with certainty.
+    #[error("could not verify: {0}")]
+    Unverified(#[from] Unverifiable),
+}
+
+/// Why a file changed since the transaction wrote it could not be settled
+/// (see `transaction::reapply`). Names keys and fields, never values.
+#[derive(Debug, thiserror::Error)]
+pub enum Unverifiable {
+    #[error("it changed since it was written and no sink of the config reads it any more")]
+    NoSink,
+    #[error("it still holds the never-committed {name} and the backup holds no old value for it")]
+    NoOldValue { name: String },
+    #[error("the old {0}")]
+    Implausible(#[from] crate::keys::ImplausibleKey),
+    #[error("it changed since it was written and cannot be read: {0}")]
+    Sink(#[from] SinkError),
+    #[error(
+        "{field} holds neither the old nor the never-committed key; it changed since it was written"
+    )]
+    Other { field: String },
+    #[error("it changed since it was written and cannot be opened: {0}")]
+    Source(#[from] vault::Error),
 }
 
 /// Where each file of an incomplete rollback stands.
@@ -246,6 +270,9 @@ pub enum RestoreError {
 pub enum FileState {
     NotRestored(RestoreError),
     Restored,
+    /// Changed since it was written: the old key put back into it, its
+    /// other changes kept.
+    Reapplied,
     Unchanged,
 }
 
@@ -254,6 +281,9 @@ impl std::fmt::Display for FileState {
         match self {
             FileState::NotRestored(why) => write!(f, "NOT restored: {why}"),
             FileState::Restored => f.write_str("restored to the old content"),
+            FileState::Reapplied => f.write_str(
+                "changed since it was written: the old key re-applied, its other changes kept",
+            ),
             FileState::Unchanged => f.write_str("unchanged (holds the old content)"),
         }
     }

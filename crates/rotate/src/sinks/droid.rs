@@ -131,6 +131,31 @@ pub(crate) fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Ro
     Ok(out)
 }
 
+/// The literal keys (no references) the gateway routes of a settings text
+/// hold, for recovery to tell which key a route holds by fingerprint.
+pub(crate) fn gateway_keys(
+    bytes: &[u8],
+    gateway: &Endpoints,
+) -> Result<Vec<vault::Secret>, SinkError> {
+    let doc = parse(bytes)?;
+    let mut out = Vec::new();
+    for shape in &SHAPES {
+        let Some(arr) = doc.get(shape.array).and_then(Value::as_array) else {
+            continue;
+        };
+        for el in arr {
+            let url = el.get(shape.url).and_then(Value::as_str).unwrap_or("");
+            match el.get(shape.key).and_then(Value::as_str) {
+                Some(key) if gateway.matches(url) && !is_reference(key) => {
+                    out.push(vault::Secret::from(key.to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What `status` and the plan say about a settings text beyond the keys
 /// that change: a route that points elsewhere yet holds the gateway key
 /// (it hands the key to a third party; left alone), and a gateway route

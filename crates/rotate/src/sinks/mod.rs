@@ -15,9 +15,11 @@ mod kind;
 mod plan;
 pub(crate) mod systemd_quote;
 
-pub(crate) use edit::{Field, Values};
+pub(crate) use edit::{Field, Target, Values};
 pub(crate) use error::{PlanError, SameFile, SinkError, SinkFailure, WritableError};
 pub(crate) use file::{FileChange, Role, check_writable, read};
 pub(crate) use inspect::{FileStatus, State, held, inspect, notes};
 pub use kind::read_values;
+// Recovery re-applies an old key with the same pure edit a rotation uses.
+pub(crate) use kind::{edit as edit_sink, files as sink_files};
 pub(crate) use plan::plan;

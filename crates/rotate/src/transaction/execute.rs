@@ -52,10 +52,16 @@ fn undo(
     journal: Journal,
     backup: &str,
     files: &[PlannedFile],
-    written: &[bool],
+    summary: &Summary,
     req: &Request<'_>,
 ) -> Result<recover::Restore> {
-    let restore = recover::roll_back(backup, files, written, &req.identities.identities);
+    let restore = recover::roll_back(
+        req.config,
+        backup,
+        files,
+        &summary.keys,
+        &req.identities.identities,
+    );
     if !restore.failed.is_empty() {
         return Err(Incomplete::from(restore.report(files, &journal.path)).into());
     }
@@ -128,11 +134,9 @@ pub(crate) fn execute(
             .collect()
     });
     let mut failure = None;
-    let mut written = vec![false; files.len()];
     for (i, result) in results.into_iter().enumerate() {
         match result {
             Ok(()) => {
-                written[i] = true;
                 // Informational: recovery compares contents.
                 let _ = journal.note(&Record::Wrote { file: i });
                 ui.step(&format!(
@@ -146,7 +150,7 @@ pub(crate) fn execute(
         }
     }
     if let Some(stop) = failure {
-        undo(journal, &backup, &files, &written, req)?;
+        undo(journal, &backup, &files, &summary, req)?;
         return Err(stop);
     }
     fault::point("sinks-written");
@@ -177,7 +181,7 @@ pub(crate) fn execute(
                 reason: failure.to_string(),
             });
             ui.step(&format!("activation failed: {failure}; rolling back"));
-            let restore = undo(journal, &backup, &files, &written, req)?;
+            let restore = undo(journal, &backup, &files, &summary, req)?;
             return Err(match activator.reactivate(&step) {
                 Ok(back) => Error::RolledBack {
                     failure: Box::new(failure),
@@ -202,7 +206,7 @@ pub(crate) fn execute(
 
     // The audit line is the commit record.
     if let Err(e) = audit::append(&config.state_dir, &summary, verification.verified(), &tx) {
-        undo(journal, &backup, &files, &written, req)?;
+        undo(journal, &backup, &files, &summary, req)?;
         let _ = activator.reactivate(&step);
         return Err(Error::io(&audit::path(&config.state_dir), e).into());
     }

@@ -1,13 +1,17 @@
 //! Settling a transaction from its journal: after a crash (`kill -9` at any
 //! point) or a failed activation, every file returns to one consistent
-//! state — all old when no commit is recorded (restored from the encrypted
-//! backups), all new when it is (the audit line names the transaction: only
-//! the cleanup was left to do). Leftover temp files of interrupted writes
+//! state — all old when no commit is recorded, all new when it is (the
+//! audit line names the transaction: only the cleanup was left to do).
+//! Rolling back checks each file against the journal: its old content
+//! stays, its new content gets the encrypted backup back, and a file that
+//! changed since gets only its never-committed keys put back (see
+//! [`reapply`](super::reapply)). Leftover temp files of interrupted writes
 //! are removed.
 
 use super::fault;
 use super::journal::{self, Loaded, PlannedFile};
-use crate::audit;
+use super::reapply;
+use crate::audit::{self, KeyChange};
 use crate::config::Config;
 use crate::error::{BackupError, FileState, Incomplete, RestoreError, Result, Unrestored};
 use age::x25519;
@@ -24,6 +28,8 @@ pub enum Recovered {
         tx: String,
         action: String,
         restored: Vec<PathBuf>,
+        /// Role, path as configured, and what was checked.
+        files: Vec<(String, PathBuf, Settled)>,
     },
     /// Its commit was recorded: every file holds the new values.
     Completed { tx: String, action: String },
@@ -37,11 +43,18 @@ impl std::fmt::Display for Recovered {
                 tx,
                 action,
                 restored,
-            } => write!(
-                f,
-                "recovered an interrupted {action} (tx {tx}): rolled back, every file holds the OLD keys ({} file(s) restored)",
-                restored.len()
-            ),
+                files,
+            } => {
+                write!(
+                    f,
+                    "recovered an interrupted {action} (tx {tx}): rolled back, every file holds the OLD keys ({} file(s) restored)",
+                    restored.len()
+                )?;
+                for (role, shown, settled) in files {
+                    write!(f, "\n  {role} {}: {settled}", shown.display())?;
+                }
+                Ok(())
+            }
             Recovered::Completed { tx, action } => write!(
                 f,
                 "recovered an interrupted {action} (tx {tx}): it had committed, every file holds the NEW keys"
@@ -50,11 +63,58 @@ impl std::fmt::Display for Recovered {
     }
 }
 
+/// What a rollback found and did to one file, each checked against the
+/// journal (its digests, and the keys' fingerprints old -> new).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// It holds the content it had before the transaction.
+    Old,
+    /// It held the transaction's new content: the backup is back.
+    Restored,
+    /// It changed since it was written and still held a never-committed
+    /// key: the old one is back, the other program's changes kept.
+    Reapplied,
+    /// It changed since it was written and holds none of the
+    /// never-committed keys: left as it is.
+    NoNewKey,
+}
+
+impl std::fmt::Display for Settled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Settled::Old => "holds the old key (checked)",
+            Settled::Restored => "restored from the backup, holds the old key (checked)",
+            Settled::Reapplied => {
+                "re-applied the old key to a file changed since the crash (its other changes kept)"
+            }
+            Settled::NoNewKey => {
+                "changed since the crash, holds none of the never-committed keys (checked, left as it is)"
+            }
+        })
+    }
+}
+
 /// What a rollback did, file by file.
 #[derive(Debug, Default)]
 pub(crate) struct Restore {
+    /// The files whose content it changed (restored or re-applied).
     pub restored: Vec<PathBuf>,
+    /// The target of every file settled, and how.
+    pub settled: Vec<(PathBuf, Settled)>,
     pub failed: Vec<(PathBuf, RestoreError)>,
+}
+
+impl Restore {
+    /// Role, path as configured, and how each settled file was.
+    pub(crate) fn checked(&self, files: &[PlannedFile]) -> Vec<(String, PathBuf, Settled)> {
+        files
+            .iter()
+            .filter_map(|f| {
+                let (_, s) = self.settled.iter().find(|(t, _)| *t == f.target)?;
+                Some((f.role.clone(), f.shown.clone(), *s))
+            })
+            .collect()
+    }
 }
 
 impl Restore {
@@ -66,6 +126,12 @@ impl Restore {
             .map(|f| {
                 let state = match failed.iter().position(|(p, _)| *p == f.target) {
                     Some(i) => FileState::NotRestored(failed.swap_remove(i).1),
+                    None if self
+                        .settled
+                        .contains(&(f.target.clone(), Settled::Reapplied)) =>
+                    {
+                        FileState::Reapplied
+                    }
                     None if self.restored.contains(&f.target) => FileState::Restored,
                     None => FileState::Unchanged,
                 };
@@ -79,14 +145,18 @@ impl Restore {
     }
 }
 
-/// Puts back the old content of every file this transaction changed:
-/// those holding its new content, and those it wrote (`written[i]`) that
-/// were changed again since. A file someone else changed before the
-/// transaction wrote it is theirs, and is left alone.
+/// Puts every file back on the old keys, each checked against the journal:
+/// a file holding the old content stays; one holding the transaction's new
+/// content gets its backup back; one that changed since (neither digest:
+/// another program rewrote it, or changed it before the transaction could
+/// write it) keeps that program's changes, and only the values still
+/// holding a never-committed key (`changes`' fingerprints) get the old
+/// value again ([`reapply`]).
 pub(crate) fn roll_back(
+    config: &Config,
     backup: &str,
     files: &[PlannedFile],
-    written: &[bool],
+    changes: &[KeyChange],
     identities: &[x25519::Identity],
 ) -> Restore {
     let mut out = Restore::default();
@@ -101,8 +171,8 @@ pub(crate) fn roll_back(
             }
         };
         let digest = journal::digest(now.existed().then(|| now.bytes()));
-        let ours = digest == f.new || written.get(i).copied().unwrap_or(false);
-        if digest == f.old || !ours {
+        if digest == f.old {
+            out.settled.push((f.target.clone(), Settled::Old));
             continue;
         }
         let saved = backups
@@ -115,34 +185,64 @@ pub(crate) fn roll_back(
                 continue;
             }
         };
-        let result = match old {
-            None => Err(RestoreError::NoRecord),
-            Some(Some(bytes)) => now
-                .replace_if_unchanged(bytes, f.mode)
-                .map(drop)
-                .map_err(|e| match e {
-                    ReplaceError::Changed(_) => RestoreError::Changed,
-                    ReplaceError::Check { source, .. } => RestoreError::Read(source),
-                    ReplaceError::Write { source, .. } => RestoreError::Write(source),
-                }),
-            Some(None) => match std::fs::remove_file(&f.target) {
-                Ok(()) => {
-                    let _ = f.target.parent().map(vault::store::sync_dir);
-                    Ok(())
+        let Some(old) = old else {
+            out.failed.push((f.target.clone(), RestoreError::NoRecord));
+            continue;
+        };
+        let old = old.as_deref().map(Vec::as_slice);
+        let (result, settled) = if digest == f.new {
+            (restore(&now, f, old), Settled::Restored)
+        } else {
+            let held = now.existed().then(|| now.bytes());
+            match reapply::reapply(config, f, held, old, changes, identities) {
+                Ok(None) => {
+                    out.settled.push((f.target.clone(), Settled::NoNewKey));
+                    continue;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(RestoreError::Remove(e)),
-            },
+                Ok(Some(bytes)) => (replace(&now, &bytes, f.mode), Settled::Reapplied),
+                Err(why) => (Err(why.into()), Settled::Reapplied),
+            }
         };
         match result {
             Ok(()) => {
                 out.restored.push(f.target.clone());
+                out.settled.push((f.target.clone(), settled));
                 fault::point("rollback-partial");
             }
             Err(why) => out.failed.push((f.target.clone(), why)),
         }
     }
     out
+}
+
+/// Puts the backup back (`None`: the file did not exist before).
+fn restore(
+    now: &Snapshot,
+    f: &PlannedFile,
+    old: Option<&[u8]>,
+) -> std::result::Result<(), RestoreError> {
+    match old {
+        Some(bytes) => replace(now, bytes, f.mode),
+        None => match std::fs::remove_file(&f.target) {
+            Ok(()) => {
+                let _ = f.target.parent().map(vault::store::sync_dir);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(RestoreError::Remove(e)),
+        },
+    }
+}
+
+/// Replaces the file unless it changed again since it was read.
+fn replace(now: &Snapshot, bytes: &[u8], mode: u32) -> std::result::Result<(), RestoreError> {
+    now.replace_if_unchanged(bytes, mode)
+        .map(drop)
+        .map_err(|e| match e {
+            ReplaceError::Changed(_) => RestoreError::Changed,
+            ReplaceError::Check { source, .. } => RestoreError::Read(source),
+            ReplaceError::Write { source, .. } => RestoreError::Write(source),
+        })
 }
 
 /// Whether a journal is waiting for this source.
@@ -168,6 +268,7 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
             tx: "unknown".into(),
             action: "rotation".into(),
             restored: Vec::new(),
+            files: Vec::new(),
         });
     };
     if audit::contains(&config.state_dir, &begin.tx) {
@@ -180,8 +281,13 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
             action: begin.summary.action.clone(),
         });
     }
-    let written = loaded.written(begin.files.len());
-    let restore = roll_back(&begin.backup, &begin.files, &written, identities);
+    let restore = roll_back(
+        config,
+        &begin.backup,
+        &begin.files,
+        &begin.summary.keys,
+        identities,
+    );
     if !restore.failed.is_empty() {
         return Err(Incomplete::from(restore.report(&begin.files, &loaded.path)).into());
     }
@@ -189,6 +295,7 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
     Ok(Recovered::RolledBack {
         tx: begin.tx.clone(),
         action: begin.summary.action.clone(),
+        files: restore.checked(&begin.files),
         restored: restore.restored,
     })
 }
