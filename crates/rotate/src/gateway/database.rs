@@ -58,10 +58,7 @@ pub enum DatabaseInUse {
 /// Why a database is (or may be) in use, or `None`: one of
 /// [`DATABASE_VARIABLES`] in the environment or in one of `files`, or a
 /// `database_url` in LiteLLM's config file (`litellm_config`).
-pub fn database_in_use(
-    litellm_config: Option<&Path>,
-    files: &[SetNames],
-) -> Option<DatabaseInUse> {
+pub fn database_in_use(litellm_config: Option<&Path>, files: &[SetNames]) -> Option<DatabaseInUse> {
     for name in DATABASE_VARIABLES {
         if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
             return Some(DatabaseInUse::Environment(name));
