@@ -10,4 +10,3 @@ mod routes;
 mod sink_files;
 mod values;
 mod values_rotate;
-mod watcher;
