@@ -142,7 +142,11 @@ pub(crate) fn read_values(bytes: &[u8]) -> Vec<(String, Secret)> {
 }
 
 /// The file with `t.keys` set to `t.values`; `None` input = a new file.
-pub(crate) fn edit(before: Option<&[u8]>, t: &Target<'_>, dialect: Dialect) -> Result<Edit, SinkError> {
+pub(crate) fn edit(
+    before: Option<&[u8]>,
+    t: &Target<'_>,
+    dialect: Dialect,
+) -> Result<Edit, SinkError> {
     let text = match before {
         Some(b) => Zeroizing::new(
             std::str::from_utf8(b)

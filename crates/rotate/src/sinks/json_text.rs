@@ -116,7 +116,11 @@ impl Walker<'_> {
 /// For each element of the top-level array `array`, the byte range of its
 /// string member `field` (quotes included), or `None` where the element has
 /// none. `None` overall when `array` is not a top-level array.
-pub(crate) fn field_spans(text: &[u8], array: &str, field: &str) -> Option<Vec<Option<Range<usize>>>> {
+pub(crate) fn field_spans(
+    text: &[u8],
+    array: &str,
+    field: &str,
+) -> Option<Vec<Option<Range<usize>>>> {
     let w = Walker { b: text };
     let root = w.ws(0);
     if text.get(root) != Some(&b'{') {

@@ -133,7 +133,11 @@ pub(crate) fn read_values(layout: Layout, bytes: &[u8]) -> Vec<(String, Secret)>
     out
 }
 
-pub(crate) fn edit(layout: Layout, before: Option<&[u8]>, t: &Target<'_>) -> Result<Edit, SinkError> {
+pub(crate) fn edit(
+    layout: Layout,
+    before: Option<&[u8]>,
+    t: &Target<'_>,
+) -> Result<Edit, SinkError> {
     if layout == Layout::EnvironmentD {
         return dotenv::edit(before, t, Dialect::EnvironmentD);
     }

@@ -14,10 +14,15 @@ pub struct Request<'a> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    Rotate { salt: bool, force_salt: bool },
+    Rotate {
+        salt: bool,
+        force_salt: bool,
+    },
     /// `force_salt`: change a sink's salt key even while LiteLLM keeps a
     /// database (its stored credentials become unreadable).
-    Sync { force_salt: bool },
+    Sync {
+        force_salt: bool,
+    },
 }
 
 impl Action {
