@@ -3,10 +3,14 @@
 //! and the seeds' layout when there is none; a walked-up file, or a
 //! walked-up source, is used only once the user trusted it.
 
-use super::{
-    Config, ConfigError, DEFAULT_GATEWAY, DEFAULT_SOURCE, Env, FILE_NAME, Found, GatewayConfig,
-    MASTER_KEY, SALT_KEY, SinkKind, SinkSpec, absolute, default_service,
+use super::error::ConfigError;
+use super::settings::{
+    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, absolute,
+    default_service,
 };
+use super::sink::{SinkKind, SinkSpec};
+use crate::env::Env;
+use crate::gateway::{MASTER_KEY, SALT_KEY};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vault::TrustState;

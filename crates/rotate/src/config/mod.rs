@@ -6,126 +6,22 @@
 //! Unknown keys and bad values are errors naming the file and line.
 
 //!
-//! Rooms: [`sink`] (what a sink is), [`parse`] (the file's text to a
-//! [`Config`]), [`load`] (where the file is found, and the defaults).
+//! Rooms: [`settings`] (what a configuration holds), [`sink`] (what a sink
+//! is), [`parse`] (the file's text to a [`Config`]), [`load`] (where the
+//! file is found, and the defaults).
 
 mod error;
 mod load;
 mod parse;
+mod settings;
 mod sink;
-
-use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub use crate::env::Env;
 pub use crate::gateway::{MASTER_KEY, SALT_KEY};
 pub use error::{ConfigError, ConfigReason, Refusal};
 pub use load::Located;
+pub use settings::{
+    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, ManagerKind,
+    ServiceConfig,
+};
 pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};
-
-pub const FILE_NAME: &str = "litekeys.toml";
-pub const DEFAULT_SOURCE: &str = "secrets/global.enc.env";
-pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";
-
-/// How the configuration file was found: a file found by walking up may
-/// come from a repository someone else wrote, so it is used only once the
-/// user trusted it (`litekeys-rotate trust`); the others are the user's own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Found {
-    /// `--config FILE` or `$LITEKEYS_CONFIG`.
-    Named,
-    /// `litekeys.toml` next to the nearest `secrets/` from the current directory.
-    WalkedUp,
-    /// `$XDG_CONFIG_HOME/litekeys/config.toml`.
-    User,
-    /// No file: the defaults.
-    Defaults,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ManagerKind {
-    SystemdUser,
-    SystemdSystem,
-    Compose,
-    Command,
-    None,
-}
-
-#[derive(Clone, Debug)]
-pub struct GatewayConfig {
-    pub url: String,
-    /// Other base URLs that reach the same gateway.
-    pub aliases: Vec<String>,
-    /// Bound on waiting for the restarted gateway to answer.
-    pub timeout: Duration,
-    /// LiteLLM's own config.yaml: a `database_url` there forbids `--salt`.
-    pub litellm_config: Option<PathBuf>,
-    /// The exact reply `--sentinel` asks each route's model for, for models
-    /// that answer fixed text (LiteLLM `mock_response`); default: a fresh
-    /// random `LITEKEYS_SENTINEL_<hex>` per rotation.
-    pub sentinel: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ServiceConfig {
-    pub manager: ManagerKind,
-    pub unit: String,
-    /// compose: the project directory.
-    pub dir: Option<PathBuf>,
-    /// compose: the service name.
-    pub service: String,
-    /// command: an argv, run without a shell.
-    pub command: Vec<String>,
-    /// Bound on the whole restart.
-    pub timeout: Duration,
-}
-
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The file read, or `None` when the defaults are used.
-    pub file: Option<PathBuf>,
-    /// How the file was found (whether it needs trusting).
-    pub found: Found,
-    pub source: PathBuf,
-    /// The source was found by walking up from the current directory
-    /// (neither the config nor `$LITEKEYS_FILE` names it): it needs
-    /// trusting of its own, unless it sits next to a trusted config.
-    pub source_walked_up: bool,
-    pub gateway: GatewayConfig,
-    pub service: ServiceConfig,
-    pub sinks: Vec<SinkSpec>,
-    /// `$XDG_STATE_HOME/litekeys`: journal and audit log.
-    pub state_dir: PathBuf,
-}
-
-impl Config {
-    /// The gateway's URL followed by its aliases.
-    pub fn gateway_urls(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.gateway.url.as_str())
-            .chain(self.gateway.aliases.iter().map(String::as_str))
-    }
-
-    /// Where the configuration came from, for messages.
-    pub fn origin(&self) -> String {
-        match &self.file {
-            Some(f) => f.display().to_string(),
-            None => "the default layout (no litekeys.toml)".into(),
-        }
-    }
-}
-
-pub(crate) fn default_service() -> ServiceConfig {
-    ServiceConfig {
-        manager: ManagerKind::SystemdUser,
-        unit: "litellm.service".into(),
-        dir: None,
-        service: "litellm".into(),
-        command: Vec::new(),
-        timeout: Duration::from_secs(30),
-    }
-}
-
-pub(crate) fn absolute(cwd: &Path, p: PathBuf) -> PathBuf {
-    if p.is_absolute() { p } else { cwd.join(p) }
-}

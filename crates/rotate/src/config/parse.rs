@@ -1,13 +1,16 @@
 //! `litekeys.toml`'s text to a [`Config`]: unknown keys and bad values are
 //! errors naming the file and line.
 
+use super::error::{ConfigError, ConfigReason};
 use super::load::default_source;
-use super::{
-    Config, ConfigError, ConfigReason, DEFAULT_GATEWAY, Env, Found, GatewayConfig, Layout,
-    MASTER_KEY, ManagerKind, SALT_KEY, ServiceConfig, SinkKind, SinkSpec, absolute,
+use super::settings::{
+    Config, DEFAULT_GATEWAY, Found, GatewayConfig, ManagerKind, ServiceConfig, absolute,
     default_service,
 };
+use super::sink::{Layout, SinkKind, SinkSpec};
+use crate::env::Env;
 use crate::gateway::Endpoint;
+use crate::gateway::{MASTER_KEY, SALT_KEY};
 use serde::Deserialize;
 use std::ops::Range;
 use std::path::Path;
