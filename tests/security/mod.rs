@@ -10,3 +10,4 @@ mod routes;
 mod sink_files;
 mod values;
 mod values_rotate;
+mod watcher;

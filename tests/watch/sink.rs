@@ -125,3 +125,35 @@ fn failed_restarts_back_off_exponentially_and_say_so() {
     w.wait_for("retrying in 10s (backoff after 2 failures)", 1);
     assert_eq!(lab.restarts(), 2, "{}", w.dump());
 }
+
+/// Issue 13: the files were hashed again only after the restart, so an
+/// edit landing while the service restarted was taken as applied (and
+/// `hand_edit_of_litellm_env_restarts_once_and_is_kept` failed about 1 in
+/// 16). Here the first restart makes that edit itself: no timing involved.
+#[test]
+fn an_edit_made_during_the_restart_gets_a_restart_of_its_own() {
+    let master = key("late");
+    let Some(lab) = Lab::new(&master) else { return };
+    lab.sb.write(
+        "restart.sh",
+        format!(
+            "#!/bin/sh\necho restart >> '{}'\n\
+             if [ ! -e '{once}' ]; then : > '{once}'; echo '# during the restart' >> '{}'; fi\n",
+            lab.sb.path("restarts").display(),
+            lab.sb.path(ENV_FILE).display(),
+            once = lab.sb.path("edited-once").display(),
+        ),
+    );
+    let w = lab.watch(ARGS);
+    let before = format!("{}# before the restart\n", env_text(&master));
+    lab.sb.write(ENV_FILE, &before);
+    w.wait_for("restarted", 2);
+    let last = format!("{before}# during the restart\n");
+    assert_eq!(lab.sb.read(ENV_FILE), last.as_bytes(), "both edits kept");
+    // An identical rewrite is the sync point: nothing else is pending.
+    lab.sb.write(ENV_FILE, &last);
+    w.wait_for("same content; nothing to do", 1);
+    assert_eq!(lab.restarts(), 2, "{}", w.dump());
+    assert_eq!(w.count("changed by someone else"), 2, "{}", w.dump());
+    w.never_shows(&master);
+}

@@ -128,3 +128,38 @@ fn an_unverified_rotation_is_restarted_by_the_watcher() {
     w.wait_for("restarted", 1);
     assert_eq!(lab.restarts(), 1, "{}", w.dump());
 }
+
+/// Issue 13: a new source saved while the restart for the previous one
+/// runs gets its own sync and restart (it was taken as applied). The
+/// first restart waits until the test has replaced the source again.
+#[test]
+fn a_source_replaced_during_the_restart_is_synced_and_restarted_again() {
+    let (old, first, second) = (key("was"), key("first"), key("second"));
+    let Some(lab) = Lab::new(&old) else { return };
+    let (started, go) = (lab.sb.path("started"), lab.sb.path("go"));
+    lab.sb.write(
+        "restart.sh",
+        format!(
+            "#!/bin/sh\necho restart >> '{}'\n\
+             if [ ! -e '{s}' ]; then : > '{s}'; i=0; \
+             while [ ! -e '{g}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; fi\n",
+            lab.sb.path("restarts").display(),
+            s = started.display(),
+            g = go.display(),
+        ),
+    );
+    let w = lab.watch(ARGS);
+    lab.replace_master(&first);
+    w.wait_until("the first restart to start", || started.exists());
+    lab.replace_master(&second);
+    std::fs::write(&go, "").unwrap();
+    w.wait_for("restarted", 2);
+    let env = String::from_utf8(lab.sb.read(ENV_FILE)).unwrap();
+    assert_eq!(env, env_text(&second), "the sink holds the last source");
+    lab.touch(SOURCE);
+    w.wait_for("same content; nothing to do", 1);
+    assert_eq!(lab.restarts(), 2, "{}", w.dump());
+    for k in [&old, &first, &second] {
+        w.never_shows(k);
+    }
+}
