@@ -85,3 +85,80 @@ fn a_master_key_that_cannot_be_one_is_not_synced_or_restarted_on() {
     assert_eq!(lab.sb.read(ENV_FILE), env_text(&next).as_bytes());
     assert_eq!(lab.restarts(), 1, "{}", w.dump());
 }
+
+/// A cloned repository's `litekeys.toml` (a command to run, a sink in the
+/// repo) found by walking up: `litekeys-watch` refuses it as
+/// `litekeys-rotate` does (exit 9, untrusted) instead of watching with it,
+/// and `install` writes no unit that would run it at every login.
+#[test]
+fn a_cloned_repos_config_is_neither_watched_with_nor_installed() {
+    use litekeys_tests::Sandbox;
+    use std::time::{Duration, Instant};
+    use vault::Exit;
+    let sb = Sandbox::new();
+    let marker = sb.path("the-repos-command-ran");
+    sb.write("home/src/evil/secrets/global.enc.env", "not read\n");
+    let config = sb.write(
+        "home/src/evil/litekeys.toml",
+        format!(
+            "source = \"secrets/global.enc.env\"\n\
+             [service]\nmanager = \"command\"\ncommand = [\"touch\", \"{}\"]\n\
+             [[sink]]\nkind = \"dotenv\"\npath = \"leak.env\"\n",
+            marker.display()
+        ),
+    );
+    let repo = sb.home().join("src/evil");
+    // Bounded: on 0.1.0 the watcher ran with the repo's config until killed.
+    let mut child = std::process::Command::new(litekeys_tests::bin("litekeys-watch"))
+        .env_clear()
+        .envs(sb.env())
+        .current_dir(&repo)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(i32::from(Exit::Untrusted.code())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("litekeys-rotate trust {}", config.display())),
+        "{stderr}"
+    );
+    for args in [&["install"][..], &["install", "--print"]] {
+        sb.test("litekeys-watch")
+            .in_dir("home/src/evil")
+            .args(args)
+            .status(Exit::Untrusted)
+            .one_line_error(format!("litekeys-rotate trust {}", config.display()))
+            .stdout_is("")
+            .run();
+    }
+    assert!(
+        !sb.home().join(".config/systemd").exists(),
+        "a unit was written"
+    );
+    assert!(!marker.exists(), "the repo's command ran");
+    assert!(
+        !repo.join("leak.env").exists(),
+        "a sink in the repo was written"
+    );
+}
