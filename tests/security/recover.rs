@@ -119,7 +119,10 @@ fn a_value_set_in_the_source_after_the_crash_is_kept_and_the_master_key_is_the_o
     let values = s.decrypt();
     assert_eq!(values["LITELLM_MASTER_KEY"], OLD_MASTER);
     assert_eq!(values["LITELLM_SALT_KEY"], OLD_SALT);
-    assert_eq!(values["ADDED_AFTER_CRASH"], "kept-value", "the set was lost");
+    assert_eq!(
+        values["ADDED_AFTER_CRASH"], "kept-value",
+        "the set was lost"
+    );
     // The sinks were not touched since: their backups are back, byte for byte.
     let after: Vec<String> = s.sink_files().iter().map(|p| s.read(p)).collect();
     assert_eq!(after, sinks_before);
