@@ -2,6 +2,7 @@
 //! an attack that worked on 0.1.0, tried through the real binaries.
 mod cloned_repo;
 mod database_guard;
+mod init_umask;
 mod races;
 mod recipients;
 mod recover;

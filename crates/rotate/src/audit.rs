@@ -66,7 +66,7 @@ pub fn append(
     tx: &str,
 ) -> std::io::Result<()> {
     let path = path(state_dir);
-    std::fs::create_dir_all(state_dir)?;
+    vault::store::create_private_dir(state_dir)?;
     let time = vault::Timestamp::now_utc().to_string();
     let text = line(&time, &host(), summary, verified, tx);
     let mut f = std::fs::OpenOptions::new()

@@ -51,11 +51,12 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
     let mut ignore_file = None;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            vault::store::create_private_dir(dir).map_err(|e| Error::io(dir, e))?;
             // A directory made here holds litekeys' files only: keep the
             // lock sidecars (empty, never secret) out of `git status`.
             let ignore = dir.join(".gitignore");
-            std::fs::write(&ignore, GITIGNORE).map_err(|e| Error::io(&ignore, e))?;
+            vault::store::write(&ignore, GITIGNORE.as_bytes(), 0o644)
+                .map_err(|e| Error::io(&ignore, e))?;
             ignore_file = Some(ignore);
         }
     }

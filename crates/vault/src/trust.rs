@@ -108,7 +108,7 @@ impl TrustStore {
         text.push_str("\nsha256\t");
         text.push_str(&hash);
         text.push('\n');
-        create_private_dir(&self.dir)?;
+        crate::store::create_private_dir(&self.dir).map_err(io(&self.dir))?;
         let record_path = self.record_path(&canonical);
         let mut tmp = tempfile::Builder::new()
             .prefix(".trust.")
@@ -205,20 +205,6 @@ pub fn trust_command(program: &str, path: &Path) -> String {
     } else {
         format!("{program} trust '{}'", shown.replace('\'', "'\\''"))
     }
-}
-
-/// 0700 whatever the umask: the records say which files the user trusts.
-fn create_private_dir(dir: &Path) -> Result<(), TrustError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))
 }
 
 #[cfg(test)]

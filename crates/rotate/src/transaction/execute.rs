@@ -220,12 +220,7 @@ pub(crate) fn execute(
 /// one "changed underneath" check).
 fn write_checked(change: &FileChange) -> std::result::Result<(), Stop> {
     if let Some(parent) = change.target.parent().filter(|p| !p.exists()) {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(|e| Error::io(parent, e))?;
+        vault::store::create_private_dir(parent).map_err(|e| Error::io(parent, e))?;
     }
     match change
         .before

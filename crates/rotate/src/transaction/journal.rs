@@ -108,12 +108,7 @@ impl Journal {
         let dir = path.parent().unwrap_or(Path::new("/"));
         let created = !path.exists();
         if created {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io(dir, e))?;
+            vault::store::create_private_dir(dir).map_err(|e| Error::io(dir, e))?;
         }
         let file = OpenOptions::new()
             .create(true)

@@ -5,10 +5,12 @@
 //! their clean-up after a crash), and the atomic replace itself: symlinks
 //! resolved, mode and owner kept, file and directory fsynced.
 
+mod dir;
 mod lock;
 mod replace;
 mod snapshot;
 
+pub use dir::create_private_dir;
 pub use lock::{Lock, LockError, lock_path};
 pub use replace::{is_temp_of, remove_stale_temps, resolve, sync_dir, write};
 pub use snapshot::{ChangedUnderneath, ReplaceError, Snapshot};
