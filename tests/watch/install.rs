@@ -156,3 +156,37 @@ fn without_a_config_the_unit_names_the_source_it_found() {
     assert!(!text.contains("--config"), "{text}");
     verify(&sb, &analyze, true, &unit);
 }
+
+#[test]
+fn a_newline_in_a_path_cannot_add_a_line_to_the_unit() {
+    let analyze = require!("systemd-analyze");
+    let sb = sandbox();
+    // A sink directory whose name carries a second unit line.
+    let evil = "evil\nExecStartPre=/bin/touch /tmp/litekeys-pwned";
+    sb.write(
+        "litekeys.toml",
+        format!(
+            "source = \"secrets/global.enc.env\"\n\
+             [service]\nmanager = \"systemd-user\"\nunit = \"litellm.service\"\n\
+             [[sink]]\nkind = \"dotenv\"\npath = \"~/{}/litellm.env\"\n",
+            evil.replace('\n', "\\n")
+        ),
+    );
+    let out = sb
+        .cmd("litekeys-watch")
+        .args(["install", "--print", "--config", "litekeys.toml"])
+        .output();
+    if out.code == 0 {
+        let text = out.stdout_str();
+        assert!(
+            !text.lines().any(|l| l.starts_with("ExecStartPre=")),
+            "a path added a line to the unit:\n{text}"
+        );
+        let unit = sb.write("litekeys-watch.service", text);
+        verify(&sb, &analyze, true, &unit);
+    } else {
+        // Refusing the path is the other honest answer: one line, no unit.
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+        assert!(!sb.home().join(".config/systemd").exists());
+    }
+}
