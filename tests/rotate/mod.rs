@@ -5,3 +5,4 @@ mod concurrency;
 mod crash;
 mod e2e;
 mod gateway;
+mod preflight;

@@ -8,7 +8,7 @@
 //! own (the source, the journal's backup, the rollback) live here, so that
 //! the transaction imports this file and nothing here imports it.
 
-use crate::activation::ActivateError;
+use crate::activation::{ActivateError, PreflightError};
 use crate::config::{ConfigError, Refusal};
 use crate::gateway::GatewayError;
 use crate::sinks::{PlanError, SameFile, SinkError, SinkFailure, WritableError};
@@ -71,10 +71,14 @@ pub enum Error {
     #[error(transparent)]
     Gateway(#[from] GatewayError),
 
+    /// The service manager cannot restart the gateway here (no systemd
+    /// user bus, no `docker compose`, …): refused before anything was
+    /// written or asked.
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+
     /// Activation (restart + verify) failed and every file was restored.
-    #[error(
-        "verification failed: {failure}; rolled back {restored} file(s) to the old keys; {back}"
-    )]
+    #[error("{failure}; rolled back {restored} file(s) to the old keys; {back}")]
     RolledBack {
         failure: Box<ActivateError>,
         restored: usize,
@@ -95,9 +99,7 @@ pub enum Incomplete {
     #[error(transparent)]
     Files(#[from] Unrestored),
     /// Every file was restored; the gateway did not come back on them.
-    #[error(
-        "verification failed: {failure}; every file was restored to the old keys, but the gateway did not come back on them: {again}; restart it by hand and check the old key"
-    )]
+    #[error("{failure}; every file was restored to the old keys, but {again}; restart it by hand")]
     GatewayDown {
         failure: Box<ActivateError>,
         again: Box<ActivateError>,
@@ -128,7 +130,12 @@ impl Error {
         use vault::Exit;
         match self {
             Error::Config(ConfigError::Untrusted { .. }) => Exit::Untrusted,
-            Error::Config(_) | Error::SameFile(_) | Error::Refused(_) => Exit::Usage,
+            // A preflight refusal is a usage error: nothing was attempted,
+            // and the way out is an argument (--no-restart) or the config
+            // ([service] manager), as for a bad litekeys.toml.
+            Error::Config(_) | Error::SameFile(_) | Error::Refused(_) | Error::Preflight(_) => {
+                Exit::Usage
+            }
             Error::Locked(_) => Exit::Locked,
             Error::Vault(e) => match e {
                 vault::Error::Value { .. } | vault::Error::ValueType { .. } => Exit::DecryptValue,

@@ -22,8 +22,8 @@ mod status;
 mod transaction;
 
 pub use activation::{
-    Activate, ActivateError, Activation, ChangedFile, Restart, Skip, Verification, service,
-    service_spec,
+    Activate, ActivateError, Activation, ChangedFile, PreflightError, Restart, Skip, Verification,
+    service, service_spec,
 };
 pub use init::{Created, init};
 pub use keys::{

@@ -19,17 +19,23 @@ pub enum ActivateError {
         source: GatewayError,
         routes: Vec<String>,
     },
-    /// The restart back to the old values failed.
-    #[error("{0} (while going back to the old key)")]
-    GoingBack(Box<ActivateError>),
-    /// The gateway did not come back on the old key.
-    #[error("on the old key {fingerprint}: {source}")]
+    /// After the rollback the gateway did not answer on the old key;
+    /// `restart` says how the restart back failed, when it did.
+    #[error("{}the gateway does not answer on the old key {fingerprint}: {source}", again(.restart))]
     OldKey {
         fingerprint: String,
-        source: GatewayError,
+        source: Box<GatewayError>,
+        restart: Option<String>,
     },
     /// What a test double says.
     #[cfg(any(test, feature = "fault-injection"))]
     #[error("{0}")]
     Double(&'static str),
+}
+
+fn again(restart: &Option<String>) -> String {
+    match restart {
+        Some(why) => format!("the restart failed again ({why}); "),
+        None => String::new(),
+    }
 }

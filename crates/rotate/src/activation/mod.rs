@@ -11,14 +11,17 @@
 //!
 //! Rooms: [`step`] (the [`Activate`] trait and what it is given and
 //! establishes), [`error`], [`restart`] (the real service managers' one),
-//! [`service`] (the managers themselves).
+//! [`service`] (the managers themselves), [`preflight`] (whether a manager
+//! can act here, asked before anything is written).
 
 mod error;
+mod preflight;
 mod restart;
 pub mod service;
 mod step;
 
 pub use error::ActivateError;
+pub use preflight::PreflightError;
 pub use restart::{Restart, service_spec};
 #[cfg(any(test, feature = "fault-injection"))]
 pub(crate) use step::Failing;

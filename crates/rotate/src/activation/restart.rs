@@ -9,6 +9,7 @@
 //! Messages name what failed and show keys as fingerprints only.
 
 use super::error::ActivateError;
+use super::preflight::PreflightError;
 use super::service::{Manager, Programs, ServiceSpec};
 use super::step::{Activate, Activation, Verification};
 use crate::config::{Config, ManagerKind};
@@ -27,6 +28,9 @@ pub struct Restart {
     pub sentinel: Option<String>,
     /// Told while the gateway comes up (the binary's spinner).
     pub progress: Box<dyn Progress>,
+    /// How the restart onto the new values failed, when it did: a restart
+    /// back that fails the same way says so instead of repeating it.
+    failed: Option<String>,
 }
 
 impl Restart {
@@ -45,6 +49,7 @@ impl Restart {
                     .unwrap_or_else(fresh_sentinel)
             }),
             progress: Box::new(NoProgress),
+            failed: None,
         }
     }
 
@@ -119,6 +124,14 @@ pub fn service_spec(config: &Config) -> ServiceSpec {
     }
 }
 
+/// What failed in `e`, without the advice its message ends with.
+fn brief(e: &ActivateError) -> String {
+    match e {
+        ActivateError::Restart { source, .. } => source.brief(),
+        other => other.to_string(),
+    }
+}
+
 /// Whether the gateway must restart to see what changed: the master key
 /// changed, or a file the service reads (a dotenv or systemd-env sink). A
 /// sync that only fixes Droid routes needs no restart, only the check.
@@ -131,10 +144,24 @@ fn needs_restart(step: &Activation<'_>) -> bool {
 }
 
 impl Activate for Restart {
+    fn preflight(&self, step: &Activation<'_>) -> Result<(), PreflightError> {
+        if needs_restart(step) {
+            self.service.preflight()
+        } else {
+            Ok(())
+        }
+    }
+
     fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError> {
         let start = Instant::now();
         let restarted = if needs_restart(step) {
-            Some(self.restart(step)?)
+            match self.restart(step) {
+                Ok(took) => Some(took),
+                Err(e) => {
+                    self.failed = Some(brief(&e));
+                    return Err(e);
+                }
+            }
         } else {
             None
         };
@@ -168,35 +195,48 @@ impl Activate for Restart {
         // restart may have stopped it half-way, or it may run on a value
         // no probe can send (an empty key); only a restart onto the
         // restored files, then a verification, proves where it stands.
+        // The truth decides, not the restart's exit status: a restart
+        // that failed again may never have touched the gateway, which then
+        // still runs on the old key; verified, that is a rollback.
         let restored = step.old.unwrap_or(step.new);
         let newer = step.old.map(|_| step.new);
-        let took = self
-            .restart(step)
-            .map_err(|e| ActivateError::GoingBack(Box::new(e)))?;
-        let report = gateway::verify_with(
+        let restarted = self.restart(step);
+        let verified = gateway::verify_with(
             &self.url,
             newer,
             restored,
             self.timeout,
             self.progress.as_mut(),
-        )
-        .map_err(|source| ActivateError::OldKey {
+        );
+        // Said once: a restart back that failed like the first one.
+        let again = restarted.as_ref().err().map(|e| {
+            let why = brief(e);
+            if self.failed.as_ref() == Some(&why) {
+                "the same error".to_string()
+            } else {
+                why
+            }
+        });
+        let report = verified.map_err(|source| ActivateError::OldKey {
             fingerprint: restored.fingerprint(),
-            source,
+            source: Box::new(source),
+            restart: again.clone(),
         })?;
+        let restart = match (&restarted, again) {
+            (Ok(took), _) => format!(
+                "the gateway was restarted on them (manager \"{}\", {:.1} s)",
+                self.service.manager.name(),
+                took.as_secs_f64()
+            ),
+            (Err(_), why) => format!("the restart failed again ({})", why.unwrap_or_default()),
+        };
         let refused = match &report.old_key {
             Some((fp, status)) => format!(", the new key {fp} refused (HTTP {status})"),
             None => String::new(),
         };
         Ok(format!(
-            "the gateway was restarted on them (manager \"{}\", {:.1} s) and verified: {} live after {:.1} s, the old key {} accepted (HTTP {}){refused}, no key refused (HTTP {})",
-            self.service.manager.name(),
-            took.as_secs_f64(),
-            report.url,
-            report.live_after.as_secs_f64(),
-            report.new_key.0,
-            report.new_key.1,
-            report.no_key,
+            "{restart}; the gateway answers on the old key {} (verified: HTTP {}{refused}, no key refused (HTTP {}))",
+            report.new_key.0, report.new_key.1, report.no_key,
         ))
     }
 }

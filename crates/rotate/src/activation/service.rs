@@ -155,6 +155,26 @@ pub enum ServiceError {
     },
 }
 
+impl ServiceError {
+    /// What failed, without the advice: for a message that already said
+    /// what to do (a restart back that failed again).
+    pub fn brief(&self) -> String {
+        match self {
+            ServiceError::Failed {
+                step,
+                status,
+                stderr,
+            } => {
+                format!("`{step}` {status}{}", stderr_suffix(stderr))
+            }
+            ServiceError::TimedOut { step, timeout, .. } => {
+                format!("`{step}` killed after {} s", timeout.as_secs_f64())
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 fn stderr_suffix(stderr: &str) -> String {
     if stderr.is_empty() {
         String::new()
@@ -221,7 +241,7 @@ impl ServiceSpec {
         let deadline = started + self.timeout;
         let steps = self.plan(daemon_reload)?;
         for step in &steps {
-            run(step, deadline, self.timeout, hide)?;
+            run(step, deadline, self.timeout, hide, Stdio::null())?;
         }
         Ok(Restarted {
             steps,
@@ -230,12 +250,36 @@ impl ServiceSpec {
     }
 }
 
+/// Runs one step within `timeout` and returns what it printed on stdout
+/// (a query such as `systemctl show`, never a restart: a daemon it starts
+/// would keep writing into the capture).
+pub(crate) fn output(
+    step: &Step,
+    timeout: Duration,
+    hide: &[&Secret],
+) -> Result<String, ServiceError> {
+    let spawn_error = |source| ServiceError::Spawn {
+        step: step.clone(),
+        source,
+    };
+    let mut capture = tempfile::tempfile().map_err(spawn_error)?;
+    let stdout = capture.try_clone().map_err(spawn_error)?;
+    run(step, Instant::now() + timeout, timeout, hide, stdout.into())?;
+    let mut text = String::new();
+    // Unreadable output reads as empty: the caller then says what it expected.
+    if capture.rewind().is_ok() {
+        let _ = capture.read_to_string(&mut text);
+    }
+    Ok(Secret::redact(&text, hide))
+}
+
 /// Runs one step until it exits or `deadline` passes.
 fn run(
     step: &Step,
     deadline: Instant,
     timeout: Duration,
     hide: &[&Secret],
+    stdout: Stdio,
 ) -> Result<(), ServiceError> {
     // stderr goes to an unlinked file, not a pipe: a restart command that
     // starts a daemon hands it our stderr, and a pipe would then never reach
@@ -251,7 +295,7 @@ fn run(
     let mut child = Command::new(&step.program)
         .args(&step.args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(stderr)
         // Its own process group, so that a timeout kills what it started too.
         .process_group(0)

@@ -4,6 +4,7 @@
 //! ([`Skip`], and the test double [`Failing`]).
 
 use super::error::ActivateError;
+use super::preflight::PreflightError;
 use crate::config::Config;
 use crate::sinks::Role;
 use crate::sinks::droid::Route;
@@ -87,6 +88,13 @@ impl Activation<'_> {
 }
 
 pub trait Activate {
+    /// Called with the plan, before anything is written (or asked): `Err`
+    /// when the activation cannot work here (no systemd user bus, …), so
+    /// that the transaction refuses instead of writing and rolling back.
+    fn preflight(&self, _step: &Activation<'_>) -> Result<(), PreflightError> {
+        Ok(())
+    }
+
     /// Called once every file holds the new values. `Err` rolls back.
     fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError>;
 
@@ -116,6 +124,8 @@ impl Activate for Skip {
 /// asked. Selected by `LITEKEYS_FAULT_ACTIVATE=fail|fail-reactivate` in
 /// fault-injection builds.
 #[cfg(any(test, feature = "fault-injection"))]
+// Public only through `activation_double` in fault-injection builds.
+#[cfg_attr(not(feature = "fault-injection"), allow(unreachable_pub))]
 pub struct Failing {
     pub reactivate_fails: bool,
     pub calls: Vec<&'static str>,
@@ -126,7 +136,7 @@ impl Activate for Failing {
     fn activate(&mut self, _: &Activation<'_>) -> Result<Verification, ActivateError> {
         self.calls.push("activate");
         Err(ActivateError::Double(
-            "the gateway did not accept the new key (test double)",
+            "verification failed: the gateway did not accept the new key (test double)",
         ))
     }
 

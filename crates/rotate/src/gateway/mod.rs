@@ -23,5 +23,6 @@ pub use sentinel::{SENTINEL_PREFIX, fresh_sentinel, sentinel};
 pub use status_probe::{GatewayLines, Line, TIMEOUT, probe_status};
 pub use variables::{MASTER_KEY, SALT_KEY};
 pub use verify::{
-    NoProgress, Progress, Report, liveliness, probe, verify, verify_with, wait_live, wait_live_with,
+    NoProgress, Progress, REFUSED_FOR, Report, liveliness, probe, verify, verify_with, wait_live,
+    wait_live_with,
 };

@@ -16,6 +16,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 use vault::Secret;
 
+/// How long a live gateway may keep refusing the new key before the
+/// verification gives up, well before its timeout: a gateway that is live
+/// and refuses the key runs on another one, and waiting longer would not
+/// change that (the timeout is for a restart that is slow to come up).
+pub const REFUSED_FOR: Duration = Duration::from_secs(3);
+
 /// What a successful [`verify`] saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -118,6 +124,9 @@ pub fn probe(base_url: &str, key: Option<&Secret>) -> Result<u16, GatewayError> 
 /// Proves the gateway runs on `new`: waits until it is live and accepts
 /// `new` (a restart may still be under way; all within `timeout`), then
 /// checks that no key and `old` (when given and different) are refused.
+/// A live gateway that refuses `new` for [`REFUSED_FOR`] in a row fails
+/// then (still on `old`: [`GatewayError::OldKeyAccepted`]), not at
+/// `timeout`.
 pub fn verify(
     base_url: &str,
     old: Option<&Secret>,
@@ -142,14 +151,29 @@ pub fn verify_with(
     let deadline = start + timeout;
     let live_after = wait_live_until(&root, start, deadline, progress)?;
 
+    // Since when the live gateway has answered the new key with a refusal
+    // (4xx), without a gap: a restart under way makes it unreachable or
+    // 5xx for a moment, which starts the count again.
+    let mut refused_since: Option<Instant> = None;
     let new_status = loop {
         let last = match get(&root, MODELS, Some(new), budget(deadline)) {
             Ok(status) if is_success(status) => break status,
-            Ok(status) => format!("HTTP {status}"),
-            Err(GatewayError::Unreachable { reason, .. }) => reason,
+            Ok(status) => {
+                if (400..500).contains(&status) {
+                    refused_since.get_or_insert_with(Instant::now);
+                } else {
+                    refused_since = None;
+                }
+                format!("HTTP {status}")
+            }
+            Err(GatewayError::Unreachable { reason, .. }) => {
+                refused_since = None;
+                reason
+            }
             Err(e) => return Err(e),
         };
-        if Instant::now() >= deadline {
+        let settled = refused_since.is_some_and(|since| since.elapsed() >= REFUSED_FOR);
+        if settled || Instant::now() >= deadline {
             // A gateway still on the old key was not restarted: say so.
             if let Some(old) = old {
                 match get(&root, MODELS, Some(old), REQUEST_TIMEOUT) {
@@ -224,6 +248,54 @@ impl Progress for NoProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A gateway on a free loopback port that is live and accepts `key`
+    /// only (401 otherwise), like a LiteLLM that runs on `key`.
+    fn gateway_on(key: &'static str) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut head = Vec::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    head.push(std::mem::take(&mut line));
+                }
+                let bearer = format!("authorization: bearer {key}");
+                let ok = head[0].contains(LIVELINESS)
+                    || head.iter().any(|h| h.trim().eq_ignore_ascii_case(&bearer));
+                let status = if ok { "200 OK" } else { "401 Unauthorized" };
+                let _ = write!(
+                    reader.get_mut(),
+                    "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_live_gateway_that_refuses_the_new_key_fails_fast() {
+        let old = Secret::from("sk-old-key-of-the-fake".to_string());
+        let new = Secret::from("sk-new-key-of-the-fake".to_string());
+        let url = gateway_on("sk-old-key-of-the-fake");
+        let start = Instant::now();
+        let err = verify(&url, Some(&old), &new, Duration::from_secs(60)).unwrap_err();
+        assert!(
+            matches!(err, GatewayError::OldKeyAccepted { status: 200, .. }),
+            "{err}"
+        );
+        let took = start.elapsed();
+        assert!(took >= REFUSED_FOR && took < REFUSED_FOR * 3, "{took:?}");
+        // Without the old key: the new key's refusal, as fast.
+        let err = verify(&url, None, &new, Duration::from_secs(60)).unwrap_err();
+        assert!(matches!(err, GatewayError::NewKeyRefused { .. }), "{err}");
+        assert!(err.to_string().contains("HTTP 401"), "{err}");
+        // And the old key verifies.
+        verify(&url, Some(&new), &old, Duration::from_secs(60)).unwrap();
+    }
 
     #[test]
     fn unreachable_gateway_is_not_live_within_the_bound() {

@@ -47,6 +47,51 @@ fn planned(changes: &[FileChange]) -> Vec<PlannedFile> {
         .collect()
 }
 
+/// The files `prepared` replaces, as an activation is told of them.
+fn changed_files(prepared: &Prepared) -> Vec<ChangedFile> {
+    prepared
+        .changes
+        .iter()
+        .map(|c| ChangedFile {
+            role: c.role,
+            path: c.shown.clone(),
+        })
+        .collect()
+}
+
+/// What an activation is given for `prepared`; `placeholder` stands in for
+/// a master key the source does not hold.
+fn activation<'a>(
+    req: &'a Request<'_>,
+    prepared: &'a Prepared,
+    changed: &'a [ChangedFile],
+    placeholder: &'a Secret,
+) -> Activation<'a> {
+    Activation {
+        config: req.config,
+        action: req.action.name(),
+        master: MASTER_KEY,
+        old: prepared.old_master.as_ref(),
+        new: prepared.new_master.as_ref().unwrap_or(placeholder),
+        changed,
+        routes: &prepared.routes,
+        hide: &prepared.hide,
+    }
+}
+
+/// Asks `activator` whether it can act on `prepared` here, before anything
+/// is written or asked.
+pub(crate) fn preflight(
+    req: &Request<'_>,
+    prepared: &Prepared,
+    activator: &dyn Activate,
+) -> Result<()> {
+    let changed = changed_files(prepared);
+    let placeholder = Secret::new(Vec::new());
+    activator.preflight(&activation(req, prepared, &changed, &placeholder))?;
+    Ok(())
+}
+
 /// Restores every file after a failure; `Ok` when all are back.
 fn undo(
     journal: Journal,
@@ -155,25 +200,9 @@ pub(crate) fn execute(
     }
     fault::point("sinks-written");
 
-    let changed: Vec<ChangedFile> = prepared
-        .changes
-        .iter()
-        .map(|c| ChangedFile {
-            role: c.role,
-            path: c.shown.clone(),
-        })
-        .collect();
+    let changed = changed_files(&prepared);
     let placeholder = Secret::new(Vec::new());
-    let step = Activation {
-        config,
-        action: req.action.name(),
-        master: MASTER_KEY,
-        old: prepared.old_master.as_ref(),
-        new: prepared.new_master.as_ref().unwrap_or(&placeholder),
-        changed: &changed,
-        routes: &prepared.routes,
-        hide: &prepared.hide,
-    };
+    let step = activation(req, &prepared, &changed, &placeholder);
     let verification = match activator.activate(&step) {
         Ok(v) => v,
         Err(failure) => {

@@ -129,6 +129,9 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
             "planned: {} file(s) change",
             prepared.changes.len()
         ));
+        // Before the question: a restart that cannot work here is refused
+        // with nothing written, instead of written and rolled back.
+        execute::preflight(req, &prepared, activator)?;
         if attempt == 0 && !ui.confirm(&prepared.plan) {
             return Err(Refusal::Declined.into());
         }
