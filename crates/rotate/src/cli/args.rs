@@ -14,7 +14,12 @@ A litekeys.toml or source found by walking up is used only after `litekeys-rotat
 /// every sink (litellm.env, Droid settings, systemd, docker .env), as one
 /// crash-safe transaction.
 fn after_help() -> String {
-    format!("{}\n{CONFIG_HELP}", vault::Exit::help_text())
+    // The keys last: a config error points here for them.
+    format!(
+        "{}\n{CONFIG_HELP}\n\n{}",
+        vault::Exit::help_text(),
+        rotate::config::keys_help().trim_end()
+    )
 }
 
 #[derive(Parser, Debug)]
@@ -88,11 +93,27 @@ pub(crate) enum Command {
         age: Vec<String>,
     },
     /// The main job on embedded defaults: a throwaway HOME and repository shaped like the
-    /// seeds, status, a rotation, status again; the sandbox is removed afterwards
+    /// seeds and a gateway on a free loopback port (LiteLLM if on PATH, else a built-in
+    /// stand-in); status, a rotation that restarts and verifies it, one whose restart fails
+    /// on purpose and is rolled back, status again; the sandbox is removed afterwards
     Demo {
         /// Keep the sandbox and print where it is
         #[arg(long)]
         keep: bool,
+    },
+    /// The demo's stand-in gateway, started and restarted by the demo itself
+    #[command(hide = true)]
+    DemoStandIn {
+        #[arg(value_enum)]
+        action: super::stand_in::Action,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        env_file: PathBuf,
+        #[arg(long)]
+        owner: u32,
     },
     /// Print shell completions
     Completions {

@@ -1,9 +1,12 @@
-//! The demo's optional real gateway: when `litellm` is on PATH, the demo
-//! starts it on a free loopback port with a `mock_response` model (no
-//! upstream, no network), reading its master key from the demo's
-//! litellm.env at each start the way systemd's `EnvironmentFile=` does, so
-//! the rotation restarts it (`manager = "command"`) and verifies the keys.
+//! The demo's gateway: when `litellm` is on PATH, the demo starts it on a
+//! free loopback port with a `mock_response` model (no upstream, no
+//! network); otherwise the built-in stand-in ([`super::stand_in`]). Either
+//! reads its master key from the demo's litellm.env at each start the way
+//! systemd's `EnvironmentFile=` does, so the rotation restarts it
+//! (`manager = "command"`) and verifies the keys; a marker file makes the
+//! next restart fail, for the demo's rollback.
 
+use super::stand_in::{self, FAIL_NEXT, StandIn};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,7 +16,16 @@ const START_BOUND: Duration = Duration::from_secs(120);
 
 pub(crate) struct Gateway {
     pub port: u16,
-    ctl: PathBuf,
+    dir: PathBuf,
+    control: Control,
+}
+
+/// How the gateway is started, stopped and restarted.
+enum Control {
+    /// LiteLLM: a shell script (start | stop | restart).
+    Script(PathBuf),
+    /// The stand-in: this binary's hidden `demo-stand-in` mode.
+    StandIn(StandIn),
 }
 
 /// `litellm` on PATH, if any.
@@ -53,7 +65,10 @@ impl Gateway {
              exec \"$3\" --config \"$1/config.yaml\" --host 127.0.0.1 --port \"$4\" --telemetry False' \
              sh \"$dir\" {env} {litellm} {port} </dev/null >>\"$dir/litellm.log\" 2>&1 &\n  \
              i=0; until [ -s \"$pidfile\" ] || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.05; done\n}}\n\
-             case \"$1\" in start) start ;; stop) stop ;; restart) stop; start ;; *) exit 2 ;; esac\n",
+             restart() {{\n  if [ -e \"$dir/{FAIL_NEXT}\" ]; then rm -f \"$dir/{FAIL_NEXT}\"; stop; \
+             echo 'restart failed on purpose (the demo deliberately fails this one): stopped, not started again' >&2; exit 1; fi\n  \
+             stop; start\n}}\n\
+             case \"$1\" in start) start ;; stop) stop ;; restart) restart ;; *) exit 2 ;; esac\n",
             dir = q(dir),
             env = q(env_file),
             litellm = q(litellm),
@@ -62,7 +77,40 @@ impl Gateway {
         std::fs::write(&ctl, script)?;
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755))?;
-        Ok(Gateway { port, ctl })
+        Ok(Gateway {
+            port,
+            dir: dir.to_path_buf(),
+            control: Control::Script(ctl),
+        })
+    }
+
+    /// The stand-in, to live in `dir` (not started yet).
+    pub(crate) fn prepare_stand_in(dir: &Path, env_file: &Path) -> std::io::Result<Gateway> {
+        let port = free_port()?;
+        std::fs::create_dir_all(dir)?;
+        Ok(Gateway {
+            port,
+            dir: dir.to_path_buf(),
+            control: Control::StandIn(StandIn {
+                dir: dir.to_path_buf(),
+                port,
+                env_file: env_file.to_path_buf(),
+                owner: std::process::id(),
+            }),
+        })
+    }
+
+    /// What the demo calls it.
+    pub(crate) fn label(&self) -> &'static str {
+        match self.control {
+            Control::Script(_) => "LiteLLM",
+            Control::StandIn(_) => stand_in::LABEL,
+        }
+    }
+
+    /// Makes the next restart stop the gateway and fail.
+    pub(crate) fn fail_next_restart(&self) -> std::io::Result<()> {
+        std::fs::write(self.dir.join(FAIL_NEXT), "")
     }
 
     pub(crate) fn url(&self) -> String {
@@ -70,25 +118,32 @@ impl Gateway {
     }
 
     /// The restart argv for `[service] command`.
-    pub(crate) fn restart_argv(&self) -> Vec<String> {
-        vec![self.ctl.display().to_string(), "restart".into()]
+    pub(crate) fn restart_argv(&self) -> std::io::Result<Vec<String>> {
+        Ok(match &self.control {
+            Control::Script(ctl) => vec![ctl.display().to_string(), "restart".into()],
+            Control::StandIn(s) => s.argv(&std::env::current_exe()?, "restart"),
+        })
     }
 
     /// Starts it and waits (bounded) until it is live.
     pub(crate) fn start(&self) -> Result<Duration, StartError> {
         let begun = Instant::now();
-        let status = Command::new(&self.ctl)
-            .arg("start")
-            .status()
-            .map_err(|source| StartError::Spawn {
-                ctl: self.ctl.clone(),
-                source,
-            })?;
-        if !status.success() {
-            return Err(StartError::Failed {
-                ctl: self.ctl.clone(),
-                status,
-            });
+        match &self.control {
+            Control::Script(ctl) => {
+                let status = Command::new(ctl).arg("start").status().map_err(|source| {
+                    StartError::Spawn {
+                        ctl: ctl.clone(),
+                        source,
+                    }
+                })?;
+                if !status.success() {
+                    return Err(StartError::Failed {
+                        ctl: ctl.clone(),
+                        status,
+                    });
+                }
+            }
+            Control::StandIn(s) => s.start()?,
         }
         rotate::gateway::wait_live_with(
             &self.url(),
@@ -113,12 +168,19 @@ pub(crate) enum StartError {
         ctl: std::path::PathBuf,
         status: std::process::ExitStatus,
     },
-    #[error("LiteLLM did not come up: {0}")]
+    #[error("the gateway did not come up: {0}")]
     NotLive(rotate::gateway::GatewayError),
+    #[error("{0}")]
+    StandIn(#[from] stand_in::StandInError),
 }
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        let _ = Command::new(&self.ctl).arg("stop").status();
+        match &self.control {
+            Control::Script(ctl) => {
+                let _ = Command::new(ctl).arg("stop").status();
+            }
+            Control::StandIn(s) => s.stop(),
+        }
     }
 }

@@ -5,6 +5,7 @@ mod args;
 mod demo;
 mod demo_gateway;
 mod spinner;
+mod stand_in;
 mod trust;
 
 use args::{Args, Command, RotateArgs};
@@ -114,6 +115,23 @@ fn prompt_header(args: &Args, config: &Config) -> String {
     )
 }
 
+/// Before `init` there is no source, and no secrets/ for its lock: say to
+/// run `init` as a rotation does, not that a lock file is missing.
+fn require_source(config: &Config) -> Result<(), Error> {
+    if config.source.exists() {
+        return Ok(());
+    }
+    Err(Error::Source {
+        path: config.source.clone(),
+        source: rotate::SourceError::Missing {
+            config: config
+                .file
+                .clone()
+                .unwrap_or_else(|| rotate::config::FILE_NAME.into()),
+        },
+    })
+}
+
 fn run(args: &Args) -> Result<Exit, Error> {
     let env = Env::from_process();
     // Trusting reads what it shows, trusted or not; it uses nothing else.
@@ -174,6 +192,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
             force_salt: *force_salt || args.rotate.force_salt,
         },
         (Some(Command::Status { json }), _) => {
+            require_source(&config)?;
             let mut status = rotate::collect_status(&config, &transaction::identities(&config))?;
             // Informational: the exit code stays the sinks' (drift).
             status.probe_gateway(&config, rotate::gateway::TIMEOUT);
@@ -190,6 +209,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
             });
         }
         (Some(Command::Recover), _) => {
+            require_source(&config)?;
             let _lock = vault::store::Lock::acquire(&config.source, false)?;
             let done = rotate::recover(&config, &transaction::identities(&config).identities)?;
             outln!("{done}");
@@ -213,14 +233,8 @@ fn run(args: &Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Ok);
         }
-        (Some(Command::Demo { keep }), _) => {
-            // The demo's own error names the sandbox or the step.
-            return Ok(
-                demo::run(*keep, &mut std::io::stdout()).unwrap_or_else(|e| {
-                    eprintln!("litekeys-rotate: {e}");
-                    Exit::Error
-                }),
-            );
+        (Some(Command::Demo { .. } | Command::DemoStandIn { .. }), _) => {
+            unreachable!("handled by demo::command() before the config is read")
         }
         (Some(Command::Completions { .. } | Command::Manpages { .. }), _) => {
             unreachable!("handled by meta() before the config is read")
@@ -286,7 +300,8 @@ fn run(args: &Args) -> Result<Exit, Error> {
 
 pub(crate) fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(exit) = meta(&args.command) {
+    // The demo uses no config of the user's: it runs before one is read.
+    if let Some(exit) = meta(&args.command).or_else(|| demo::command(&args)) {
         return exit;
     }
     match run(&args) {
