@@ -229,7 +229,12 @@ fn demo_rotates_and_every_sink_is_in_sync() {
 #[test]
 fn demo_keep_leaves_the_sandbox() {
     let sb = Sandbox::new();
-    let out = sb.cmd("litekeys-rotate").args(["demo", "--keep"]).success();
+    // The stand-in (no litellm on PATH): seconds, not LiteLLM's four starts.
+    let out = sb
+        .cmd("litekeys-rotate")
+        .env_remove("PATH")
+        .args(["demo", "--keep"])
+        .success();
     let line = out
         .stdout_str()
         .lines()
