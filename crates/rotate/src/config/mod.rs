@@ -6,11 +6,13 @@
 //! Unknown keys and bad values are errors naming the file and line.
 
 //!
-//! Rooms: [`settings`] (what a configuration holds), [`sink`] (what a sink
+//! Rooms: [`keys`] (every key, with its meaning, for `--help`),
+//! [`settings`] (what a configuration holds), [`sink`] (what a sink
 //! is), [`parse`] (the file's text to a [`Config`]), [`load`] (where the
 //! file is found, and the defaults).
 
 mod error;
+mod keys;
 mod load;
 mod parse;
 mod settings;
@@ -19,6 +21,7 @@ mod sink;
 pub use crate::env::Env;
 pub use crate::gateway::{MASTER_KEY, SALT_KEY};
 pub use error::{ConfigError, ConfigReason, Refusal};
+pub use keys::{KEYS, Key, help_text as keys_help};
 pub use load::Located;
 pub use settings::{
     Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, ManagerKind,
