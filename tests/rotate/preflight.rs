@@ -63,6 +63,47 @@ fn no_systemd_user_bus_refuses_in_one_line_and_changes_nothing() {
     s.cmd().args(["--yes", "--no-restart"]).success();
 }
 
+/// Off a terminal nothing is asked (scripts need that); with stderr on a
+/// terminal (util-linux `script` gives it one) but stdin not, one line says
+/// so; a script (neither a terminal) is told nothing.
+#[test]
+fn off_a_terminal_the_confirmation_is_skipped_and_said_once_when_someone_watches() {
+    let Some(s) = Seeds::new() else { return };
+    let Some(script) = litekeys_tests::which("script") else {
+        eprintln!("SKIP: util-linux `script` is not installed");
+        return;
+    };
+    let note = "stdin is not a terminal: proceeding without confirmation, as with --yes";
+    let mut cmd = s.sb.process("litekeys-rotate");
+    let bin = cmd.get_program().to_string_lossy().into_owned();
+    let line = format!("'{bin}' --no-restart </dev/null");
+    let out = cmd_output(
+        std::process::Command::new(script)
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .envs(s.sb.env())
+            .current_dir(&s.repo),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(shown.matches(note).count(), 1, "{shown}");
+    assert!(shown.contains("rotated LITELLM_MASTER_KEY"), "{shown}");
+    // Neither a terminal: rotated, and not a word about it.
+    cmd.current_dir(&s.repo).arg("--no-restart");
+    let out = cmd_output(&mut cmd);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("confirmation"),
+        "{out:?}"
+    );
+}
+
+fn cmd_output(cmd: &mut std::process::Command) -> std::process::Output {
+    cmd.stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs")
+}
+
 #[test]
 fn an_unknown_unit_is_refused_before_anything_is_written() {
     let Some(s) = lab("manager = \"systemd-user\"\nunit = \"litelm.service\"") else {

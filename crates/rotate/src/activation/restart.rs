@@ -10,12 +10,16 @@
 
 use super::error::ActivateError;
 use super::preflight::PreflightError;
-use super::service::{Manager, Programs, ServiceSpec};
+use super::service::{Manager, Programs, ServiceError, ServiceSpec};
 use super::step::{Activate, Activation, Verification};
 use crate::config::{Config, ManagerKind};
 use crate::gateway::{self, NoProgress, Progress, fresh_sentinel};
 use crate::sinks::Role;
 use std::time::{Duration, Instant};
+
+/// Bound on the verification of the old key after a restart back that
+/// failed: the gateway, if it runs, is already up.
+const AFTER_A_FAILED_RESTART: Duration = Duration::from_secs(5);
 
 /// Restart through the configured manager, then verify.
 pub struct Restart {
@@ -201,13 +205,19 @@ impl Activate for Restart {
         let restored = step.old.unwrap_or(step.new);
         let newer = step.old.map(|_| step.new);
         let restarted = self.restart(step);
-        let verified = gateway::verify_with(
-            &self.url,
-            newer,
-            restored,
-            self.timeout,
-            self.progress.as_mut(),
-        );
+        // A restart back that exited with an error started nothing that
+        // is still coming up: a gateway running on, untouched, answers at
+        // once, so waiting out the whole timeout would only delay the news.
+        let timeout = match &restarted {
+            Err(ActivateError::Restart {
+                source: ServiceError::TimedOut { .. },
+                ..
+            })
+            | Ok(_) => self.timeout,
+            Err(_) => self.timeout.min(AFTER_A_FAILED_RESTART),
+        };
+        let verified =
+            gateway::verify_with(&self.url, newer, restored, timeout, self.progress.as_mut());
         // Said once: a restart back that failed like the first one.
         let again = restarted.as_ref().err().map(|e| {
             let why = brief(e);
@@ -224,19 +234,26 @@ impl Activate for Restart {
         })?;
         let restart = match (&restarted, again) {
             (Ok(took), _) => format!(
-                "the gateway was restarted on them (manager \"{}\", {:.1} s)",
+                "the gateway was restarted on them (manager \"{}\", {:.1} s) and verified",
                 self.service.manager.name(),
                 took.as_secs_f64()
             ),
-            (Err(_), why) => format!("the restart failed again ({})", why.unwrap_or_default()),
+            (Err(_), why) => format!(
+                "the restart failed again ({}), but the gateway answers on the old key, verified",
+                why.unwrap_or_default()
+            ),
         };
         let refused = match &report.old_key {
             Some((fp, status)) => format!(", the new key {fp} refused (HTTP {status})"),
             None => String::new(),
         };
         Ok(format!(
-            "{restart}; the gateway answers on the old key {} (verified: HTTP {}{refused}, no key refused (HTTP {}))",
-            report.new_key.0, report.new_key.1, report.no_key,
+            "{restart}: {} live after {:.1} s, the old key {} accepted (HTTP {}){refused}, no key refused (HTTP {})",
+            report.url,
+            report.live_after.as_secs_f64(),
+            report.new_key.0,
+            report.new_key.1,
+            report.no_key,
         ))
     }
 }

@@ -35,10 +35,15 @@ pub(crate) struct Args {
     /// Print the plan (files, fields, fingerprints old -> new) and change nothing
     #[arg(long, global = true)]
     pub(crate) dry_run: bool,
-    /// Do not ask for confirmation on a terminal
+    /// Do not ask for confirmation on a terminal. Off a terminal (stdin or stderr not one)
+    /// nothing is asked either, as with --yes, so that scripts and the watcher run unattended;
+    /// when only stdin is not a terminal, one line on stderr says so
     #[arg(long, short = 'y', global = true)]
     pub(crate) yes: bool,
-    /// Skip the restart and verification (the audit log records the commit as unverified)
+    /// Skip the restart and verification (the audit log records the commit as unverified).
+    /// Without it, before anything is written, the service manager must be able to act here
+    /// (systemd: a bus and the unit known; compose: `docker compose` and its dir; command: the
+    /// program exists), else the run is refused in one line, exit 2 (usage), nothing changed
     #[arg(long, global = true)]
     pub(crate) no_restart: bool,
     /// After the restart, also send one chat completion per model of the Droid routes through

@@ -60,6 +60,9 @@ fn meta(command: &Option<Command>) -> Option<ExitCode> {
 struct Terminal {
     show: bool,
     ask: bool,
+    /// Not asked only because stdin is not a terminal while someone
+    /// watches stderr: said in one line (a script's stderr stays quiet).
+    unasked: bool,
     /// What the question names first: the config, the gateway, the restart.
     header: String,
 }
@@ -73,6 +76,11 @@ impl Ui for Terminal {
 
     fn confirm(&mut self, plan: &Plan) -> bool {
         if !self.ask {
+            if self.unasked {
+                eprintln!(
+                    "litekeys-rotate: stdin is not a terminal: proceeding without confirmation, as with --yes"
+                );
+            }
             return true;
         }
         eprint!("{}{}Proceed? [y/N] ", self.header, plan.render());
@@ -165,6 +173,10 @@ fn run(args: &Args) -> Result<Exit, Error> {
         ask: !args.yes
             && !args.dry_run
             && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal(),
+        unasked: !args.yes
+            && !args.dry_run
+            && !std::io::stdin().is_terminal()
             && std::io::stderr().is_terminal(),
         header: prompt_header(args, &config),
     };

@@ -16,7 +16,7 @@ pub enum GatewayError {
     #[error("gateway {url} did not answer: {reason}; check that it is running")]
     Unreachable { url: String, reason: String },
     #[error(
-        "gateway {url} not live after {}s (last: {last}); check its logs (e.g. `journalctl --user -u litellm`) and that it starts with the new key", .timeout.as_secs_f64()
+        "gateway {url} not live after {}s (last: {last}); check its logs (e.g. `journalctl --user -u litellm`)", .timeout.as_secs_f64()
     )]
     NotLive {
         url: String,
