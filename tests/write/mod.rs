@@ -3,3 +3,4 @@
 mod bad_input;
 mod interop;
 mod keyring;
+mod set_checks;

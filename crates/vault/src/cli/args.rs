@@ -138,8 +138,20 @@ pub(crate) enum Command {
     /// Add or replace KEY with a value read from stdin (never from argv)
     ///
     /// From a terminal: one line, not echoed. From a pipe: every byte, as is
-    /// (`printf %s "$v" | litekeys set KEY`).
-    Set { key: OsString },
+    /// (`printf %s "$v" | litekeys set KEY`). KEY is a variable name (letters,
+    /// digits, _, not starting with a digit), as `exec`, `direnv` and `ci` need.
+    Set {
+        key: OsString,
+        /// Take an empty value from a pipe (refused by default: an empty or
+        /// closed stdin is more often a mistake than a value)
+        #[arg(long)]
+        allow_empty: bool,
+        /// Take a KEY that is not a variable name (sops dotenv allows any key
+        /// without `=`); `exec`, `direnv` and `ci` then refuse the file unless
+        /// `--only` leaves it out
+        #[arg(long)]
+        any_key: bool,
+    },
     /// Remove KEY
     Unset { key: OsString },
     /// Encrypt a plaintext dotenv file (as `sops encrypt`)
@@ -163,6 +175,12 @@ pub(crate) enum Command {
     },
     /// Write the man pages of litekeys into DIR
     Manpages { dir: PathBuf },
+    /// Create the encrypted source with fresh gateway keys (runs `litekeys-rotate init`)
+    #[command(disable_help_flag = true)]
+    Init {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Run litekeys-rotate (rotate the gateway keys everywhere)
     #[command(disable_help_flag = true)]
     Rotate {

@@ -47,7 +47,18 @@ pub(crate) fn run() -> ExitCode {
             allow_env,
         } => direnv::run(input, *stdlib, only.as_deref(), allow_env),
         Command::Ci { target } => ci::run(input, target),
-        Command::Set { key } => write::set(input, key),
+        Command::Set {
+            key,
+            allow_empty,
+            any_key,
+        } => write::set(
+            input,
+            key,
+            write::SetRules {
+                allow_empty: *allow_empty,
+                any_key: *any_key,
+            },
+        ),
         Command::Unset { key } => write::unset(input, key),
         Command::Encrypt(encrypt_args) => write::encrypt(encrypt_args),
         Command::Recipients { action } => write::recipients(input, action),
@@ -55,6 +66,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Identity { action } => identity::run(action),
         Command::Completions { shell } => meta::completions(*shell),
         Command::Manpages { dir } => meta::manpages(dir),
+        Command::Init { args: rest } => meta::sibling_command("litekeys-rotate", "init", rest),
         Command::Rotate { args: rest } => meta::sibling("litekeys-rotate", rest),
         Command::Watch { args: rest } => meta::sibling("litekeys-watch", rest),
         Command::Trust { args: rest } => meta::sibling_command("litekeys-rotate", "trust", rest),

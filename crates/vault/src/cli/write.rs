@@ -34,12 +34,44 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Mode of a file litekeys creates (an existing file keeps its own).
 const NEW_FILE_MODE: u32 = 0o600;
 
-pub(crate) fn set(input: &Input, key: &OsStr) -> Result<Vec<u8>, Failure> {
+/// What `set` takes beyond what the file format allows.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SetRules {
+    /// An empty value from a pipe.
+    pub allow_empty: bool,
+    /// A key that is not a variable name.
+    pub any_key: bool,
+}
+
+pub(crate) fn set(input: &Input, key: &OsStr, rules: SetRules) -> Result<Vec<u8>, Failure> {
     let path = source(input)?;
     let key = key_name(&path, key)?;
+    // A key exec/direnv/ci cannot export makes them refuse the whole file.
+    if !rules.any_key && !vault::is_env_name(&key) {
+        return Err(Failure::new(
+            Exit::BadInput,
+            format!(
+                "{}: {key:?} is not a variable name (letters, digits, _, not starting with a \
+                 digit), so exec, direnv and ci would refuse the file; nothing changed \
+                 (--any-key to keep it anyway)",
+                path.display()
+            ),
+        ));
+    }
     let from_terminal = std::io::stdin().is_terminal();
     // Before taking the lock: a person may be typing.
     let value = read_secret_stdin(&format!("Value for {key}"))?;
+    // `litekeys set KEY </dev/null` or a failed `$(…)`: not a value.
+    if value.is_empty() && !from_terminal && !rules.allow_empty {
+        return Err(Failure::new(
+            Exit::BadInput,
+            format!(
+                "{}: the value for {key} read from stdin is empty; nothing changed \
+                 (--allow-empty to set an empty value)",
+                path.display()
+            ),
+        ));
+    }
     let value = Secret::new(value.to_vec());
     let mut keys = Keys::default();
     retrying(&path, |file| match file.native_doc(input.backend)? {
