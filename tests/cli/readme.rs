@@ -97,3 +97,54 @@ fn exit_code_table_is_the_programs() {
          the output of vault::Exit::markdown_table() between the markers:\n{table}"
     );
 }
+
+/// The Install section's `cargo uninstall` names the packages its
+/// `cargo install --path` lines install (by their Cargo.toml names, which
+/// `cargo install --list` shows), so it removes what was installed.
+#[test]
+fn uninstall_names_the_installed_packages() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("\n## Install")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("an Install section");
+    let mut installed: Vec<String> = section
+        .lines()
+        .filter(|l| l.trim_start().starts_with("cargo install"))
+        .map(|l| {
+            let dir = l
+                .split_whitespace()
+                .skip_while(|w| *w != "--path")
+                .nth(1)
+                .unwrap_or_else(|| panic!("no --path in {l:?}"));
+            let manifest = std::fs::read_to_string(root().join(dir).join("Cargo.toml")).expect(dir);
+            // The first `name =` of a crate's manifest is its [package]'s.
+            manifest
+                .lines()
+                .find_map(|l| l.strip_prefix("name = \""))
+                .and_then(|rest| rest.strip_suffix('"'))
+                .expect("a package name")
+                .to_string()
+        })
+        .collect();
+    let uninstall: Vec<&str> = section
+        .lines()
+        .filter(|l| l.trim_start().starts_with("cargo uninstall"))
+        .collect();
+    assert_eq!(
+        uninstall.len(),
+        1,
+        "one `cargo uninstall` line: {uninstall:?}"
+    );
+    let mut removed: Vec<String> = uninstall[0]
+        .split_whitespace()
+        .skip(2)
+        .take_while(|w| !w.starts_with('#'))
+        .map(String::from)
+        .collect();
+    installed.sort_unstable();
+    removed.sort_unstable();
+    assert_eq!(installed.len(), 3, "{installed:?}");
+    assert_eq!(removed, installed, "{}", uninstall[0]);
+}

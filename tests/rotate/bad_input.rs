@@ -38,6 +38,29 @@ fn unknown_config_key() {
         return;
     };
     refused(&s, Exit::Usage, "litekeys.toml:6: unknown field `colour`");
+    // The error points to --help, and --help ends with the keys.
+    s.test()
+        .arg("status")
+        .status(Exit::Usage)
+        .one_line_error("see `litekeys-rotate --help` for the keys")
+        .run();
+    let help = s.cmd().arg("--help").success();
+    let keys = help
+        .stdout_str()
+        .split("litekeys.toml keys:\n")
+        .nth(1)
+        .expect("--help ends with the litekeys.toml keys");
+    for key in [
+        "source",
+        "[gateway]",
+        "timeout",
+        "[service]",
+        "manager",
+        "[[sink]]",
+        "kind",
+    ] {
+        assert!(keys.contains(key), "{key} missing from --help:\n{keys}");
+    }
 }
 
 #[test]

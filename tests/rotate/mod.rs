@@ -4,5 +4,6 @@ mod bad_input;
 mod concurrency;
 mod crash;
 mod e2e;
+mod first_run;
 mod gateway;
 mod preflight;
