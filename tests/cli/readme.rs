@@ -98,6 +98,58 @@ fn exit_code_table_is_the_programs() {
     );
 }
 
+/// The README's litekeys.toml table names exactly the keys of
+/// `rotate::config::KEYS` (the list `litekeys-rotate --help` prints and the
+/// parser is held to): `table.key` in the first column, a `[[sink]]`'s keys
+/// in its row.
+#[test]
+fn litekeys_toml_table_has_the_config_keys() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let table = readme
+        .split("| key | meaning |\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("README.md has a `| key | meaning |` table");
+    let mut named = Vec::new();
+    for row in table.lines().skip(1) {
+        let mut cells = row.split(" | ");
+        let first = cells.next().unwrap_or_default().trim_start_matches("| ");
+        let quoted = |cell: &str| -> Vec<String> {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect()
+        };
+        if first == "`[[sink]]`" {
+            let rest = cells.next().unwrap_or_default();
+            let keys = quoted(rest);
+            // Only names the row quotes (its values, `dotenv` …, are not keys).
+            let sink_keys = rotate::config::KEYS.iter().filter(|k| k.table == "sink");
+            for k in sink_keys.map(|k| k.name) {
+                if keys.iter().any(|q| q == k) {
+                    named.push(format!("sink.{k}"));
+                }
+            }
+        } else {
+            named.extend(quoted(first));
+        }
+    }
+    let mut keys: Vec<String> = rotate::config::KEYS
+        .iter()
+        .map(|k| {
+            if k.table.is_empty() {
+                k.name.to_string()
+            } else {
+                format!("{}.{}", k.table, k.name)
+            }
+        })
+        .collect();
+    keys.sort_unstable();
+    named.sort_unstable();
+    assert_eq!(named, keys, "README.md's litekeys.toml table");
+}
+
 /// The Install section's `cargo uninstall` names the packages its
 /// `cargo install --path` lines install (by their Cargo.toml names, which
 /// `cargo install --list` shows), so it removes what was installed.
