@@ -507,3 +507,53 @@ fn status_with_the_gateway_down_or_hung_says_so_and_keeps_exit_0() {
     }
     drop(hung);
 }
+
+/// No LiteLLM needed: a restart command that always fails, and nothing on
+/// the gateway's port. Every file goes back; the restart back fails the
+/// same way and the old key cannot be verified: rollback incomplete, in
+/// one line that says the command's stderr once, within seconds (a
+/// restart back that exited with an error started nothing to wait for).
+#[test]
+fn a_failing_restart_with_no_gateway_is_an_incomplete_rollback_said_once() {
+    let port = free_port();
+    let Some(s) = litekeys_tests::rotate_lab::Seeds::with_config(|toml| {
+        toml.replace(
+            "url = \"http://127.0.0.1:4000\"",
+            &format!("url = \"http://127.0.0.1:{port}\""),
+        )
+        .replace("[gateway]", "[gateway]\ntimeout = 60")
+        .replace(
+            "manager = \"none\"",
+            "manager = \"command\"\ncommand = [\"/bin/sh\", \"restart.sh\"]",
+        )
+    }) else {
+        return;
+    };
+    s.sb.write(
+        "repo/restart.sh",
+        "echo 'litellm.service: start request repeated too quickly' >&2\nexit 1\n",
+    );
+    let started = std::time::Instant::now();
+    let out = s
+        .test()
+        .arg("--yes")
+        .status(Exit::RollbackIncomplete)
+        .one_line_error("every file was restored to the old keys, but the restart failed again (the same error); the gateway does not answer on the old key")
+        .never_shows(litekeys_tests::rotate_lab::OLD_MASTER)
+        .files_unchanged([""])
+        .run();
+    eprintln!("{} chars: {}", out.stderr.len(), out.stderr.trim_end());
+    assert_eq!(
+        out.stderr
+            .matches("start request repeated too quickly")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
