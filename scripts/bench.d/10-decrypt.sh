@@ -8,9 +8,10 @@ mkdir -p "$dir"
 recipient="$(identity "$dir/key.txt")"
 encrypt_small_and_large "$dir/small.enc.env" "$dir/large.enc.env" "$recipient"
 export SOPS_AGE_KEY_FILE="$dir/key.txt"
-bench "decrypt 4 values" --runs 40 -- \
-    "$BIN/litekeys" -f "$dir/small.enc.env" decrypt ::: \
-    sops decrypt "${DOTENV[@]}" "$dir/small.enc.env"
-bench "decrypt 10k values" --runs 15 -- \
-    "$BIN/litekeys" -f "$dir/large.enc.env" decrypt ::: \
-    sops decrypt "${DOTENV[@]}" "$dir/large.enc.env"
+for size in small large; do
+    read_baseline base litekeys -f "$dir/$size.enc.env" decrypt
+    case $size in small) name="decrypt 4 values" runs=40 ;; large) name="decrypt 10k values" runs=15 ;; esac
+    bench "$name" --runs "$runs" -- \
+        "$BIN/litekeys" -f "$dir/$size.enc.env" decrypt ::: \
+        sops decrypt "${DOTENV[@]}" "$dir/$size.enc.env" "${base[@]}"
+done

@@ -28,12 +28,14 @@ run() {
         cp "$dir/$size.enc.env" "$where/lk-$size.enc.env"
         cp "$dir/$size.enc.env" "$where/sops-$size.enc.env"
     done
+    read_baseline base litekeys -f "$where/lk-small.enc.env" set LITELLM_MASTER_KEY
     bench "set, 4 values$label" --runs 30 --stdin-file "$dir/value" -- \
         "$BIN/litekeys" -f "$where/lk-small.enc.env" set LITELLM_MASTER_KEY ::: \
-        sops set "${DOTENV[@]}" --value-stdin "$where/sops-small.enc.env" '["LITELLM_MASTER_KEY"]'
+        sops set "${DOTENV[@]}" --value-stdin "$where/sops-small.enc.env" '["LITELLM_MASTER_KEY"]' "${base[@]}"
+    read_baseline base litekeys -f "$where/lk-large.enc.env" set KEY_05000
     bench "set, 10k values$label" --runs 10 --stdin-file "$dir/value" -- \
         "$BIN/litekeys" -f "$where/lk-large.enc.env" set KEY_05000 ::: \
-        sops set "${DOTENV[@]}" --value-stdin "$where/sops-large.enc.env" '["KEY_05000"]'
+        sops set "${DOTENV[@]}" --value-stdin "$where/sops-large.enc.env" '["KEY_05000"]' "${base[@]}"
 }
 run "$dir" ""
 shm=""

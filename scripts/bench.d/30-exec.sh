@@ -9,7 +9,8 @@ mkdir -p "$dir"
 recipient="$(identity "$dir/key.txt")"
 seeds_plain | encrypt "$recipient" > "$dir/global.enc.env"
 export SOPS_AGE_KEY_FILE="$dir/key.txt"
+read_baseline base litekeys exec -f "$dir/global.enc.env" -- true
 bench "exec -- true" --runs 40 -- \
     "$BIN/litekeys" exec -f "$dir/global.enc.env" -- true ::: \
     sops exec-env "$dir/global.enc.env" true ::: \
-    true
+    true "${base[@]}"

@@ -47,9 +47,10 @@ cd "$dir/repo"
 env=(--env "HOME=$home" --env "XDG_CONFIG_HOME=$home/.config" --env "XDG_STATE_HOME=$home/.local/state"
      --env "LITEKEYS_CONFIG=$dir/repo/litekeys.toml" --env "SOPS_AGE_KEY_FILE=$home/.config/sops/age/keys.txt")
 # Every run rotates again: each one changes all seven files.
+read_baseline base litekeys-rotate --yes
 bench "rotate, 7 files" --runs 30 "${env[@]}" --stdin-file "$dir/value" -- \
     "$BIN/litekeys-rotate" --yes ::: \
-    sops set "${DOTENV[@]}" --value-stdin "$dir/sops-copy.enc.env" '["LITELLM_MASTER_KEY"]'
+    sops set "${DOTENV[@]}" --value-stdin "$dir/sops-copy.enc.env" '["LITELLM_MASTER_KEY"]' "${base[@]}"
 # The sandbox must still be whole: every sink in sync with the source.
 HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_STATE_HOME="$home/.local/state" \
     "$BIN/litekeys-rotate" --config "$dir/repo/litekeys.toml" status > /dev/null

@@ -1,6 +1,23 @@
 # Sourced by each scripts/bench.d/*.sh (scripts/bench skips it): the steps
 # they share, written once.
 
+# `BASELINE=DIR scripts/bench`: each part also runs the binaries in DIR
+# (e.g. an earlier release build) side by side in the same alternation.
+# baseline BIN ARGS...: the extra `::: DIR/BIN ARGS...` words, or none.
+baseline() {
+    [[ -n ${BASELINE:-} ]] || return 0
+    local bin="$1"
+    shift
+    printf '%s\0' ::: "$BASELINE/$bin" "$@"
+}
+# The words of `baseline` in the array named $1.
+read_baseline() {
+    local -n into="$1"
+    shift
+    into=()
+    while IFS= read -r -d '' w; do into+=("$w"); done < <(baseline "$@")
+}
+
 # An age identity made by age-keygen at $1; prints its recipient.
 identity() {
     mkdir -p "$(dirname "$1")"

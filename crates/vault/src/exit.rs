@@ -112,7 +112,7 @@ impl Exit {
                 "error: an unreadable or malformed file, a missing key, a failed service or watch setup; nothing was changed"
             }
             Exit::Usage => {
-                "usage: bad arguments, a bad litekeys.toml, or refused as asked (--salt with a database, init over a file, declined)"
+                "usage: bad arguments, a bad litekeys.toml, or refused as asked (--salt with a database, init over a file, declined, no service manager to restart with here: use --no-restart)"
             }
             Exit::BadInput => {
                 "a key, value or plaintext line litekeys cannot take (non-UTF-8, NUL, `=`, …)"
