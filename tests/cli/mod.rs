@@ -4,3 +4,4 @@ mod cases;
 mod demo;
 mod manpages;
 mod readme;
+mod skips;
