@@ -16,9 +16,14 @@ fn skip_probe() {
 
 fn probe(ci: Option<&str>, log: &std::path::Path) -> std::process::Output {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "cli::skips::skip_probe", "--ignored", "--test-threads=1"])
-        .env("LITEKEYS_SKIP_LOG", log)
-        .env_remove("CI");
+    cmd.args([
+        "--exact",
+        "cli::skips::skip_probe",
+        "--ignored",
+        "--test-threads=1",
+    ])
+    .env("LITEKEYS_SKIP_LOG", log)
+    .env_remove("CI");
     if let Some(v) = ci {
         cmd.env("CI", v);
     }
