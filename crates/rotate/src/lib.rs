@@ -31,7 +31,7 @@ pub use keys::{
     generate as generate_key,
 };
 pub use sinks::read_values as read_sink_values;
-pub use status::{Check, Status, collect as collect_status};
+pub use status::{Check, PinReport, Status, collect as collect_status};
 pub use transaction::fault::activation_double;
 pub use transaction::{
     Action, Done, NO_RESTART, Plan, PlanFile, Quiet, Recovered, Report, Request, Settled, Ui,

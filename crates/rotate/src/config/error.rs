@@ -70,6 +70,14 @@ pub enum ConfigReason {
     DroidKeys,
     #[error("{0:?} is not a variable name (letters, digits, _)")]
     NotEnvName(String),
+    #[error(
+        "a recipient in recipients is not an age X25519 recipient (age1…, as `age-keygen -y` prints)"
+    )]
+    NotRecipient,
+    #[error(
+        "recipients holds an age SECRET key (keep it private; remove it from this file); pin its public recipient (`age-keygen -y` prints it)"
+    )]
+    SecretKeyAsRecipient,
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("{} is already a sink ({origin})", path.display())]

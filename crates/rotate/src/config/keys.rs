@@ -26,6 +26,11 @@ pub const KEYS: &[Key] = &[
         "the encrypted file, relative to litekeys.toml",
     ),
     key(
+        "",
+        "recipients",
+        "the age recipients (age1…) pinned to receive the source's data key (before .sops.yaml's)",
+    ),
+    key(
         "gateway",
         "url",
         "base URL of the gateway [default: http://127.0.0.1:4000]",

@@ -151,6 +151,7 @@ impl Config {
             found: Found::Defaults,
             source: absolute(&env.cwd, source),
             source_walked_up: env.litekeys_file.is_none(),
+            pin: None,
             gateway: GatewayConfig {
                 url: DEFAULT_GATEWAY.into(),
                 aliases: Vec::new(),

@@ -59,6 +59,7 @@ struct RawSink {
 #[serde(deny_unknown_fields)]
 struct Raw {
     source: Option<String>,
+    recipients: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     gateway: RawGateway,
     service: Option<Spanned<RawService>>,
@@ -88,6 +89,18 @@ impl Config {
                 .clone()
                 .unwrap_or_else(|| default_source(env)),
         };
+
+        let mut pinned = Vec::new();
+        for r in raw.recipients.iter().flatten() {
+            check_recipient(r.get_ref()).map_err(|m| fail(at(Some(r.span())), m))?;
+            if !pinned.contains(r.get_ref()) {
+                pinned.push(r.get_ref().clone());
+            }
+        }
+        let pin = raw
+            .recipients
+            .as_ref()
+            .map(|_| vault::RecipientPin::new(path, pinned));
 
         let g = &raw.gateway;
         let url = match &g.url {
@@ -193,6 +206,7 @@ impl Config {
             found: Found::Named,
             source: absolute(&env.cwd, source),
             source_walked_up: raw.source.is_none() && env.litekeys_file.is_none(),
+            pin,
             gateway,
             service,
             sinks,
@@ -214,6 +228,18 @@ fn check_url(url: &str) -> Result<(), ConfigReason> {
     match Endpoint::parse(url) {
         Some(_) => Ok(()),
         None => Err(ConfigReason::NotGatewayUrl(url.to_string())),
+    }
+}
+
+/// An age X25519 recipient (`age1…`); the reason never quotes the value,
+/// which may be a secret key pasted by mistake.
+fn check_recipient(r: &str) -> Result<(), ConfigReason> {
+    match r.parse::<age::x25519::Recipient>() {
+        Ok(_) => Ok(()),
+        Err(_) if r.trim().to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") => {
+            Err(ConfigReason::SecretKeyAsRecipient)
+        }
+        Err(_) => Err(ConfigReason::NotRecipient),
     }
 }
 
@@ -337,6 +363,43 @@ keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
             .unwrap_err()
             .to_string();
         assert!(msg.starts_with("/r/l.toml:2:"), "{msg}");
+    }
+
+    #[test]
+    fn recipients_pin_the_source() {
+        let ok = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        let text = format!("source = \"s.env\"\nrecipients = [\"{ok}\", \"{ok}\"]\n");
+        let c = Config::parse(Path::new("/r/litekeys.toml"), &text, &env()).unwrap();
+        let pin = c.pin.unwrap();
+        assert_eq!(pin.recipients(), [ok]);
+        assert_eq!(pin.origin(), Path::new("/r/litekeys.toml"));
+        assert!(
+            Config::parse(Path::new("/r/l.toml"), "", &env())
+                .unwrap()
+                .pin
+                .is_none()
+        );
+
+        let text = format!("recipients = [\n  \"{ok}\",\n  \"age1nope\",\n]\n");
+        let msg = Config::parse(Path::new("/r/l.toml"), &text, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/r/l.toml:3: a recipient in recipients is not an age X25519"),
+            "{msg}"
+        );
+        assert!(!msg.contains("age1nope") && !msg.contains('\n'), "{msg}");
+
+        let secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+        let text = format!("recipients = [\"{secret}\"]\n");
+        let msg = Config::parse(Path::new("/r/l.toml"), &text, &env())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("/r/l.toml:1: recipients holds an age SECRET key"),
+            "{msg}"
+        );
+        assert!(!msg.contains(secret), "{msg}");
     }
 
     #[test]

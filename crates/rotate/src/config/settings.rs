@@ -74,6 +74,10 @@ pub struct Config {
     /// (neither the config nor `$LITEKEYS_FILE` names it): it needs
     /// trusting of its own, unless it sits next to a trusted config.
     pub source_walked_up: bool,
+    /// `recipients = [...]`: who may receive the source's data key (it
+    /// comes before the `.sops.yaml` creation rule's pin); `None` when the
+    /// file has no `recipients` key.
+    pub pin: Option<vault::RecipientPin>,
     pub gateway: GatewayConfig,
     pub service: ServiceConfig,
     pub sinks: Vec<SinkSpec>,

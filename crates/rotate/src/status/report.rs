@@ -24,6 +24,9 @@ pub struct Check {
 pub struct Status {
     pub source: std::path::PathBuf,
     pub recipients: Vec<String>,
+    /// The recipients held to the pin; informational (not part of
+    /// [`Status::in_sync`], which is about the sinks).
+    pub pin: super::PinReport,
     /// Fingerprints of the source's values, by name.
     pub keys: Vec<(String, String)>,
     pub sinks: Vec<FileStatus>,
@@ -67,9 +70,11 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
             }
         }
     }
+    let recipients = doc.metadata.recipients();
     Ok(Status {
         source: config.source.clone(),
-        recipients: doc.metadata.recipients(),
+        pin: super::PinReport::of(config, &recipients),
+        recipients,
         keys,
         sinks: sinks::inspect(config, &values, &gateway),
         last: audit::last(&config.state_dir),
@@ -111,6 +116,7 @@ impl Status {
             self.source.display(),
             self.recipients.join(", ")
         ));
+        out.push_str(&self.pin.to_string());
         for (name, fp) in &self.keys {
             out.push_str(&format!("        {name} {fp}\n"));
         }
@@ -186,6 +192,7 @@ impl Status {
                 "path": self.source,
                 "mac": "ok",
                 "recipients": self.recipients,
+                "pin": self.pin.json(),
                 "keys": self.keys.iter().map(|(n, f)| json!({"name": n, "fingerprint": f})).collect::<Vec<_>>(),
             },
             "sinks": self.sinks.iter().map(|s| json!({
