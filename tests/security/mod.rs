@@ -5,6 +5,7 @@ mod database_guard;
 mod init_umask;
 mod races;
 mod recipients;
+mod recipients_config;
 mod recover;
 mod rollback;
 mod routes;

@@ -21,7 +21,7 @@ fn pinned(w: &W) -> PathBuf {
 
 /// The attacker's stanza: the first stanza's lines copied under their own
 /// recipient, as text (no key needed).
-fn forge(file: &Path, attacker: &str) {
+pub(super) fn forge(file: &Path, attacker: &str) {
     let text = std::fs::read_to_string(file).unwrap();
     let mut extra = String::new();
     for line in text.lines() {
