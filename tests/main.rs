@@ -12,6 +12,7 @@ mod gateway;
 mod props;
 mod read;
 mod rotate;
+mod scan;
 mod security;
 mod watch;
 mod write;

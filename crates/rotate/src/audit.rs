@@ -116,6 +116,25 @@ impl Entry {
     }
 }
 
+/// Every `(NAME, fingerprint)` the log ever recorded, old and new values,
+/// oldest first: `litekeys scan` recognises a superseded key by it.
+pub fn fingerprints(state_dir: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path(state_dir)).unwrap_or_default();
+    let mut out = Vec::new();
+    for word in text.lines().flat_map(str::split_whitespace) {
+        let Some((name, change)) = word.split_once('=') else {
+            continue;
+        };
+        let Some((old, new)) = change.split_once("->") else {
+            continue;
+        };
+        for fp in [old, new].into_iter().filter(|fp| *fp != "none") {
+            out.push((name.to_string(), fp.to_ascii_lowercase()));
+        }
+    }
+    out
+}
+
 /// When the audit log was last written (a commit), if it exists.
 pub fn written(state_dir: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path(state_dir)).ok()?.modified().ok()

@@ -17,6 +17,7 @@ mod error;
 pub mod gateway;
 mod init;
 mod keys;
+pub mod scan;
 mod sinks;
 mod status;
 mod transaction;

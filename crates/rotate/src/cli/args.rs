@@ -120,6 +120,9 @@ pub(crate) enum Command {
         #[arg(long)]
         owner: u32,
     },
+    /// Find the gateway keys in plaintext files, by fingerprint: current (in the source now) or
+    /// old (superseded, from the audit log). Never prints a key. Exit 10 when something was found
+    Scan(super::scan::ScanArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

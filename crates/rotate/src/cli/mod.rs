@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod demo_gateway;
+mod scan;
 mod spinner;
 mod stand_in;
 mod trust;
@@ -220,6 +221,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
                 Exit::Drift
             });
         }
+        (Some(Command::Scan(scan_args)), _) => return scan::run(scan_args, &config),
         (Some(Command::Recover), _) => {
             require_source(&config)?;
             let _lock = vault::store::Lock::acquire(&config.source, false)?;

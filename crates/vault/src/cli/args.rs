@@ -200,6 +200,13 @@ pub(crate) enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Find the gateway keys (current and superseded) in plaintext files, by fingerprint
+    /// (runs `litekeys-rotate scan`)
+    #[command(disable_help_flag = true)]
+    Scan {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Forget that a file was trusted (runs `litekeys-rotate untrust [FILE]`)
     #[command(disable_help_flag = true)]
     Untrust {

@@ -70,6 +70,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Rotate { args: rest } => meta::sibling("litekeys-rotate", rest),
         Command::Watch { args: rest } => meta::sibling("litekeys-watch", rest),
         Command::Trust { args: rest } => meta::sibling_command("litekeys-rotate", "trust", rest),
+        Command::Scan { args: rest } => meta::sibling_command("litekeys-rotate", "scan", rest),
         Command::Untrust { args: rest } => {
             meta::sibling_command("litekeys-rotate", "untrust", rest)
         }

@@ -1,0 +1,71 @@
+//! `litekeys scan`: where the gateway keys still lie in plaintext. Rooms:
+//! [`known`] (what a key of ours looks like: the source's values now, the
+//! audit log's fingerprints of superseded ones), `candidates` (the tokens
+//! of one file that could be a key), `walk` (the files, in parallel),
+//! `report` (text, JSON, SARIF). Findings never hold a key, only its name
+//! and fingerprint.
+
+mod candidates;
+mod known;
+mod report;
+mod walk;
+
+pub use known::Known;
+pub use report::Format;
+pub use walk::{Options, default_paths};
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Whether a found key is in the source now or was superseded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Current,
+    Old,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Current => "current",
+            State::Old => "old",
+        }
+    }
+}
+
+/// One key found in a file: where, which, never the value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub path: PathBuf,
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub key: String,
+    pub fingerprint: String,
+    pub state: State,
+}
+
+/// What a scan found, and the files it could not read (a line each; the
+/// scan went on).
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub findings: Vec<Finding>,
+    pub problems: Vec<String>,
+}
+
+impl Scan {
+    /// The findings in `format`, ready to print.
+    pub fn render(&self, format: Format) -> String {
+        report::render(&self.findings, format)
+    }
+}
+
+/// Scans `options.paths` for the keys `known` recognises.
+pub fn scan(options: &Options, known: &Known) -> Scan {
+    let mut scan = walk::run(options, known);
+    scan.findings.sort();
+    scan.findings.dedup();
+    scan.problems.sort();
+    scan
+}

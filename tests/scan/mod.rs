@@ -1,0 +1,4 @@
+//! `litekeys scan`: the gateway keys found in plaintext by fingerprint,
+//! current or old, never printed; the sinks and the source never reported.
+
+mod files;
