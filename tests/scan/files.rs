@@ -5,7 +5,7 @@ use litekeys_tests::rotate_lab::{OLD_MASTER, Seeds};
 use vault::Exit;
 
 /// `(path relative to the sandbox, line, key, state)` of every finding.
-fn findings(json: &str, root: &std::path::Path) -> Vec<(String, u64, String, String)> {
+pub(super) fn findings(json: &str, root: &std::path::Path) -> Vec<(String, u64, String, String)> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut out: Vec<_> = v["findings"]
         .as_array()
@@ -32,7 +32,7 @@ fn findings(json: &str, root: &std::path::Path) -> Vec<(String, u64, String, Str
 
 /// The lab after one rotation: OLD_MASTER is in the audit log only, the
 /// new key in the source and every sink; both planted in three files.
-fn planted() -> Option<(Seeds, String)> {
+pub(super) fn planted() -> Option<(Seeds, String)> {
     let s = Seeds::new()?;
     s.cmd().args(["--yes", "--no-restart"]).success();
     let new = s.master();

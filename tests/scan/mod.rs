@@ -2,3 +2,4 @@
 //! current or old, never printed; the sinks and the source never reported.
 
 mod files;
+mod sarif;
