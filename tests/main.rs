@@ -8,6 +8,7 @@
 mod builder;
 mod cli;
 mod consumers;
+mod fleet;
 mod gateway;
 mod props;
 mod read;

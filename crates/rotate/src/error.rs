@@ -71,6 +71,11 @@ pub enum Error {
     #[error(transparent)]
     Gateway(#[from] GatewayError),
 
+    /// The source's repository is behind its upstream (refused before
+    /// anything was written), or git failed.
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+
     /// The service manager cannot restart the gateway here (no systemd
     /// user bus, no `docker compose`, …): refused before anything was
     /// written or asked.
@@ -153,7 +158,8 @@ impl Error {
             | Error::Sink(_)
             | Error::Pending(_)
             | Error::Io { .. }
-            | Error::Gateway(_) => Exit::Error,
+            | Error::Gateway(_)
+            | Error::Git(_) => Exit::Error,
             Error::Implausible { .. } => Exit::BadInput,
             Error::RolledBack { .. } => Exit::RolledBack,
             Error::RollbackIncomplete(_) => Exit::RollbackIncomplete,

@@ -15,6 +15,7 @@ pub mod config;
 mod env;
 mod error;
 pub mod gateway;
+pub mod git;
 mod init;
 mod keys;
 pub mod scan;

@@ -52,6 +52,14 @@ pub(crate) struct Args {
     /// LiteLLM's mock_response); any other reply fails the rotation and rolls it back (exit 11, rolled-back)
     #[arg(long, global = true)]
     pub(crate) sentinel: bool,
+    /// After a rotation (verified, or committed with --no-restart), commit the source alone in
+    /// its git repository (message: names and fingerprints old -> new; author from your git
+    /// config) and `git push` it; also `[git] push = true`. A failed push leaves the rotation
+    /// done: exit 0, and one line on stderr says how to push. Every rotation in a repository
+    /// with an upstream first fetches it and is refused (exit 1, nothing changed) when the
+    /// branch is behind, so that two machines cannot fork the key
+    #[arg(long, global = true)]
+    pub(crate) push: bool,
 }
 
 #[derive(ClapArgs, Debug, Clone, Copy)]

@@ -4,6 +4,7 @@
 mod args;
 mod demo;
 mod demo_gateway;
+mod fleet;
 mod scan;
 mod spinner;
 mod stand_in;
@@ -258,6 +259,13 @@ fn run(args: &Args) -> Result<Exit, Error> {
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };
+    // A rotation in a repository behind its upstream would fork the key.
+    let repo = if matches!(action, Action::Rotate { .. }) && !args.dry_run {
+        fleet::before_rotation(&config)?
+    } else {
+        None
+    };
+    let push = (args.push || config.git.push) && matches!(action, Action::Rotate { .. });
     let ids = transaction::identities(&config);
     let request = Request {
         config: &config,
@@ -307,6 +315,12 @@ fn run(args: &Args) -> Result<Exit, Error> {
                 },
                 done.tx
             );
+            if push {
+                match fleet::push(repo.as_ref(), &config, &done) {
+                    Ok(line) => outln!("{line}"),
+                    Err(warning) => eprintln!("litekeys-rotate: {warning}"),
+                }
+            }
         }
     }
     Ok(Exit::Ok)

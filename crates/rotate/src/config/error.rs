@@ -58,6 +58,8 @@ pub enum ConfigReason {
     Sentinel,
     #[error("timeout must be a number of seconds between 0 and 86400")]
     Timeout,
+    #[error("pull_every must be a number and a unit, s, m or h (\"30s\"), at most a day")]
+    PullEvery,
     #[error("manager = \"command\" needs command = [\"program\", \"arg\", …]")]
     NoCommand,
     #[error("manager = \"compose\" needs dir = \"/path/to/the/compose/project\"")]

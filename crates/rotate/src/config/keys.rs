@@ -97,6 +97,16 @@ pub const KEYS: &[Key] = &[
         "keys",
         "the values it holds [default: LITELLM_MASTER_KEY, LITELLM_SALT_KEY]",
     ),
+    key(
+        "git",
+        "push",
+        "commit the source alone and git push it after a rotation, as --push [default: false]",
+    ),
+    key(
+        "git",
+        "pull_every",
+        "how often litekeys-watch fetches and applies a new source (\"30s\", \"5m\") [default: never]",
+    ),
 ];
 
 /// The keys as `--help` shows them, one per line under its table.
@@ -153,8 +163,8 @@ mod tests {
 
     #[test]
     fn the_help_lists_exactly_the_keys_the_parser_takes() {
-        let sub_tables = ["gateway", "service", "sink"];
-        for table in ["", "gateway", "service", "sink"] {
+        let sub_tables = ["gateway", "service", "sink", "git"];
+        for table in ["", "gateway", "service", "sink", "git"] {
             let mut listed: Vec<String> = KEYS
                 .iter()
                 .filter(|k| k.table == table)

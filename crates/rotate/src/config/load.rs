@@ -175,6 +175,7 @@ impl Config {
                 },
             ],
             state_dir: env.state_dir(),
+            git: super::settings::GitConfig::default(),
         }
     }
 }

@@ -24,7 +24,7 @@ pub use error::{ConfigError, ConfigReason, Refusal};
 pub use keys::{KEYS, Key, help_text as keys_help};
 pub use load::Located;
 pub use settings::{
-    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, ManagerKind,
-    ServiceConfig,
+    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, GitConfig,
+    ManagerKind, ServiceConfig,
 };
 pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};

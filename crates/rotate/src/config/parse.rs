@@ -4,7 +4,7 @@
 use super::error::{ConfigError, ConfigReason};
 use super::load::default_source;
 use super::settings::{
-    Config, DEFAULT_GATEWAY, Found, GatewayConfig, ManagerKind, ServiceConfig, absolute,
+    Config, DEFAULT_GATEWAY, Found, GatewayConfig, GitConfig, ManagerKind, ServiceConfig, absolute,
     default_service,
 };
 use super::sink::{Layout, SinkKind, SinkSpec};
@@ -46,6 +46,13 @@ struct RawService {
     timeout: Option<Spanned<Seconds>>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGit {
+    push: Option<bool>,
+    pull_every: Option<Spanned<String>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSink {
@@ -65,6 +72,8 @@ struct Raw {
     service: Option<Spanned<RawService>>,
     #[serde(default)]
     sink: Vec<Spanned<RawSink>>,
+    #[serde(default)]
+    git: RawGit,
 }
 
 impl Config {
@@ -211,6 +220,16 @@ impl Config {
             service,
             sinks,
             state_dir: env.state_dir(),
+            git: GitConfig {
+                push: raw.git.push.unwrap_or(false),
+                pull_every: match &raw.git.pull_every {
+                    Some(every) => Some(
+                        interval(every.get_ref())
+                            .ok_or_else(|| fail(at(Some(every.span())), ConfigReason::PullEvery))?,
+                    ),
+                    None => None,
+                },
+            },
         })
     }
 }
@@ -241,6 +260,22 @@ fn check_recipient(r: &str) -> Result<(), ConfigReason> {
         }
         Err(_) => Err(ConfigReason::NotRecipient),
     }
+}
+
+/// `pull_every`: a number and a unit (`"30s"`, `"5m"`, `"1h"`), more than
+/// zero and at most a day.
+fn interval(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    let secs = number.parse::<f64>().ok()? * scale;
+    (secs > 0.0 && secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
 }
 
 fn duration(
@@ -400,6 +435,33 @@ keys = ["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"]
             "{msg}"
         );
         assert!(!msg.contains(secret), "{msg}");
+    }
+
+    #[test]
+    fn the_git_table_takes_push_and_an_interval() {
+        let c = Config::parse(
+            Path::new("/r/l.toml"),
+            "[git]\npush = true\npull_every = \"2s\"\n",
+            &env(),
+        )
+        .unwrap();
+        assert!(c.git.push);
+        assert_eq!(c.git.pull_every, Some(Duration::from_secs(2)));
+        assert_eq!(interval("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(interval("1.5s"), Some(Duration::from_millis(1500)));
+        for bad in ["0s", "30", "2d", "s", "-1s", "2 days"] {
+            assert_eq!(interval(bad), None, "{bad}");
+        }
+        let msg = Config::parse(
+            Path::new("/r/l.toml"),
+            "[git]\npull_every = \"soon\"\n",
+            &env(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.starts_with("/r/l.toml:2: pull_every must be"), "{msg}");
+        let c = Config::parse(Path::new("/r/l.toml"), "", &env()).unwrap();
+        assert!(!c.git.push && c.git.pull_every.is_none());
     }
 
     #[test]

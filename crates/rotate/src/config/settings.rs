@@ -83,6 +83,17 @@ pub struct Config {
     pub sinks: Vec<SinkSpec>,
     /// `$XDG_STATE_HOME/litekeys`: journal and audit log.
     pub state_dir: PathBuf,
+    /// `[git]`: the fleet through the source's repository.
+    pub git: GitConfig,
+}
+
+/// `[git]`: how the source travels between machines.
+#[derive(Clone, Debug, Default)]
+pub struct GitConfig {
+    /// Commit and push the source after a rotation (as `--push`).
+    pub push: bool,
+    /// How often `litekeys-watch` fetches; `None`: never (no timer).
+    pub pull_every: Option<Duration>,
 }
 
 impl Config {

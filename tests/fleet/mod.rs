@@ -1,0 +1,4 @@
+//! The fleet through git: machines (HOMEs) sharing the encrypted source
+//! through a bare repository.
+
+mod push_pull;

@@ -1,0 +1,218 @@
+//! Machines A and B, each a HOME with its own age identity, share the
+//! source (encrypted to both) through a bare repository: A rotates with
+//! `--push`; B, behind, is refused a rotation of its own (nothing
+//! changed), then converges from A's commit.
+
+use litekeys_tests::{Outcome, Sandbox, Sops, Test};
+use std::path::{Path, PathBuf};
+use vault::Exit;
+
+const OLD_MASTER: &str = "sk-OLDmasterKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg1234";
+const OLD_SALT: &str = "sk-OLDsaltKEY00000aaaaBBBBccccDDDDeeeeFFFFgggg5678";
+
+const CONFIG: &str = r#"source = "secrets/global.enc.env"
+[gateway]
+url = "http://127.0.0.1:4000"
+[service]
+manager = "none"
+[[sink]]
+kind = "droid"
+path = "~/.factory"
+key = "LITELLM_MASTER_KEY"
+"#;
+
+fn settings(key: &str) -> String {
+    format!(
+        r#"{{
+  "customModels": [
+    {{
+      "model": "gpt-lab",
+      "displayName": "lab",
+      "baseUrl": "http://127.0.0.1:4000/v1",
+      "apiKey": "{key}",
+      "provider": "generic-chat-completion-api"
+    }}
+  ]
+}}
+"#
+    )
+}
+
+fn git(sb: &Sandbox, dir: &Path, args: &[&str]) -> Outcome {
+    sb.program("git").current_dir(dir).args(args).success()
+}
+
+/// One machine: a HOME with an age identity, a git identity, Droid
+/// settings holding the old key.
+struct Machine {
+    sb: Sandbox,
+    recipient: String,
+    repo: PathBuf,
+}
+
+impl Machine {
+    fn new(name: &str) -> Option<Machine> {
+        let sb = Sandbox::new();
+        let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
+        let home = sb.home();
+        git(&sb, &home, &["config", "--global", "user.name", name]);
+        git(
+            &sb,
+            &home,
+            &[
+                "config",
+                "--global",
+                "user.email",
+                &format!("{name}@fleet.test"),
+            ],
+        );
+        sb.write("home/.factory/settings.json", settings(OLD_MASTER));
+        let repo = sb.path("repo");
+        Some(Machine {
+            sb,
+            recipient,
+            repo,
+        })
+    }
+
+    fn trust(&self) {
+        self.sb.trust("repo/litekeys.toml");
+        self.sb.trust("repo/secrets/global.enc.env");
+    }
+
+    fn rotate(&self) -> Test {
+        Test::of(
+            self.sb
+                .cmd("litekeys-rotate")
+                .current_dir(&self.repo)
+                .arg("--yes"),
+            self.sb.path(""),
+        )
+    }
+
+    fn droid_key(&self) -> String {
+        let text = std::fs::read_to_string(self.sb.home().join(".factory/settings.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["customModels"][0]["apiKey"].as_str().unwrap().to_string()
+    }
+
+    fn head(&self) -> String {
+        git(&self.sb, &self.repo, &["rev-parse", "HEAD"])
+            .stdout_str()
+            .trim()
+            .to_string()
+    }
+}
+
+/// A and B cloned from a bare remote holding the source encrypted to both.
+fn fleet() -> Option<(Sops, PathBuf, Machine, Machine)> {
+    let sops = Sops::find()?;
+    let a = Machine::new("machine-a")?;
+    let b = Machine::new("machine-b")?;
+    let remote = a.sb.path("remote.git");
+    git(
+        &a.sb,
+        &a.sb.path(""),
+        &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+    );
+    std::fs::create_dir_all(&a.repo).unwrap();
+    git(&a.sb, &a.repo, &["init", "--quiet", "-b", "main"]);
+    let encrypted = sops.encrypt(
+        &a.sb,
+        &format!("{},{}", a.recipient, b.recipient),
+        &format!("LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\n"),
+    );
+    a.sb.write("repo/secrets/global.enc.env", encrypted);
+    a.sb.write("repo/litekeys.toml", CONFIG);
+    a.sb.write("repo/.gitignore", "secrets/*.lock\nsecrets/.*.lock\n");
+    git(&a.sb, &a.repo, &["add", "."]);
+    git(&a.sb, &a.repo, &["commit", "--quiet", "-m", "the source"]);
+    git(
+        &a.sb,
+        &a.repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&a.sb, &a.repo, &["push", "--quiet", "-u", "origin", "main"]);
+    git(
+        &b.sb,
+        &b.sb.path(""),
+        &["clone", "--quiet", remote.to_str().unwrap(), "repo"],
+    );
+    a.trust();
+    b.trust();
+    Some((sops, remote, a, b))
+}
+
+#[test]
+fn a_pushes_its_rotation_and_b_behind_is_refused_until_it_pulls() {
+    let Some((sops, remote, a, b)) = fleet() else {
+        return;
+    };
+    let out = a.rotate().arg("--push").run();
+    assert!(out.stdout_str().contains("pushed "), "{}", out.stdout_str());
+    let new = a.droid_key();
+    assert_ne!(new, OLD_MASTER);
+    // The remote holds the commit: the source alone, by fingerprint.
+    let log = git(
+        &a.sb,
+        &remote,
+        &["log", "-1", "--format=%an%n%B", "--name-only"],
+    );
+    let log = log.stdout_str();
+    assert!(log.starts_with("machine-a\n"), "{log}");
+    assert!(
+        log.contains("LITELLM_MASTER_KEY ") && log.contains(" -> "),
+        "{log}"
+    );
+    assert!(log.trim_end().ends_with("secrets/global.enc.env"), "{log}");
+    assert!(!log.contains(&new) && !log.contains(OLD_MASTER), "{log}");
+
+    // B has not pulled: its rotation would fork the key.
+    let before = b.head();
+    b.rotate()
+        .status(Exit::Error)
+        .one_line_error("behind origin/main")
+        .files_unchanged(["home", "repo/secrets", "repo/litekeys.toml"])
+        .never_shows(&new)
+        .run();
+    assert_eq!(b.head(), before);
+    assert_eq!(b.droid_key(), OLD_MASTER);
+
+    // After a fast-forward, B's sync writes A's key into B's Droid.
+    git(&b.sb, &b.repo, &["pull", "--quiet", "--ff-only"]);
+    b.sb.cmd("litekeys-rotate")
+        .current_dir(&b.repo)
+        .args(["--yes", "sync"])
+        .success();
+    assert_eq!(b.droid_key(), new);
+    let decrypted = sops
+        .decrypt(&b.sb, &b.repo.join("secrets/global.enc.env"))
+        .success();
+    assert!(
+        decrypted
+            .stdout_str()
+            .contains(&format!("LITELLM_MASTER_KEY={new}\n"))
+    );
+}
+
+#[test]
+fn a_failed_push_leaves_the_rotation_done_and_says_how_to_push() {
+    let Some((_sops, _remote, a, _b)) = fleet() else {
+        return;
+    };
+    // No remote any more: the commit is made, the push fails.
+    git(&a.sb, &a.repo, &["remote", "remove", "origin"]);
+    let out = a.rotate().arg("--push").status(Exit::Ok).run();
+    assert!(
+        out.stderr.contains("not pushed") && out.stderr.contains("git -C "),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    assert_ne!(a.droid_key(), OLD_MASTER);
+    let log = git(&a.sb, &a.repo, &["log", "-1", "--format=%s"]);
+    assert!(
+        log.stdout_str()
+            .starts_with("litekeys-rotate: rotate LITELLM_MASTER_KEY")
+    );
+}
