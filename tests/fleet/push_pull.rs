@@ -1,7 +1,8 @@
 //! Machines A and B, each a HOME with its own age identity, share the
 //! source (encrypted to both) through a bare repository: A rotates with
 //! `--push`; B, behind, is refused a rotation of its own (nothing
-//! changed), then converges from A's commit.
+//! changed), then converges with `pull`; a tampered push is refused by
+//! B's `pull`, B's repository put back and its sinks untouched.
 
 use litekeys_tests::{Outcome, Sandbox, Sops, Test};
 use std::path::{Path, PathBuf};
@@ -178,13 +179,20 @@ fn a_pushes_its_rotation_and_b_behind_is_refused_until_it_pulls() {
     assert_eq!(b.head(), before);
     assert_eq!(b.droid_key(), OLD_MASTER);
 
-    // After a fast-forward, B's sync writes A's key into B's Droid.
-    git(&b.sb, &b.repo, &["pull", "--quiet", "--ff-only"]);
-    b.sb.cmd("litekeys-rotate")
-        .current_dir(&b.repo)
-        .args(["--yes", "sync"])
-        .success();
+    // B's pull fast-forwards, verifies and syncs: B's Droid holds A's key.
+    let pulled =
+        b.sb.cmd("litekeys-rotate")
+            .current_dir(&b.repo)
+            .args(["--yes", "pull"])
+            .success();
+    assert!(
+        pulled.stdout_str().starts_with("pulled "),
+        "{}",
+        pulled.stdout_str()
+    );
+    pulled.never_shows(&new);
     assert_eq!(b.droid_key(), new);
+    assert_eq!(b.head(), a.head());
     let decrypted = sops
         .decrypt(&b.sb, &b.repo.join("secrets/global.enc.env"))
         .success();
@@ -192,6 +200,72 @@ fn a_pushes_its_rotation_and_b_behind_is_refused_until_it_pulls() {
         decrypted
             .stdout_str()
             .contains(&format!("LITELLM_MASTER_KEY={new}\n"))
+    );
+    // Pulling again: nothing new, every sink in sync.
+    let again =
+        b.sb.cmd("litekeys-rotate")
+            .current_dir(&b.repo)
+            .args(["--yes", "pull"])
+            .success();
+    assert!(
+        again.stdout_str().starts_with("already up to date"),
+        "{}",
+        again.stdout_str()
+    );
+}
+
+/// One ciphertext byte of the master key changed in `file`'s text.
+fn tamper(text: &str) -> String {
+    let at = text
+        .find("LITELLM_MASTER_KEY=ENC[AES256_GCM,data:")
+        .unwrap()
+        + "LITELLM_MASTER_KEY=ENC[AES256_GCM,data:".len()
+        + 3;
+    let mut bytes = text.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn a_pushed_tampered_source_is_refused_by_pull_naming_the_commit() {
+    let Some((_sops, _remote, a, b)) = fleet() else {
+        return;
+    };
+    let source = a.repo.join("secrets/global.enc.env");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, tamper(&text)).unwrap();
+    git(
+        &a.sb,
+        &a.repo,
+        &["commit", "--quiet", "-am", "a tampered source"],
+    );
+    git(&a.sb, &a.repo, &["push", "--quiet"]);
+    let bad: String = a.head().chars().take(12).collect();
+    let before = b.head();
+    let out = b
+        .rotate()
+        .arg("pull")
+        .files_unchanged(["home", "repo/secrets", "repo/litekeys.toml"])
+        .one_line_error(format!("refused commit {bad} (a tampered source)"))
+        .status(Exit::DecryptValue)
+        .run();
+    assert!(
+        out.stderr.contains("every sink as it was"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(b.head(), before, "B's repository is back at its old commit");
+    assert_eq!(b.droid_key(), OLD_MASTER);
+    // The next sync does not pick the commit up: every sink in sync with the old source.
+    let sync =
+        b.sb.cmd("litekeys-rotate")
+            .current_dir(&b.repo)
+            .args(["--yes", "sync"])
+            .success();
+    assert!(
+        sync.stdout_str().contains("every sink is in sync"),
+        "{}",
+        sync.stdout_str()
     );
 }
 

@@ -76,6 +76,11 @@ pub enum Error {
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
 
+    /// `pull` failed, or refused the pulled source (the repository put
+    /// back, no sink touched).
+    #[error(transparent)]
+    Pull(Box<crate::git::PullError>),
+
     /// The service manager cannot restart the gateway here (no systemd
     /// user bus, no `docker compose`, …): refused before anything was
     /// written or asked.
@@ -160,6 +165,7 @@ impl Error {
             | Error::Io { .. }
             | Error::Gateway(_)
             | Error::Git(_) => Exit::Error,
+            Error::Pull(e) => e.exit(),
             Error::Implausible { .. } => Exit::BadInput,
             Error::RolledBack { .. } => Exit::RolledBack,
             Error::RollbackIncomplete(_) => Exit::RollbackIncomplete,

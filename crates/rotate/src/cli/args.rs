@@ -89,6 +89,16 @@ pub(crate) enum Command {
         #[arg(long)]
         force_salt: bool,
     },
+    /// `git pull --ff-only` in the source's repository (anything but a fast-forward is refused),
+    /// verify the new source (MAC, recipients inside the pin, plausible keys) before any sink,
+    /// then `sync`. A source that fails is refused naming the commit, the repository is reset
+    /// to the commit before the pull (`git reset --keep`) and every sink left as it was.
+    /// With --dry-run the pull is made and verified, no sink is written
+    Pull {
+        /// As `sync --force-salt`
+        #[arg(long)]
+        force_salt: bool,
+    },
     /// Settle an interrupted rotation: every file back to one consistent state
     Recover,
     /// Trust a litekeys.toml or source found by walking up from the current directory, after

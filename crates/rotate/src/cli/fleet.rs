@@ -15,6 +15,21 @@ pub(crate) fn before_rotation(config: &Config) -> Result<Option<Repo>, Error> {
     Ok(Some(repo))
 }
 
+/// `pull`'s git half: fast-forward and verify (the sync follows); the
+/// line it prints.
+pub(crate) fn pull(config: &Config) -> Result<String, Error> {
+    super::require_source(config)?;
+    let pulled = rotate::git::pull(config, &rotate::identities(config))?;
+    Ok(if pulled.unchanged() {
+        format!("already up to date at {}", pulled.from)
+    } else {
+        format!(
+            "pulled {} -> {}; source verified (MAC, recipients, keys)",
+            pulled.from, pulled.to
+        )
+    })
+}
+
 /// The commit message: what changed, by fingerprint, never a value.
 fn message(done: &Done) -> String {
     let keys: Vec<String> = done

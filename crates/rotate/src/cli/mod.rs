@@ -191,7 +191,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
         Some(_) if args.rotate.salt => {
             return Err(Refusal::SaltWithoutRotate.into());
         }
-        Some(Command::Sync { .. }) => None,
+        Some(Command::Sync { .. } | Command::Pull { .. }) => None,
         Some(_) if args.rotate.force_salt => {
             return Err(Refusal::SaltWithoutRotate.into());
         }
@@ -205,6 +205,12 @@ fn run(args: &Args) -> Result<Exit, Error> {
         (Some(Command::Sync { force_salt }), _) => Action::Sync {
             force_salt: *force_salt || args.rotate.force_salt,
         },
+        (Some(Command::Pull { force_salt }), _) => {
+            outln!("{}", fleet::pull(&config)?);
+            Action::Sync {
+                force_salt: *force_salt || args.rotate.force_salt,
+            }
+        }
         (Some(Command::Status { json }), _) => {
             require_source(&config)?;
             let mut status = rotate::collect_status(&config, &transaction::identities(&config))?;

@@ -4,6 +4,10 @@
 //! pushes it. git runs through [`Command`], never with a secret in argv:
 //! only paths, names and fingerprints reach it.
 
+mod pull;
+
+pub use pull::{PullError, Pulled, pull, verify_source};
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -111,6 +115,11 @@ impl Repo {
             .git(&["rev-parse", "--short", "HEAD"])?
             .trim()
             .to_string())
+    }
+
+    /// The full id of `HEAD`.
+    pub fn head(&self) -> Result<String, GitError> {
+        Ok(self.git(&["rev-parse", "HEAD"])?.trim().to_string())
     }
 
     /// `git push` to the branch's upstream.
