@@ -2,4 +2,5 @@
 //! current or old, never printed; the sinks and the source never reported.
 
 mod files;
+mod git;
 mod sarif;

@@ -18,6 +18,53 @@ pub(crate) struct ScanArgs {
     pub(crate) no_ignore: bool,
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+    /// Also scan the history of the paths' git repositories: every blob reachable from any ref
+    /// (a finding names the first commit that holds it)
+    #[arg(long)]
+    pub(crate) git: bool,
+    /// Scan only what is staged in the current repository (the index): for a pre-commit hook
+    #[arg(long, conflicts_with = "git")]
+    pub(crate) staged: bool,
+    /// Write .git/hooks/pre-commit running `litekeys scan --staged` (never over another hook)
+    #[arg(long, conflicts_with_all = ["git", "staged"])]
+    pub(crate) install_hook: bool,
+}
+
+/// The pre-commit hook `--install-hook` writes.
+const HOOK: &str = "#!/bin/sh\n# litekeys: refuse a commit that holds a gateway key, current or old.\nexec litekeys scan --staged\n";
+
+/// Writes the pre-commit hook of the current repository.
+fn install_hook() -> Result<Exit, Error> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--git-path", "hooks"])
+        .output();
+    let dir = match out {
+        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim_end()),
+        _ => {
+            eprintln!("litekeys-rotate: scan --install-hook: not in a git repository");
+            return Ok(Exit::Usage);
+        }
+    };
+    let hook = dir.join("pre-commit");
+    let io = |source| Error::Io {
+        path: hook.clone(),
+        source,
+    };
+    if let Ok(existing) = std::fs::read_to_string(&hook) {
+        if !existing.contains("litekeys scan --staged") {
+            eprintln!(
+                "litekeys-rotate: {}: another pre-commit hook is there; add `litekeys scan --staged` to it",
+                hook.display()
+            );
+            return Ok(Exit::CannotWrite);
+        }
+    }
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    std::fs::write(&hook, HOOK).map_err(io)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+    let _ = writeln!(std::io::stdout(), "wrote {}", hook.display());
+    Ok(Exit::Ok)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -34,8 +81,13 @@ pub(crate) enum FormatArg {
 /// stderr; found is exit 10 (the drift code: the lead to confirm), nothing
 /// found 0, unreadable files with nothing found 1.
 pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
+    if args.install_hook {
+        return install_hook();
+    }
     let known = Known::load(config, &rotate::identities(config))?;
-    let paths = if args.paths.is_empty() {
+    let paths = if args.paths.is_empty() && args.staged {
+        vec![PathBuf::from(".")]
+    } else if args.paths.is_empty() {
         let cwd = std::env::current_dir().map_err(|source| Error::Io {
             path: ".".into(),
             source,
@@ -59,6 +111,8 @@ pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
         paths,
         no_ignore: args.no_ignore,
         skip,
+        git: args.git,
+        staged: args.staged,
     };
     let found = scan::scan(&options, &known);
     for problem in &found.problems {

@@ -6,6 +6,7 @@
 //! and fingerprint.
 
 mod candidates;
+mod history;
 mod known;
 mod report;
 mod walk;
@@ -63,7 +64,36 @@ impl Scan {
 
 /// Scans `options.paths` for the keys `known` recognises.
 pub fn scan(options: &Options, known: &Known) -> Scan {
-    let mut scan = walk::run(options, known);
+    let mut scan = if options.staged {
+        Scan::default()
+    } else {
+        walk::run(options, known)
+    };
+    if options.git || options.staged {
+        let skip = walk::canonical(&options.skip);
+        let mut repos: Vec<PathBuf> = Vec::new();
+        for path in &options.paths {
+            match history::toplevel(path) {
+                Some(repo) => repos.push(repo),
+                None if path.join(".git").exists() => scan.problems.push(format!(
+                    "{}: a broken git repository: history not scanned",
+                    path.display()
+                )),
+                None => {}
+            }
+        }
+        repos.sort();
+        repos.dedup();
+        for repo in repos {
+            let found = if options.staged {
+                history::staged(&repo, known, &skip)
+            } else {
+                history::history(&repo, known, &skip)
+            };
+            scan.findings.extend(found.findings);
+            scan.problems.extend(found.problems);
+        }
+    }
     scan.findings.sort();
     scan.findings.dedup();
     scan.problems.sort();

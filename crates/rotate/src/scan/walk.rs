@@ -24,6 +24,10 @@ pub struct Options {
     pub no_ignore: bool,
     /// Files and directories never scanned (sinks, source directory, state).
     pub skip: Vec<PathBuf>,
+    /// Also every blob reachable from any ref of the paths' repositories.
+    pub git: bool,
+    /// Only the index of the paths' repositories (a pre-commit hook).
+    pub staged: bool,
 }
 
 /// The default places: the current repository (else the current
@@ -55,11 +59,7 @@ pub(super) fn run(options: &Options, known: &Known) -> Scan {
     let Some((first, rest)) = options.paths.split_first() else {
         return Scan::default();
     };
-    let skip: Vec<PathBuf> = options
-        .skip
-        .iter()
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
-        .collect();
+    let skip = canonical(&options.skip);
     let mut builder = ignore::WalkBuilder::new(first);
     for p in rest {
         builder.add(p);
@@ -97,9 +97,20 @@ pub(super) fn run(options: &Options, known: &Known) -> Scan {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn skipped(path: &Path, skip: &[PathBuf]) -> bool {
+pub(super) fn canonical(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        .collect()
+}
+
+pub(super) fn skipped(path: &Path, skip: &[PathBuf]) -> bool {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     skip.iter().any(|s| path.starts_with(s))
+}
+
+pub(super) fn binary(text: &[u8]) -> bool {
+    memchr::memchr(0, &text[..text.len().min(BINARY_PROBE)]).is_some()
 }
 
 /// The findings of one file; a line saying why it was not read.
@@ -119,7 +130,7 @@ fn file(path: &Path, skip: &[PathBuf], known: &Known) -> Result<Vec<Finding>, St
     let mut text = Vec::new();
     f.read_to_end(&mut text)
         .map_err(|e| format!("{shown}: {e}"))?;
-    if memchr::memchr(0, &text[..text.len().min(BINARY_PROBE)]).is_some() {
+    if binary(&text) {
         return Ok(Vec::new());
     }
     Ok(candidates::find(&text, known)
