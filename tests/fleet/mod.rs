@@ -2,3 +2,4 @@
 //! through a bare repository.
 
 mod push_pull;
+mod watch;

@@ -8,6 +8,7 @@ use crate::debounce::{Batch, Debouncer, Wake};
 use crate::files::{Hashes, Role, WatchSet};
 use crate::log;
 use crate::pacing::Pacing;
+use crate::pull::Pulling;
 use rotate::config::Config;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -59,9 +60,20 @@ pub(crate) struct Engine<A: Actions> {
     /// A restart that failed (restart or verification) and is owed,
     /// with or without daemon-reload.
     retry: Option<bool>,
+    /// `[git] pull_every`: the only timer an idle watcher has.
+    pull: Option<Pulling>,
+    /// The last pull failure logged, so a refused commit is said once,
+    /// not every interval.
+    pull_said: Option<String>,
 }
 
 impl<A: Actions> Engine<A> {
+    /// Pull the source's repository on `pulling`'s interval.
+    pub(crate) fn pulling(mut self, pulling: Pulling) -> Self {
+        self.pull = Some(pulling);
+        self
+    }
+
     /// Takes the first look: the state found at start is the good state.
     pub(crate) fn new(config: Config, set: Arc<WatchSet>, mut actions: A, pacing: Pacing) -> Self {
         let start = Observed::now(&set);
@@ -89,6 +101,8 @@ impl<A: Actions> Engine<A> {
             keys,
             deferred: false,
             retry: None,
+            pull: None,
+            pull_said: None,
         };
         if let Some(keys) = engine.keys.clone() {
             engine.report_drift(&keys, None);
@@ -98,19 +112,54 @@ impl<A: Actions> Engine<A> {
 
     pub(crate) fn run(&mut self, events: &Debouncer) -> Result<(), WatcherStopped> {
         loop {
-            let timer = (self.deferred || self.retry.is_some()).then(|| {
+            let pace = (self.deferred || self.retry.is_some()).then(|| {
                 self.pacing
                     .wait_until(Instant::now())
                     .unwrap_or_else(Instant::now)
             });
-            match events.next(timer) {
+            let pull_at = self.pull.as_ref().map(|p| p.next);
+            match events.next(pace.into_iter().chain(pull_at).min()) {
                 Wake::Closed => return Err(WatcherStopped),
-                Wake::Timer => self.on_timer(),
+                Wake::Timer => {
+                    let now = Instant::now();
+                    if pull_at.is_some_and(|t| t <= now) {
+                        self.pull_now();
+                    }
+                    if pace.is_some_and(|t| t <= now) {
+                        self.on_timer();
+                    }
+                }
                 Wake::Batch(batch) => {
                     for e in &batch.errors {
                         log::error(format!("file watcher: {e}"));
                     }
                     self.look(Some(&batch), false);
+                }
+            }
+        }
+    }
+
+    /// Pulls; a new source is looked at at once (sync, restart, verify),
+    /// without waiting for the file watcher's debounce.
+    fn pull_now(&mut self) {
+        let Some(pulling) = self.pull.as_mut() else {
+            return;
+        };
+        match pulling.pull() {
+            Ok(pulled) if pulled.unchanged() => self.pull_said = None,
+            Ok(pulled) => {
+                self.pull_said = None;
+                log::info(format!(
+                    "pulled {} -> {}; source verified (MAC, recipients, keys)",
+                    pulled.from, pulled.to
+                ));
+                self.look(None, false);
+            }
+            Err(e) => {
+                let line = e.to_string();
+                if self.pull_said.as_ref() != Some(&line) {
+                    log::error(&line);
+                    self.pull_said = Some(line);
                 }
             }
         }

@@ -86,6 +86,13 @@ fn writable_dirs(config: &Config) -> BTreeSet<PathBuf> {
         }
     }
     dirs.insert(config.state_dir.clone());
+    // `[git] pull_every`: the pull writes the repository's .git (objects,
+    // refs, index) and its working tree.
+    if config.git.pull_every.is_some() {
+        if let Some(repo) = rotate::git::Repo::of(&config.source) {
+            dirs.insert(repo.root().to_path_buf());
+        }
+    }
     dirs
 }
 

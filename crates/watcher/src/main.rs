@@ -9,6 +9,7 @@ mod install;
 mod live;
 mod log;
 mod pacing;
+mod pull;
 mod sdnotify;
 mod source;
 
@@ -59,6 +60,15 @@ While a rotation holds the source's lock the watcher waits for it, and does \
 not restart again for a change the rotation already restarted and verified \
 (its audit log). Restarts are rate-limited (--min-interval); after a failed \
 restart or verification it retries with an exponential backoff (--backoff-max).
+
+With `[git] pull_every = \"30s\"` in litekeys.toml it also pulls the \
+source's repository on that interval, as `litekeys-rotate pull` does (fast-\
+forward only, the new source verified before any sink is touched), then \
+syncs, restarts and verifies as above. A refused source (a tampered push, \
+say) is logged once in one line naming the commit; the sinks stay as they \
+were and the watcher keeps running. Without `[git]` it has no timer at all: \
+an idle watcher never wakes. `install` then lets the unit write the \
+repository.
 
 Logs: one line per event on stderr, key fingerprints only, never a value; no \
 timestamps under systemd (JOURNAL_STREAM). With NOTIFY_SOCKET set it sends \
@@ -240,7 +250,15 @@ fn run(args: Args) -> Result<(), Error> {
         config: config.clone(),
     };
     let pacing = pacing::Pacing::new(args.min_interval, Duration::from_secs(5), args.backoff_max);
+    let pull_every = config.git.pull_every;
+    let git = pull::GitPull {
+        config: config.clone(),
+    };
     let mut engine = engine::Engine::new(config, Arc::clone(&set), actions, pacing);
+    if let Some(every) = pull_every {
+        log::info(format!("pulling the source's repository every {every:?}"));
+        engine = engine.pulling(pull::Pulling::new(every, Box::new(git)));
+    }
     log::info(format!(
         "watching {} files in {} directories (quiet {:?}, at most {:?})",
         set.files.len(),

@@ -2,6 +2,7 @@ use super::*;
 use crate::actions::Drift;
 use rotate::Env;
 use rotate::config::{MASTER_KEY, SinkSpec};
+use rotate::git::{PullError, Pulled};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vault::Secret;
@@ -245,4 +246,86 @@ fn an_unverified_or_other_commit_does_not_stop_the_restart() {
         e.actions.calls,
         ["sync", "restart reload=true", "sync", "restart reload=true"]
     );
+}
+
+/// A repository's pulls, scripted: each writes what a fast-forward would
+/// leave in the source (or nothing) and returns its outcome.
+struct Pulls {
+    source: PathBuf,
+    steps: Vec<(Option<&'static str>, Result<Pulled, PullError>)>,
+}
+
+impl crate::pull::Pull for Pulls {
+    fn pull(&mut self) -> Result<Pulled, PullError> {
+        let (text, result) = self.steps.remove(0);
+        if let Some(text) = text {
+            std::fs::write(&self.source, text).unwrap();
+        }
+        result
+    }
+}
+
+fn refused(commit: &str) -> PullError {
+    PullError::Refused {
+        commit: commit.into(),
+        subject: "tampered".into(),
+        repo: "/repo".into(),
+        back: "abc1234".into(),
+        source: Box::new(rotate::Error::Locked("/repo/s.env".into())),
+    }
+}
+
+fn pulled(from: &str, to: &str) -> Result<Pulled, PullError> {
+    Ok(Pulled {
+        from: from.into(),
+        to: to.into(),
+    })
+}
+
+#[test]
+fn a_pulled_source_is_applied_at_once_and_a_refused_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pulls = Pulls {
+        source: dir.path().join("s.env"),
+        steps: vec![
+            (None, pulled("0001111", "0001111")),
+            (
+                Some("sk-two-0123456789abcdef"),
+                pulled("0001111", "abc1234"),
+            ),
+            (None, Err(refused("def5678"))),
+            (None, Err(refused("def5678"))),
+        ],
+    };
+    let every = Duration::from_secs(2);
+    let mut e = engine(dir.path(), Script::default())
+        .pulling(crate::pull::Pulling::new(every, Box::new(pulls)));
+    assert!(
+        e.pull.as_ref().unwrap().next <= std::time::Instant::now(),
+        "due at start"
+    );
+    e.pull_now();
+    assert!(e.actions.calls.is_empty(), "up to date: nothing done");
+    let next = e.pull.as_ref().unwrap().next;
+    assert!(
+        next > std::time::Instant::now() + every / 2,
+        "the next pull an interval on"
+    );
+    e.pull_now();
+    assert_eq!(e.actions.calls, ["sync", "restart reload=true"]);
+    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two-0123456789abcdef"));
+    e.pull_now();
+    assert!(
+        e.pull_said
+            .as_deref()
+            .unwrap()
+            .contains("refused commit def5678")
+    );
+    e.pull_now();
+    assert_eq!(
+        e.actions.calls.len(),
+        2,
+        "refused: nothing synced or restarted"
+    );
+    assert_eq!(e.good_fp(), vault::fingerprint(b"sk-two-0123456789abcdef"));
 }
