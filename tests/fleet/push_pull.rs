@@ -92,7 +92,11 @@ impl Machine {
     }
 
     fn droid_key(&self) -> String {
-        let text = std::fs::read_to_string(self.sb.home().join(".factory/settings.json")).unwrap();
+        self.droid_key_in(".factory")
+    }
+
+    fn droid_key_in(&self, dir: &str) -> String {
+        let text = std::fs::read_to_string(self.sb.home().join(dir).join("settings.json")).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         v["customModels"][0]["apiKey"].as_str().unwrap().to_string()
     }
@@ -125,7 +129,10 @@ fn fleet() -> Option<(Sops, PathBuf, Machine, Machine)> {
     );
     a.sb.write("repo/secrets/global.enc.env", encrypted);
     a.sb.write("repo/litekeys.toml", CONFIG);
-    a.sb.write("repo/.gitignore", "secrets/*.lock\nsecrets/.*.lock\n");
+    a.sb.write(
+        "repo/.gitignore",
+        "secrets/.*.lock\nsecrets/litekeys.local.toml\n",
+    );
     git(&a.sb, &a.repo, &["add", "."]);
     git(&a.sb, &a.repo, &["commit", "--quiet", "-m", "the source"]);
     git(
@@ -288,5 +295,44 @@ fn a_failed_push_leaves_the_rotation_done_and_says_how_to_push() {
     assert!(
         log.stdout_str()
             .starts_with("litekeys-rotate: rotate LITELLM_MASTER_KEY")
+    );
+}
+
+#[test]
+fn a_litekeys_local_toml_beside_the_source_comes_first_once_trusted() {
+    let Some((_sops, _remote, a, b)) = fleet() else {
+        return;
+    };
+    a.rotate().arg("--push").run();
+    let new = a.droid_key();
+    // B's own sinks, in a file git ignores beside the shared source.
+    b.sb.write("home/.factory-b/settings.json", settings(OLD_MASTER));
+    b.sb.write(
+        "repo/secrets/litekeys.local.toml",
+        CONFIG
+            .replace("secrets/global.enc.env", "global.enc.env")
+            .replace("~/.factory", "~/.factory-b"),
+    );
+    // Found by walking up as litekeys.toml is: used only once trusted.
+    b.rotate()
+        .arg("pull")
+        .status(Exit::Untrusted)
+        .files_unchanged(["home", "repo"])
+        .run();
+    b.sb.trust("repo/secrets/litekeys.local.toml");
+    b.rotate().arg("pull").run();
+    assert_eq!(b.droid_key_in(".factory-b"), new);
+    assert_eq!(
+        b.droid_key(),
+        OLD_MASTER,
+        "litekeys.toml's sinks are not used"
+    );
+    let status = git(&b.sb, &b.repo, &["status", "--porcelain", "--ignored"]);
+    assert!(
+        status
+            .stdout_str()
+            .contains("!! secrets/litekeys.local.toml"),
+        "{}",
+        status.stdout_str()
     );
 }

@@ -12,7 +12,7 @@ use vault::identity::Identities;
 use zeroize::Zeroizing;
 
 /// Written into a directory `init` creates for the source.
-const GITIGNORE: &str = "# flock sidecars of litekeys (empty files, never secret)\n.*.lock\n";
+const GITIGNORE: &str = "# flock sidecars of litekeys (empty files, never secret)\n.*.lock\n# this machine's own config (found before litekeys.toml)\nlitekeys.local.toml\n";
 
 pub struct Created {
     pub path: std::path::PathBuf,

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 /// After the shared exit-code table in `--help`.
 const CONFIG_HELP: &str = "\
-Config: --config, $LITEKEYS_CONFIG, litekeys.toml next to the nearest secrets/ directory,
-$XDG_CONFIG_HOME/litekeys/config.toml, else the defaults (secrets/global.enc.env,
-~/.config/lab-secrets/litellm.env, ~/.factory, gateway http://127.0.0.1:4000).
+Config: --config, $LITEKEYS_CONFIG, secrets/litekeys.local.toml (this machine's, git-ignored)
+else litekeys.toml next to the nearest secrets/ directory, $XDG_CONFIG_HOME/litekeys/config.toml,
+else the defaults (secrets/global.enc.env, ~/.config/lab-secrets/litellm.env, ~/.factory,
+gateway http://127.0.0.1:4000).
 A litekeys.toml or source found by walking up is used only after `litekeys-rotate trust`.";
 
 /// Rotate the LiteLLM master (and salt) key in the encrypted source and in

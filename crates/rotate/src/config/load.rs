@@ -5,8 +5,8 @@
 
 use super::error::ConfigError;
 use super::settings::{
-    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, absolute,
-    default_service,
+    Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, LOCAL_FILE_NAME,
+    absolute, default_service,
 };
 use super::sink::{SinkKind, SinkSpec};
 use crate::env::Env;
@@ -44,6 +44,17 @@ impl Located {
             let candidate = dir.join(FILE_NAME);
             let present = candidate.symlink_metadata().is_ok();
             if dir.join("secrets").is_dir() {
+                // This machine's own file, beside the shared source and
+                // git-ignored there (init's .gitignore), comes first.
+                let local = dir.join("secrets").join(LOCAL_FILE_NAME);
+                if local.symlink_metadata().is_ok() {
+                    regular_file(&local)?;
+                    return Ok(Located {
+                        file: Some(local),
+                        found: Found::WalkedUp,
+                        ignored,
+                    });
+                }
                 if present {
                     regular_file(&candidate)?;
                     return Ok(Located {
@@ -127,9 +138,12 @@ impl Config {
         if let Some(file) = walked_up_file {
             check_trusted(&store, file)?;
         }
-        let beside_config = walked_up_file
-            .and_then(Path::parent)
-            .is_some_and(|dir| self.source.parent().and_then(Path::parent) == Some(dir));
+        // The source in secrets/ beside the config, or (litekeys.local.toml)
+        // in the config's own directory.
+        let beside_config = walked_up_file.and_then(Path::parent).is_some_and(|dir| {
+            self.source.parent().and_then(Path::parent) == Some(dir)
+                || self.source.parent() == Some(dir)
+        });
         if self.source_walked_up && !beside_config && self.source.symlink_metadata().is_ok() {
             check_trusted(&store, &self.source)?;
         }

@@ -25,6 +25,6 @@ pub use keys::{KEYS, Key, help_text as keys_help};
 pub use load::Located;
 pub use settings::{
     Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, GitConfig,
-    ManagerKind, ServiceConfig,
+    LOCAL_FILE_NAME, ManagerKind, ServiceConfig,
 };
 pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};

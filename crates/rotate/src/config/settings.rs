@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const FILE_NAME: &str = "litekeys.toml";
+/// A machine's own configuration in the source's directory (`secrets/`),
+/// git-ignored there: found before the shared `litekeys.toml`.
+pub const LOCAL_FILE_NAME: &str = "litekeys.local.toml";
 pub const DEFAULT_SOURCE: &str = "secrets/global.enc.env";
 pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";
 
@@ -16,7 +19,8 @@ pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:4000";
 pub enum Found {
     /// `--config FILE` or `$LITEKEYS_CONFIG`.
     Named,
-    /// `litekeys.toml` next to the nearest `secrets/` from the current directory.
+    /// `secrets/litekeys.local.toml`, else `litekeys.toml` next to the
+    /// nearest `secrets/` from the current directory.
     WalkedUp,
     /// `$XDG_CONFIG_HOME/litekeys/config.toml`.
     User,
