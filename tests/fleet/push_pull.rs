@@ -336,3 +336,34 @@ fn a_litekeys_local_toml_beside_the_source_comes_first_once_trusted() {
         status.stdout_str()
     );
 }
+
+#[test]
+fn pull_refuses_anything_but_a_fast_forward() {
+    let Some((_sops, _remote, a, b)) = fleet() else {
+        return;
+    };
+    a.rotate().arg("--push").run();
+    // B committed on its own meanwhile: the branches have forked.
+    b.sb.write("repo/notes.txt", "machine b\n");
+    git(&b.sb, &b.repo, &["add", "notes.txt"]);
+    git(
+        &b.sb,
+        &b.repo,
+        &["commit", "--quiet", "-m", "b's own commit"],
+    );
+    let before = b.head();
+    b.rotate()
+        .arg("pull")
+        .status(Exit::Error)
+        .one_line_error("git pull --quiet --ff-only failed")
+        .files_unchanged(["home", "repo/secrets", "repo/litekeys.toml"])
+        .run();
+    assert_eq!(b.head(), before);
+    assert_eq!(b.droid_key(), OLD_MASTER);
+    // Nor may B rotate from its fork: it lacks A's commit.
+    b.rotate()
+        .status(Exit::Error)
+        .one_line_error("behind origin/main")
+        .files_unchanged(["home", "repo/secrets"])
+        .run();
+}
