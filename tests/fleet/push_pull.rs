@@ -111,6 +111,11 @@ impl Machine {
 
 /// A and B cloned from a bare remote holding the source encrypted to both.
 fn fleet() -> Option<(Sops, PathBuf, Machine, Machine)> {
+    fleet_with(CONFIG)
+}
+
+/// As [`fleet`], with `config` as litekeys.toml (`RECIPIENTS`: A's and B's).
+fn fleet_with(config: &str) -> Option<(Sops, PathBuf, Machine, Machine)> {
     let sops = Sops::find()?;
     let a = Machine::new("machine-a")?;
     let b = Machine::new("machine-b")?;
@@ -128,7 +133,13 @@ fn fleet() -> Option<(Sops, PathBuf, Machine, Machine)> {
         &format!("LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\n"),
     );
     a.sb.write("repo/secrets/global.enc.env", encrypted);
-    a.sb.write("repo/litekeys.toml", CONFIG);
+    a.sb.write(
+        "repo/litekeys.toml",
+        config.replace(
+            "RECIPIENTS",
+            &format!("\"{}\", \"{}\"", a.recipient, b.recipient),
+        ),
+    );
     a.sb.write(
         "repo/.gitignore",
         "secrets/.*.lock\nsecrets/litekeys.local.toml\n",
@@ -366,4 +377,38 @@ fn pull_refuses_anything_but_a_fast_forward() {
         .one_line_error("behind origin/main")
         .files_unchanged(["home", "repo/secrets"])
         .run();
+}
+
+#[test]
+fn a_pushed_source_for_a_recipient_outside_the_pin_is_refused_by_pull() {
+    let pinned = CONFIG.replace("[gateway]", "recipients = [RECIPIENTS]\n[gateway]");
+    let Some((sops, _remote, a, b)) = fleet_with(&pinned) else {
+        return;
+    };
+    // A valid file (its MAC holds) whose data key also goes to a stranger.
+    let stranger = a.sb.age_keygen("stranger.txt").unwrap();
+    let new = "sk-NEWmasterKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg4321";
+    let encrypted = sops.encrypt(
+        &a.sb,
+        &format!("{},{},{stranger}", a.recipient, b.recipient),
+        &format!("LITELLM_MASTER_KEY={new}\nLITELLM_SALT_KEY={OLD_SALT}\n"),
+    );
+    a.sb.write("repo/secrets/global.enc.env", encrypted);
+    git(
+        &a.sb,
+        &a.repo,
+        &["commit", "--quiet", "-am", "one more recipient"],
+    );
+    git(&a.sb, &a.repo, &["push", "--quiet"]);
+    let bad: String = a.head().chars().take(12).collect();
+    let before = b.head();
+    b.rotate()
+        .arg("pull")
+        .status(Exit::Recipients)
+        .one_line_error(format!("refused commit {bad} (one more recipient)"))
+        .files_unchanged(["home", "repo/secrets", "repo/litekeys.toml"])
+        .never_shows(new)
+        .run();
+    assert_eq!(b.head(), before);
+    assert_eq!(b.droid_key(), OLD_MASTER);
 }

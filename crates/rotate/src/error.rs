@@ -157,6 +157,8 @@ impl Error {
                 } => Exit::BadInput,
                 vault::Error::MacMismatch { .. } => Exit::MacMismatch,
                 vault::Error::NoIdentity { .. } => Exit::NoIdentity,
+                // A recipient outside the pin (a pulled source): as litekeys says.
+                vault::Error::Unpinned { .. } => Exit::Recipients,
                 _ => Exit::Error,
             },
             Error::Source { .. }
