@@ -16,6 +16,7 @@ pub(crate) struct ScanArgs {
     /// Also scan what .gitignore (and .ignore, the git excludes) leave out
     #[arg(long)]
     pub(crate) no_ignore: bool,
+    /// How to print the findings (never a key: names and fingerprints)
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
     /// Also scan the history of the paths' git repositories: every blob reachable from any ref

@@ -50,6 +50,16 @@ fn message(f: &Finding) -> String {
     }
 }
 
+/// Relative to the current directory (code scanning resolves a uri against
+/// the repository's root, where the scan runs); else a `file://` URL.
+fn uri(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    match cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()) {
+        Some(rel) => rel.display().to_string(),
+        None => format!("file://{}", path.display()),
+    }
+}
+
 fn sarif(findings: &[Finding]) -> serde_json::Value {
     let results: Vec<serde_json::Value> = findings
         .iter()
@@ -64,7 +74,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                 "message": { "text": message(f) },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": f.path.display().to_string() },
+                        "artifactLocation": { "uri": uri(&f.path) },
                         "region": { "startLine": f.line }
                     }
                 }],
