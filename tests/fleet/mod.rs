@@ -2,4 +2,5 @@
 //! through a bare repository.
 
 mod push_pull;
+mod three_machines;
 mod watch;

@@ -8,8 +8,8 @@ use litekeys_tests::{Outcome, Sandbox, Sops, Test};
 use std::path::{Path, PathBuf};
 use vault::Exit;
 
-const OLD_MASTER: &str = "sk-OLDmasterKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg1234";
-const OLD_SALT: &str = "sk-OLDsaltKEY00000aaaaBBBBccccDDDDeeeeFFFFgggg5678";
+pub(super) const OLD_MASTER: &str = "sk-OLDmasterKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg1234";
+pub(super) const OLD_SALT: &str = "sk-OLDsaltKEY00000aaaaBBBBccccDDDDeeeeFFFFgggg5678";
 
 const CONFIG: &str = r#"source = "secrets/global.enc.env"
 [gateway]
@@ -23,13 +23,18 @@ key = "LITELLM_MASTER_KEY"
 "#;
 
 fn settings(key: &str) -> String {
+    settings_at("http://127.0.0.1:4000", key)
+}
+
+/// Droid settings with one route to the gateway at `url` holding `key`.
+pub(super) fn settings_at(url: &str, key: &str) -> String {
     format!(
         r#"{{
   "customModels": [
     {{
       "model": "gpt-lab",
       "displayName": "lab",
-      "baseUrl": "http://127.0.0.1:4000/v1",
+      "baseUrl": "{url}/v1",
       "apiKey": "{key}",
       "provider": "generic-chat-completion-api"
     }}
@@ -39,20 +44,20 @@ fn settings(key: &str) -> String {
     )
 }
 
-fn git(sb: &Sandbox, dir: &Path, args: &[&str]) -> Outcome {
+pub(super) fn git(sb: &Sandbox, dir: &Path, args: &[&str]) -> Outcome {
     sb.program("git").current_dir(dir).args(args).success()
 }
 
 /// One machine: a HOME with an age identity, a git identity, Droid
 /// settings holding the old key.
-struct Machine {
-    sb: Sandbox,
-    recipient: String,
-    repo: PathBuf,
+pub(super) struct Machine {
+    pub(super) sb: Sandbox,
+    pub(super) recipient: String,
+    pub(super) repo: PathBuf,
 }
 
 impl Machine {
-    fn new(name: &str) -> Option<Machine> {
+    pub(super) fn new(name: &str) -> Option<Machine> {
         let sb = Sandbox::new();
         let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
         let home = sb.home();
@@ -81,7 +86,7 @@ impl Machine {
         self.sb.trust("repo/secrets/global.enc.env");
     }
 
-    fn rotate(&self) -> Test {
+    pub(super) fn rotate(&self) -> Test {
         Test::of(
             self.sb
                 .cmd("litekeys-rotate")
@@ -91,7 +96,7 @@ impl Machine {
         )
     }
 
-    fn droid_key(&self) -> String {
+    pub(super) fn droid_key(&self) -> String {
         self.droid_key_in(".factory")
     }
 
@@ -101,7 +106,7 @@ impl Machine {
         v["customModels"][0]["apiKey"].as_str().unwrap().to_string()
     }
 
-    fn head(&self) -> String {
+    pub(super) fn head(&self) -> String {
         git(&self.sb, &self.repo, &["rev-parse", "HEAD"])
             .stdout_str()
             .trim()
@@ -233,7 +238,7 @@ fn a_pushes_its_rotation_and_b_behind_is_refused_until_it_pulls() {
 }
 
 /// One ciphertext byte of the master key changed in `file`'s text.
-fn tamper(text: &str) -> String {
+pub(super) fn tamper(text: &str) -> String {
     let at = text
         .find("LITELLM_MASTER_KEY=ENC[AES256_GCM,data:")
         .unwrap()

@@ -121,11 +121,18 @@ impl Lab {
     /// Starts `litekeys-watch --config litekeys.toml ARGS` and waits until
     /// it watches.
     pub fn watch(&self, args: &[&str]) -> Watcher {
-        let mut child = self
-            .sb
+        Watcher::spawn(&self.sb, &self.sb.path("litekeys.toml"), args)
+    }
+}
+
+impl Watcher {
+    /// Starts `litekeys-watch --config CONFIG ARGS` in `sb` and waits until
+    /// it watches.
+    pub fn spawn(sb: &Sandbox, config: &std::path::Path, args: &[&str]) -> Watcher {
+        let mut child = sb
             .process("litekeys-watch")
             .arg("--config")
-            .arg(self.sb.path("litekeys.toml"))
+            .arg(config)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
