@@ -124,6 +124,24 @@ fn fleet_with(config: &str) -> Option<(Sops, PathBuf, Machine, Machine)> {
     let sops = Sops::find()?;
     let a = Machine::new("machine-a")?;
     let b = Machine::new("machine-b")?;
+    a.sb.write(
+        "repo/litekeys.toml",
+        config.replace(
+            "RECIPIENTS",
+            &format!("\"{}\", \"{}\"", a.recipient, b.recipient),
+        ),
+    );
+    let remote = share(&sops, &a, &[&b]);
+    a.trust();
+    b.trust();
+    Some((sops, remote, a, b))
+}
+
+/// A bare remote in A's sandbox; A's repository (what A's `repo/` already
+/// holds, the source with the old keys encrypted to A and every one of
+/// `clones`, a .gitignore) pushed to it; each of `clones` clones it to its
+/// `repo/`. Returns the remote.
+pub(super) fn share(sops: &Sops, a: &Machine, clones: &[&Machine]) -> PathBuf {
     let remote = a.sb.path("remote.git");
     git(
         &a.sb,
@@ -132,19 +150,16 @@ fn fleet_with(config: &str) -> Option<(Sops, PathBuf, Machine, Machine)> {
     );
     std::fs::create_dir_all(&a.repo).unwrap();
     git(&a.sb, &a.repo, &["init", "--quiet", "-b", "main"]);
+    let recipients: Vec<&str> = std::iter::once(&a.recipient)
+        .chain(clones.iter().map(|m| &m.recipient))
+        .map(String::as_str)
+        .collect();
     let encrypted = sops.encrypt(
         &a.sb,
-        &format!("{},{}", a.recipient, b.recipient),
+        &recipients.join(","),
         &format!("LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\n"),
     );
     a.sb.write("repo/secrets/global.enc.env", encrypted);
-    a.sb.write(
-        "repo/litekeys.toml",
-        config.replace(
-            "RECIPIENTS",
-            &format!("\"{}\", \"{}\"", a.recipient, b.recipient),
-        ),
-    );
     a.sb.write(
         "repo/.gitignore",
         "secrets/.*.lock\nsecrets/litekeys.local.toml\n",
@@ -157,14 +172,14 @@ fn fleet_with(config: &str) -> Option<(Sops, PathBuf, Machine, Machine)> {
         &["remote", "add", "origin", remote.to_str().unwrap()],
     );
     git(&a.sb, &a.repo, &["push", "--quiet", "-u", "origin", "main"]);
-    git(
-        &b.sb,
-        &b.sb.path(""),
-        &["clone", "--quiet", remote.to_str().unwrap(), "repo"],
-    );
-    a.trust();
-    b.trust();
-    Some((sops, remote, a, b))
+    for m in clones {
+        git(
+            &m.sb,
+            &m.sb.path(""),
+            &["clone", "--quiet", remote.to_str().unwrap(), "repo"],
+        );
+    }
+    remote
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! and converges by itself; a tampered push is refused by B's `pull`; B,
 //! behind, may not rotate.
 
-use super::push_pull::{Machine, OLD_MASTER, OLD_SALT, git, settings_at, tamper};
+use super::push_pull::{Machine, OLD_MASTER, git, settings_at, share, tamper};
 use litekeys_tests::Sops;
 use litekeys_tests::litellm::{LiteLlm, MockModel};
 use litekeys_tests::watch_lab::Watcher;
@@ -51,37 +51,8 @@ fn three_machines_converge_through_git_and_a_tampered_push_is_refused() {
     };
     let url = gw.url();
 
-    // The remote and A's repository: the source (to all three) and a .gitignore.
-    let remote = a.sb.path("remote.git");
-    let remote_s = remote.to_str().unwrap();
-    git(
-        &a.sb,
-        &a.sb.path(""),
-        &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
-    );
-    std::fs::create_dir_all(&a.repo).unwrap();
-    git(&a.sb, &a.repo, &["init", "--quiet", "-b", "main"]);
-    let all = format!("{},{},{}", a.recipient, b.recipient, c.recipient);
-    let plain = format!("LITELLM_MASTER_KEY={OLD_MASTER}\nLITELLM_SALT_KEY={OLD_SALT}\n");
-    a.sb.write(
-        "repo/secrets/global.enc.env",
-        sops.encrypt(&a.sb, &all, &plain),
-    );
-    a.sb.write(
-        "repo/.gitignore",
-        "secrets/.*.lock\nsecrets/litekeys.local.toml\n",
-    );
-    git(&a.sb, &a.repo, &["add", "."]);
-    git(&a.sb, &a.repo, &["commit", "--quiet", "-m", "the source"]);
-    git(&a.sb, &a.repo, &["remote", "add", "origin", remote_s]);
-    git(&a.sb, &a.repo, &["push", "--quiet", "-u", "origin", "main"]);
-    for m in [&b, &c] {
-        git(
-            &m.sb,
-            &m.sb.path(""),
-            &["clone", "--quiet", remote_s, "repo"],
-        );
-    }
+    // The remote, A's repository (the source to all three) and B's and C's clones.
+    share(&sops, &a, &[&b, &c]);
 
     // A: the gateway box, restarting the real LiteLLM, whose dotenv it writes.
     let restart: Vec<String> = gw.restart_argv().iter().map(|a| format!("{a:?}")).collect();
