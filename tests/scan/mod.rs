@@ -3,4 +3,5 @@
 
 mod files;
 mod git;
+mod hint;
 mod sarif;

@@ -65,6 +65,9 @@ pub(crate) struct Args {
 
 #[derive(ClapArgs, Debug, Clone, Copy)]
 pub(crate) struct RotateArgs {
+    /// After the rotation, do not look for the old key in the default places of `scan`
+    #[arg(long)]
+    pub(crate) no_scan: bool,
     /// Rotate LITELLM_SALT_KEY too (refused when LiteLLM has a database)
     #[arg(long)]
     pub(crate) salt: bool,

@@ -187,6 +187,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
         Some(Command::Rotate(r)) => Some(RotateArgs {
             salt: r.salt || args.rotate.salt,
             force_salt: r.force_salt || args.rotate.force_salt,
+            no_scan: r.no_scan || args.rotate.no_scan,
         }),
         Some(_) if args.rotate.salt => {
             return Err(Refusal::SaltWithoutRotate.into());
@@ -326,6 +327,12 @@ fn run(args: &Args) -> Result<Exit, Error> {
                     Ok(line) => outln!("{line}"),
                     Err(warning) => eprintln!("litekeys-rotate: {warning}"),
                 }
+            }
+            if done.plan.action == "rotate"
+                && !rotate_args.is_some_and(|r| r.no_scan)
+                && let Some(line) = scan::hint(&config, &done)
+            {
+                eprintln!("litekeys-rotate: {line}");
             }
         }
     }

@@ -97,21 +97,10 @@ pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
     } else {
         args.paths.clone()
     };
-    let mut skip: Vec<PathBuf> = config.sinks.iter().map(|s| s.path.clone()).collect();
-    skip.push(config.state_dir.clone());
-    // The source's directory: encrypted files, their locks and backups.
-    skip.push(
-        config
-            .source
-            .parent()
-            .filter(|d| d.file_name().is_some_and(|n| n == "secrets"))
-            .unwrap_or(&config.source)
-            .to_path_buf(),
-    );
     let options = Options {
         paths,
         no_ignore: args.no_ignore,
-        skip,
+        skip: skips(config),
         git: args.git,
         staged: args.staged,
     };
@@ -132,4 +121,47 @@ pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
     } else {
         Exit::Error
     })
+}
+
+/// What a scan never reads: the sinks, the state directory, the source's
+/// `secrets/` (encrypted files, their locks and backups).
+fn skips(config: &Config) -> Vec<PathBuf> {
+    let mut skip: Vec<PathBuf> = config.sinks.iter().map(|s| s.path.clone()).collect();
+    skip.push(config.state_dir.clone());
+    skip.push(
+        config
+            .source
+            .parent()
+            .filter(|d| d.file_name().is_some_and(|n| n == "secrets"))
+            .unwrap_or(&config.source)
+            .to_path_buf(),
+    );
+    skip
+}
+
+/// After a rotation: one line when the keys just superseded still lie in
+/// the default places (a fast scan for their fingerprints only).
+pub(crate) fn hint(config: &Config, done: &rotate::Done) -> Option<String> {
+    let old: Vec<(String, String)> = done
+        .plan
+        .keys
+        .iter()
+        .filter_map(|k| Some((k.name.clone(), k.old.clone()?)))
+        .collect();
+    let cwd = std::env::current_dir().ok()?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let options = Options {
+        paths: scan::default_paths(home.as_deref(), &cwd),
+        skip: skips(config),
+        ..Options::default()
+    };
+    let found = scan::scan(&options, &Known::new(Vec::new(), old));
+    let first = found.findings.first()?;
+    Some(format!(
+        "the old key is still in plaintext in {} place(s), e.g. {}:{} ({}); `litekeys scan` lists them",
+        found.findings.len(),
+        first.path.display(),
+        first.line,
+        first.key
+    ))
 }
