@@ -73,7 +73,7 @@ fn finds_the_planted_keys_with_state_and_line_and_never_a_sink() {
         s.sb.cmd("litekeys")
             .current_dir(&s.repo)
             .args(["scan", "--format", "json"])
-            .expect(Exit::Drift);
+            .expect(Exit::Found);
     out.never_shows(&new).never_shows(OLD_MASTER);
     let mut want = vec![
         row("home/.bash_history", 2, &old, "old"),
@@ -88,7 +88,7 @@ fn finds_the_planted_keys_with_state_and_line_and_never_a_sink() {
         s.sb.cmd("litekeys")
             .current_dir(&s.repo)
             .arg("scan")
-            .expect(Exit::Drift);
+            .expect(Exit::Found);
     text.never_shows(&new).never_shows(OLD_MASTER);
     let (_, fp) = cur.split_once(' ').unwrap();
     assert!(
@@ -109,7 +109,7 @@ fn finds_the_planted_keys_with_state_and_line_and_never_a_sink() {
         s.sb.cmd("litekeys")
             .current_dir(&s.repo)
             .args(["scan", "--no-ignore", "--format", "json"])
-            .expect(Exit::Drift);
+            .expect(Exit::Found);
     want.push(row("repo/ignored.txt", 1, &cur, "current"));
     want.sort();
     assert_eq!(findings(out.stdout_str(), &root), want);
@@ -142,7 +142,7 @@ fn nothing_found_is_exit_0_and_an_unreadable_or_huge_file_is_a_line() {
             .args(["scan"])
             .arg(&clean)
             .arg(s.repo.join("notes.md"))
-            .expect(Exit::Drift);
+            .expect(Exit::Found);
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(out.stdout_str().lines().count(), 1, "{}", out.stdout_str());
     assert!(

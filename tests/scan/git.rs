@@ -47,7 +47,7 @@ fn history_finds_a_deleted_env_with_its_commit() {
             .current_dir(&s.repo)
             .args(["scan", "--git", "--format", "json"])
             .arg(&s.repo)
-            .expect(Exit::Drift);
+            .expect(Exit::Found);
     out.never_shows(&new).never_shows(OLD_MASTER);
     let v: serde_json::Value = serde_json::from_str(out.stdout_str()).unwrap();
     let committed: Vec<(u64, &str, &str)> = v["findings"]
@@ -87,7 +87,7 @@ fn history_finds_a_deleted_env_with_its_commit() {
             .current_dir(&s.repo)
             .args(["scan", "--git"])
             .arg(&broken)
-            .expect(Exit::Drift);
+            .expect(Exit::Found);
     assert!(out.stderr.contains("broken"), "{}", out.stderr);
     assert!(
         out.stdout_str()

@@ -22,6 +22,7 @@ pub enum Exit {
     Drift,
     RolledBack,
     RollbackIncomplete,
+    Found,
     DecryptValue,
     MacMismatch,
     CommandCannotRun,
@@ -32,7 +33,7 @@ pub enum Exit {
 
 impl Exit {
     /// Every code, in numeric order.
-    pub const ALL: [Exit; 19] = [
+    pub const ALL: [Exit; 20] = [
         Exit::Ok,
         Exit::Error,
         Exit::Usage,
@@ -46,6 +47,7 @@ impl Exit {
         Exit::Drift,
         Exit::RolledBack,
         Exit::RollbackIncomplete,
+        Exit::Found,
         Exit::DecryptValue,
         Exit::MacMismatch,
         Exit::CommandCannotRun,
@@ -70,6 +72,7 @@ impl Exit {
             Exit::Drift => 10,
             Exit::RolledBack => 11,
             Exit::RollbackIncomplete => 12,
+            Exit::Found => 13,
             Exit::DecryptValue => 25,
             Exit::MacMismatch => 51,
             // The shell's codes for a command that cannot run / is not found.
@@ -96,6 +99,7 @@ impl Exit {
             Exit::Drift => "drift",
             Exit::RolledBack => "rolled-back",
             Exit::RollbackIncomplete => "rollback-incomplete",
+            Exit::Found => "found",
             Exit::DecryptValue => "decrypt-value",
             Exit::MacMismatch => "mac-mismatch",
             Exit::CommandCannotRun => "command-cannot-run",
@@ -129,6 +133,9 @@ impl Exit {
             Exit::RolledBack => "verification failed and every file was rolled back",
             Exit::RollbackIncomplete => {
                 "rollback incomplete: the message says what is where and what to fix"
+            }
+            Exit::Found => {
+                "scan: a gateway key (current or superseded) is in plaintext where it looked"
             }
             Exit::DecryptValue => {
                 "a value failed to decrypt (tampered, or moved from another line or file), as sops"

@@ -79,7 +79,7 @@ pub(crate) enum FormatArg {
 }
 
 /// Scans, prints the findings on stdout and what could not be read on
-/// stderr; found is exit 10 (the drift code: the lead to confirm), nothing
+/// stderr; found is exit 13 (`found`), nothing
 /// found 0, unreadable files with nothing found 1.
 pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
     if args.install_hook {
@@ -115,7 +115,7 @@ pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
     };
     let _ = std::io::stdout().write_all(found.render(format).as_bytes());
     Ok(if !found.findings.is_empty() {
-        Exit::Drift
+        Exit::Found
     } else if found.problems.is_empty() {
         Exit::Ok
     } else {
