@@ -85,6 +85,10 @@ pub(crate) enum Command {
     Status {
         #[arg(long)]
         json: bool,
+        /// Also count the keys found in plaintext in scan's default places (superseded keys
+        /// from the audit log, and the current ones): one `scan` line, as `litekeys scan`
+        #[arg(long)]
+        scan: bool,
     },
     /// Write the source's current values into every sink (after `git pull` on another machine)
     Sync {

@@ -212,15 +212,31 @@ fn run(args: &Args) -> Result<Exit, Error> {
                 force_salt: *force_salt || args.rotate.force_salt,
             }
         }
-        (Some(Command::Status { json }), _) => {
+        (Some(Command::Status { json, scan: count }), _) => {
             require_source(&config)?;
             let mut status = rotate::collect_status(&config, &transaction::identities(&config))?;
             // Informational: the exit code stays the sinks' (drift).
             status.probe_gateway(&config, rotate::gateway::TIMEOUT);
-            let text = if *json {
-                format!("{:#}\n", status.json())
+            let found = if *count {
+                Some(scan::count(&config)?)
             } else {
-                status.table()
+                None
+            };
+            let text = if *json {
+                let mut value = status.json();
+                if let (Some((current, old)), Some(map)) = (found, value.as_object_mut()) {
+                    map.insert(
+                        "scan".into(),
+                        serde_json::json!({ "current": current, "old": old }),
+                    );
+                }
+                format!("{value:#}\n")
+            } else {
+                let mut table = status.table();
+                if let Some((current, old)) = found {
+                    table.push_str(&scan::count_line(current, old));
+                }
+                table
             };
             out!("{text}");
             return Ok(if status.in_sync() {

@@ -139,6 +139,40 @@ fn skips(config: &Config) -> Vec<PathBuf> {
     skip
 }
 
+/// `status --scan`: how many findings of current and of superseded keys
+/// scan's default places hold.
+pub(crate) fn count(config: &Config) -> Result<(usize, usize), Error> {
+    let known = Known::load(config, &rotate::identities(config))?;
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        path: ".".into(),
+        source,
+    })?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let options = Options {
+        paths: scan::default_paths(home.as_deref(), &cwd),
+        skip: skips(config),
+        ..Options::default()
+    };
+    let found = scan::scan(&options, &known);
+    let old = found
+        .findings
+        .iter()
+        .filter(|f| f.state == scan::State::Old)
+        .count();
+    Ok((found.findings.len() - old, old))
+}
+
+/// The `scan` line of `status`.
+pub(crate) fn count_line(current: usize, old: usize) -> String {
+    if current + old == 0 {
+        "scan    no gateway key in plaintext in the default places\n".into()
+    } else {
+        format!(
+            "scan    {current} current and {old} superseded key(s) in plaintext in the default places; `litekeys scan` lists them\n"
+        )
+    }
+}
+
 /// After a rotation: one line when the keys just superseded still lie in
 /// the default places (a fast scan for their fingerprints only).
 pub(crate) fn hint(config: &Config, done: &rotate::Done) -> Option<String> {
