@@ -22,6 +22,15 @@ pub struct KeyChange {
     pub new: String,
 }
 
+/// `NAME old -> new` (`none` for a key that had no value), as the
+/// rotation's summary and its git commit message show it.
+impl std::fmt::Display for KeyChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let old = self.old.as_deref().unwrap_or("none");
+        write!(f, "{} {old} -> {}", self.name, self.new)
+    }
+}
+
 /// What the audit line of this transaction says.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {

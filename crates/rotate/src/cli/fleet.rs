@@ -32,19 +32,7 @@ pub(crate) fn pull(config: &Config) -> Result<String, Error> {
 
 /// The commit message: what changed, by fingerprint, never a value.
 fn message(done: &Done) -> String {
-    let keys: Vec<String> = done
-        .plan
-        .keys
-        .iter()
-        .map(|k| {
-            format!(
-                "{} {} -> {}",
-                k.name,
-                k.old.as_deref().unwrap_or("none"),
-                k.new
-            )
-        })
-        .collect();
+    let keys: Vec<String> = done.plan.keys.iter().map(ToString::to_string).collect();
     format!(
         "litekeys-rotate: rotate {}\n\n{}\n(tx {})\n",
         done.plan

@@ -309,19 +309,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
             if done.recovered != Recovered::Nothing {
                 outln!("{}", done.recovered);
             }
-            let keys: Vec<String> = done
-                .plan
-                .keys
-                .iter()
-                .map(|k| {
-                    format!(
-                        "{} {} -> {}",
-                        k.name,
-                        k.old.as_deref().unwrap_or("none"),
-                        k.new
-                    )
-                })
-                .collect();
+            let keys: Vec<String> = done.plan.keys.iter().map(ToString::to_string).collect();
             outln!(
                 "{} {} in {} file(s); {} (tx {})",
                 if done.plan.action == "rotate" {
