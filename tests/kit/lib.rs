@@ -15,7 +15,7 @@ pub mod rotate_lab;
 pub mod watch_lab;
 pub mod write_lab;
 
-pub use peers::{peer, which};
+pub use peers::{peer, tool_file, which};
 pub use sandbox::{Outcome, Run, Sandbox, bin, root};
 pub use snapshot::{Snapshot, walk};
 pub use sops::{DOTENV, Sops};

@@ -20,6 +20,20 @@ pub fn peer(name: &str) -> Option<PathBuf> {
     if let Some(found) = which(name) {
         return Some(found);
     }
+    missing(name)
+}
+
+/// A peer that is a file `scripts/install-peers` put under `.tools/` (a
+/// schema, say) rather than a command: `rel` is relative to `.tools/`.
+pub fn tool_file(name: &str, rel: &str) -> Option<PathBuf> {
+    let path = root().join(".tools").join(rel);
+    if path.is_file() {
+        return Some(path);
+    }
+    missing(name)
+}
+
+fn missing(name: &str) -> Option<PathBuf> {
     if in_ci() {
         panic!(
             "peer `{name}` is missing under CI=true: scripts/test installs it (scripts/install-peers)"
