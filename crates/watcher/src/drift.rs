@@ -50,6 +50,7 @@ mod tests {
             kind,
             path: path.to_path_buf(),
             keys: vec!["LITELLM_MASTER_KEY".into(), "LITELLM_SALT_KEY".into()],
+            pointer: None,
             origin: "test".into(),
         }
     }

@@ -384,6 +384,7 @@ fn current_key_accepted(sandbox: &Sandbox) -> bool {
         kind: rotate::config::SinkKind::Dotenv,
         path: path.clone(),
         keys: vec![MASTER_KEY.into()],
+        pointer: None,
         origin: "demo".into(),
     };
     let Ok(bytes) = std::fs::read(&path) else {

@@ -189,6 +189,7 @@ impl StandIn {
             kind: SinkKind::Dotenv,
             path: self.env_file.clone(),
             keys: vec![MASTER_KEY.into()],
+            pointer: None,
             origin: "demo".into(),
         };
         let bytes = std::fs::read(&self.env_file).map_err(|source| StandInError::Io {

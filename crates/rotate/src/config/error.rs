@@ -2,7 +2,7 @@
 //! line; [`ConfigReason`], what is wrong there), and why a command is
 //! refused as asked ([`Refusal`]).
 
-use super::sink::LayoutError;
+use super::sink::{LayoutError, SinkRule};
 use std::path::PathBuf;
 
 /// Why litekeys.toml (named or found) cannot be used.
@@ -82,6 +82,8 @@ pub enum ConfigReason {
     SecretKeyAsRecipient,
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Sink(#[from] SinkRule),
     #[error("{} is already a sink ({origin})", path.display())]
     DuplicateSink { path: PathBuf, origin: String },
 }

@@ -85,13 +85,26 @@ pub const KEYS: &[Key] = &[
         "timeout",
         "seconds the restart may take before it is killed [default: 30]",
     ),
-    key("sink", "kind", "dotenv | droid | systemd-env"),
+    key(
+        "sink",
+        "kind",
+        "dotenv | droid | systemd-env | litellm-config | json | toml | yaml",
+    ),
     key(
         "sink",
         "path",
         "the file (or Droid's directory); ~ is $HOME",
     ),
-    key("sink", "key", "the one value it holds (a droid sink's)"),
+    key(
+        "sink",
+        "key",
+        "the one value it holds (a droid, json, toml or yaml sink's)",
+    ),
+    key(
+        "sink",
+        "pointer",
+        "where a json, toml or yaml sink's value is: an RFC 6901 pointer (\"/env/ANTHROPIC_AUTH_TOKEN\")",
+    ),
     key(
         "sink",
         "keys",

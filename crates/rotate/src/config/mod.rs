@@ -27,4 +27,4 @@ pub use settings::{
     Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, GitConfig,
     LOCAL_FILE_NAME, ManagerKind, ServiceConfig,
 };
-pub use sink::{Layout, LayoutError, SinkKind, SinkSpec};
+pub use sink::{Layout, LayoutError, Pointer, SinkKind, SinkRule, SinkSpec};

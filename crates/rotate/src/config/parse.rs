@@ -7,7 +7,7 @@ use super::settings::{
     Config, DEFAULT_GATEWAY, Found, GatewayConfig, GitConfig, ManagerKind, ServiceConfig, absolute,
     default_service,
 };
-use super::sink::{Layout, SinkKind, SinkSpec};
+use super::sink::{self, Layout, SinkKind, SinkSpec};
 use crate::env::Env;
 use crate::gateway::Endpoint;
 use crate::gateway::{MASTER_KEY, SALT_KEY};
@@ -60,6 +60,7 @@ struct RawSink {
     path: String,
     key: Option<String>,
     keys: Option<Vec<String>>,
+    pointer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -174,7 +175,7 @@ impl Config {
                 }
                 (Some(k), None) => vec![k.clone()],
                 (None, Some(ks)) => ks.clone(),
-                (None, None) if r.kind == SinkKind::Droid => vec![MASTER_KEY.into()],
+                (None, None) if r.kind.holds_one_key() => vec![MASTER_KEY.into()],
                 (None, None) => vec![MASTER_KEY.into(), SALT_KEY.into()],
             };
             if keys.is_empty() {
@@ -188,6 +189,8 @@ impl Config {
                     return Err(fail(line, ConfigReason::NotEnvName(k.clone())));
                 }
             }
+            let pointer = sink::check(r.kind, r.pointer.as_deref(), &keys)
+                .map_err(|e| fail(line, e.into()))?;
             let sink_path = env.expand(&r.path, &base);
             if r.kind == SinkKind::SystemdEnv {
                 Layout::of(&sink_path).map_err(|e| fail(line, e.into()))?;
@@ -205,6 +208,7 @@ impl Config {
                 kind: r.kind,
                 path: sink_path,
                 keys,
+                pointer,
                 origin: format!("{}:{line}", path.display()),
             });
         }

@@ -31,6 +31,9 @@ pub(crate) fn edit(
             let layout = systemd_env::Layout::of(&spec.path)?;
             systemd_env::edit(layout, before, t)
         }
+        SinkKind::LitellmConfig | SinkKind::Json | SinkKind::Toml | SinkKind::Yaml => {
+            Err(SinkError::NotYet(spec.kind.name()))
+        }
     }
 }
 
@@ -87,6 +90,10 @@ pub fn read_values(spec: &SinkSpec, bytes: &[u8]) -> Vec<(String, Secret)> {
             // The config refuses such a path; nothing to read then.
             Err(_) => Vec::new(),
         },
-        SinkKind::Droid => Vec::new(),
+        SinkKind::Droid
+        | SinkKind::LitellmConfig
+        | SinkKind::Json
+        | SinkKind::Toml
+        | SinkKind::Yaml => Vec::new(),
     }
 }
