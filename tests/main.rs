@@ -8,6 +8,7 @@
 mod builder;
 mod cli;
 mod consumers;
+mod droid;
 mod fleet;
 mod gateway;
 mod props;

@@ -9,6 +9,7 @@ mod sops;
 mod test;
 
 pub mod consumers_lab;
+pub mod droid;
 pub mod fixtures;
 pub mod litellm;
 pub mod rotate_lab;
