@@ -57,6 +57,28 @@ impl LiteLlm {
     /// (`litellm/litellm.env` in `sandbox`), and waits until it is live. `None`
     /// (a loud skip) when the peer is not installed, outside CI.
     pub fn start(sandbox: &Sandbox, master_key: &str, models: &[MockModel]) -> Option<LiteLlm> {
+        LiteLlm::launch(sandbox, None, |fixture| {
+            std::fs::write(fixture.dir.path().join("config.yaml"), config_yaml(models))
+                .expect("config.yaml");
+            fixture.set_master_key(master_key);
+        })
+    }
+
+    /// Starts LiteLLM on the user's own `config` (`litellm --config FILE
+    /// --port N`, as the Droid-through-LiteLLM guide does; the key is
+    /// whatever that file says, its dotenv file is empty), and waits until
+    /// it is live. Every restart reads the file again.
+    pub fn start_with_config(sandbox: &Sandbox, config: &Path) -> Option<LiteLlm> {
+        LiteLlm::launch(sandbox, Some(config), |fixture| {
+            std::fs::write(fixture.env_file(), "").expect("litellm.env");
+        })
+    }
+
+    fn launch(
+        sandbox: &Sandbox,
+        config: Option<&Path>,
+        prepare: impl FnOnce(&LiteLlm),
+    ) -> Option<LiteLlm> {
         let litellm = crate::peer("litellm")?;
         let env_file = sandbox.path("litellm/litellm.env");
         std::fs::create_dir_all(env_file.parent().unwrap()).expect("litellm dir");
@@ -71,12 +93,13 @@ impl LiteLlm {
             port,
             started_in: Duration::ZERO,
         };
-        std::fs::write(fixture.dir.path().join("config.yaml"), config_yaml(models))
-            .expect("config.yaml");
-        fixture.set_master_key(master_key);
+        prepare(&fixture);
+        let config =
+            config.map_or_else(|| fixture.dir.path().join("config.yaml"), Path::to_path_buf);
         let ctl = fixture.ctl();
         let script = ctl_script(
             fixture.dir.path(),
+            &config,
             &fixture.env_file,
             &litellm,
             port,
@@ -266,7 +289,14 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-fn ctl_script(dir: &Path, env_file: &Path, litellm: &Path, port: u16, sandbox: &Sandbox) -> String {
+fn ctl_script(
+    dir: &Path,
+    config: &Path,
+    env_file: &Path,
+    litellm: &Path,
+    port: u16,
+    sandbox: &Sandbox,
+) -> String {
     let env_of = |k: &str| {
         sandbox
             .env()
@@ -314,8 +344,8 @@ start() {{
         setsid sh -c '
             echo $$ > "$1/litellm.pid"
             set -a; . "$4"; set +a
-            exec "$2" --config "$1/config.yaml" --host 127.0.0.1 --port "$3" --telemetry False
-        ' sh "$dir" {litellm} {port} "$env_file" </dev/null >>"$dir/litellm.log" 2>&1 &
+            exec "$2" --config "$5" --host 127.0.0.1 --port "$3" --telemetry False
+        ' sh "$dir" {litellm} {port} "$env_file" {config} </dev/null >>"$dir/litellm.log" 2>&1 &
     i=0
     until [ -s "$pidfile" ]; do
         i=$((i + 1))
@@ -333,6 +363,7 @@ case "${{1:-}}" in
 esac
 "#,
         dir = shown(dir),
+        config = shown(config),
         env_file = shown(env_file),
         home = sh_quote(&env_of("HOME")),
         path = sh_quote(&env_of("PATH")),
