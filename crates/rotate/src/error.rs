@@ -108,6 +108,30 @@ pub enum Incomplete {
     /// Some files could not be restored.
     #[error(transparent)]
     Files(#[from] Unrestored),
+    /// The stored credentials LiteLLM re-encrypted with the new master key
+    /// could not be put back on the old one: every file still holds the
+    /// new key, and the journal keeps the rollback for `recover`.
+    #[error(
+        "{failure}; the stored credentials could not be put back on the old master key {old}: {why}; every file still holds the new key {new} and {} keeps the rollback: bring the gateway up on the new key, then run `litekeys-rotate recover`",
+        journal.display()
+    )]
+    Stored {
+        failure: String,
+        old: String,
+        new: String,
+        why: Box<ActivateError>,
+        journal: PathBuf,
+    },
+    /// Recovery put the stored credentials and every file back on the old
+    /// master key; the gateway did not come back on it (or without them).
+    #[error(
+        "the stored credentials and every file are back on the old master key, but {why}; restart the gateway by hand, then run `litekeys-rotate recover` ({} keeps the check)",
+        journal.display()
+    )]
+    StoredBack {
+        why: Box<ActivateError>,
+        journal: PathBuf,
+    },
     /// Every file was restored; the gateway did not come back on them.
     #[error("{failure}; every file was restored to the old keys, but {again}; restart it by hand")]
     GatewayDown {

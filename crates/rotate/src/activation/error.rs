@@ -27,6 +27,26 @@ pub enum ActivateError {
         source: Box<GatewayError>,
         restart: Option<String>,
     },
+    /// `/key/regenerate` (the stored credentials re-encrypted with the
+    /// new master key) failed.
+    #[error(transparent)]
+    Regenerate(#[from] crate::gateway::RegenerateError),
+    /// Stored models the gateway served with the old master key are gone
+    /// with the new one: their credentials no longer decrypt.
+    #[error(
+        "gateway {url} lost stored model(s) {names} with the new master key {fingerprint}: their credentials no longer decrypt"
+    )]
+    StoredLost {
+        url: String,
+        names: String,
+        fingerprint: String,
+    },
+    /// The journal could not record a step recovery depends on.
+    #[error("{}: {source}", path.display())]
+    Journal {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// What a test double says.
     #[cfg(any(test, feature = "fault-injection"))]
     #[error("{0}")]

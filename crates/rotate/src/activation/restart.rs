@@ -148,6 +148,10 @@ fn needs_restart(step: &Activation<'_>) -> bool {
 }
 
 impl Activate for Restart {
+    fn restarts(&self) -> bool {
+        self.service.manager.restarts()
+    }
+
     fn preflight(&self, step: &Activation<'_>) -> Result<(), PreflightError> {
         if needs_restart(step) {
             self.service.preflight()

@@ -95,6 +95,13 @@ pub trait Activate {
         Ok(())
     }
 
+    /// Whether [`Activate::activate`] restarts the gateway: a database
+    /// without a salt key has its master key changed only together with a
+    /// restart (`/key/regenerate`, then the restart), never without one.
+    fn restarts(&self) -> bool {
+        false
+    }
+
     /// Called once every file holds the new values. `Err` rolls back.
     fn activate(&mut self, step: &Activation<'_>) -> Result<Verification, ActivateError>;
 

@@ -44,6 +44,9 @@ pub enum GatewayError {
         last: String,
         waited: Duration,
     },
+    /// `GET /model/info` (the stored models) failed.
+    #[error("gateway {url} GET /model/info: {detail}")]
+    ModelInfo { url: String, detail: String },
     #[error("sentinel through {url} model `{model}`: HTTP {status}: {detail}")]
     SentinelRefused {
         url: String,

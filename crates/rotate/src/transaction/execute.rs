@@ -9,6 +9,7 @@ use super::journal::{self, Begin, Journal, PlannedFile, Record};
 use super::plan::Plan;
 use super::prepare::Prepared;
 use super::recover;
+use super::reencrypt;
 use super::request::{Request, Ui};
 use crate::activation::{Activate, Activation, ChangedFile, Verification};
 use crate::audit::{self, Summary};
@@ -203,15 +204,33 @@ pub(crate) fn execute(
     let changed = changed_files(&prepared);
     let placeholder = Secret::new(Vec::new());
     let step = activation(req, &prepared, &changed, &placeholder);
-    let verification = match activator.activate(&step) {
+    let activated = reencrypt::activate(
+        config,
+        &prepared.stored,
+        &step,
+        &prepared.recipients,
+        activator,
+        &mut journal,
+        ui,
+    );
+    let verification = match activated {
         Ok(v) => v,
         Err(failure) => {
             let _ = journal.record(&Record::ActivationFailed {
                 reason: failure.to_string(),
             });
             ui.step(&format!("activation failed: {failure}; rolling back"));
+            // The stored credentials first, while the files hold the new key.
+            let reverted =
+                reencrypt::revert(config, &prepared.stored, &step, activator, &mut journal, ui);
+            if let Err(why) = reverted {
+                return Err(stored_incomplete(&failure, &step, why, &journal).into());
+            }
             let restore = undo(journal, &backup, &files, &summary, req)?;
-            return Err(match activator.reactivate(&step) {
+            let back = activator.reactivate(&step).and_then(|back| {
+                reencrypt::check_back(config, &prepared.stored, step.old).map(|more| back + &more)
+            });
+            return Err(match back {
                 Ok(back) => Error::RolledBack {
                     failure: Box::new(failure),
                     restored: restore.restored.len(),
@@ -235,14 +254,42 @@ pub(crate) fn execute(
 
     // The audit line is the commit record.
     if let Err(e) = audit::append(&config.state_dir, &summary, verification.verified(), &tx) {
+        let failure = Error::io(&audit::path(&config.state_dir), e);
+        let reverted =
+            reencrypt::revert(config, &prepared.stored, &step, activator, &mut journal, ui);
+        if let Err(why) = reverted {
+            let failure = crate::activation::ActivateError::Journal {
+                path: audit::path(&config.state_dir),
+                source: std::io::Error::other(failure.to_string()),
+            };
+            return Err(stored_incomplete(&failure, &step, why, &journal).into());
+        }
         undo(journal, &backup, &files, &summary, req)?;
         let _ = activator.reactivate(&step);
-        return Err(Error::io(&audit::path(&config.state_dir), e).into());
+        return Err(failure.into());
     }
     fault::point("committed");
     journal.finish()?;
     ui.step(&format!("committed (tx {tx})"));
     Ok((prepared.plan, tx, verification))
+}
+
+/// The stored credentials could not be put back: every file stays on the
+/// new key and the journal is kept for `recover`.
+fn stored_incomplete(
+    failure: &dyn std::fmt::Display,
+    step: &Activation<'_>,
+    why: crate::activation::ActivateError,
+    journal: &Journal,
+) -> Error {
+    Incomplete::Stored {
+        failure: failure.to_string(),
+        old: step.old.map_or_else(|| "none".into(), Secret::fingerprint),
+        new: step.new.fingerprint(),
+        why: Box::new(why),
+        journal: journal.path.clone(),
+    }
+    .into()
 }
 
 /// Writes one file unless it changed since it was planned (the store's

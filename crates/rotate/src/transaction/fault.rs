@@ -15,9 +15,12 @@ pub(crate) const STEPS: &[&str] = &[
     "source-written",
     "sink-written",
     "sinks-written",
+    "regenerate-recorded",
+    "regenerated",
     "activated",
     "committed",
     "rollback-partial",
+    "regenerate-settled",
 ];
 
 /// The argument of `VAR=STEP:ARG` when STEP is `step`.

@@ -63,13 +63,44 @@ pub(crate) struct Begin {
     pub backup: String,
 }
 
+/// `/key/regenerate` about to be sent (a database without a salt key):
+/// recorded and fsynced first, so that recovery re-encrypts the stored
+/// credentials back with the old key before the old files return.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Regenerate {
+    /// The gateway's URL.
+    pub url: String,
+    /// Fingerprints of the master keys, old and new.
+    pub old: String,
+    pub new: String,
+    /// Both keys (old, new) sealed like the backup ([`seal_backup`]).
+    pub keys: String,
+    /// The stored models the gateway served with the old key before.
+    pub stored: Vec<crate::gateway::StoredModel>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "kebab-case")]
 pub(crate) enum Record {
     Begin(Begin),
-    Wrote { file: usize },
-    Activated { verified: bool, detail: String },
-    ActivationFailed { reason: String },
+    Wrote {
+        file: usize,
+    },
+    Activated {
+        verified: bool,
+        detail: String,
+    },
+    ActivationFailed {
+        reason: String,
+    },
+    Regenerate(Regenerate),
+    /// LiteLLM answered the `/key/regenerate` with 2xx.
+    Regenerated,
+    /// The stored credentials are on the old master key again (put back,
+    /// or never changed): recovery leaves them alone.
+    RegenerateSettled {
+        detail: String,
+    },
 }
 
 /// The journal file of a source.
@@ -223,6 +254,48 @@ impl Loaded {
             _ => None,
         }
     }
+}
+
+/// How far a recorded `/key/regenerate` got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Regenerated {
+    /// Recorded, perhaps sent: LiteLLM may or may not have applied it.
+    Recorded,
+    /// LiteLLM answered 2xx: the stored credentials are under the new key.
+    Answered,
+    /// Put back on the old key (or never changed).
+    Settled,
+}
+
+impl Loaded {
+    /// The transaction's `/key/regenerate`, if it recorded one, and how far
+    /// it got.
+    pub(crate) fn regenerate(&self) -> Option<(&Regenerate, Regenerated)> {
+        let mut found = None;
+        for record in &self.records {
+            match (record, &mut found) {
+                (Record::Regenerate(r), _) => found = Some((r, Regenerated::Recorded)),
+                (Record::Regenerated, Some((_, at))) => *at = Regenerated::Answered,
+                (Record::RegenerateSettled { .. }, Some((_, at))) => *at = Regenerated::Settled,
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
+/// Appends `record` to the journal at `path` and waits until it is on
+/// disk (recovery's own steps).
+pub(crate) fn append(path: &Path, record: &Record) -> Result<()> {
+    let file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let mut journal = Journal {
+        path: path.to_path_buf(),
+        file,
+    };
+    journal.record(record)
 }
 
 /// The pending journal at `path`, if any.

@@ -19,6 +19,7 @@ mod plan;
 mod prepare;
 mod reapply;
 pub(crate) mod recover;
+mod reencrypt;
 mod request;
 mod salt_guard;
 
@@ -95,7 +96,9 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
     }
     let fresh = fresh_values(req.action);
     if req.dry_run {
-        let mut plan = prepare::prepare(req, &fresh)?.plan;
+        let prepared = prepare::prepare(req, &fresh)?;
+        reencrypt::check_restart(&prepared.stored, activator)?;
+        let mut plan = prepared.plan;
         plan.pending_recovery = recover::pending(config);
         // The keys made for a dry run are thrown away: do not show them as
         // if they were the ones a rotation will write.
@@ -120,7 +123,7 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
         ui.step(&recovered.to_string());
     }
     for attempt in 0..ATTEMPTS {
-        let prepared = prepare::prepare(req, &fresh)?;
+        let mut prepared = prepare::prepare(req, &fresh)?;
         fault::point("planned");
         if prepared.changes.is_empty() {
             return Ok(Report::InSync { recovered });
@@ -132,6 +135,12 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
         // Before the question: a restart that cannot work here is refused
         // with nothing written, instead of written and rolled back.
         execute::preflight(req, &prepared, activator)?;
+        reencrypt::preflight(
+            config,
+            &mut prepared.stored,
+            prepared.old_master.as_ref(),
+            activator,
+        )?;
         if attempt == 0 && !ui.confirm(&prepared.plan) {
             return Err(Refusal::Declined.into());
         }

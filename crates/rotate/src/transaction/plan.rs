@@ -17,6 +17,9 @@ pub struct Plan {
     /// Findings about the sinks that are not changes (a route pointing
     /// elsewhere with the gateway key: left alone), `path: text`.
     pub notes: Vec<String>,
+    /// With a database: how its stored credentials cross the master-key
+    /// change (salt key, or `/key/regenerate`).
+    pub stored: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +59,9 @@ impl Plan {
         }
         if self.files.is_empty() {
             out.push_str("every sink is in sync: nothing to write\n");
+        }
+        if let Some(stored) = &self.stored {
+            out.push_str(&format!("{stored}\n"));
         }
         for note in &self.notes {
             out.push_str(&format!("warning: {note}\n"));

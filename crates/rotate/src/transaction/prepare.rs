@@ -3,6 +3,7 @@
 //! target checked writable, the Droid routes for the sentinels.
 
 use super::plan::{Plan, PlanFile};
+use super::reencrypt;
 use super::request::Request;
 use super::salt_guard;
 use crate::audit::KeyChange;
@@ -25,6 +26,8 @@ pub(crate) struct Prepared {
     /// Every value of the source, the fresh ones and the keys replaced:
     /// redacted from whatever a child process or the gateway prints.
     pub(crate) hide: Vec<Secret>,
+    /// LiteLLM's stored credentials across the master-key change.
+    pub(crate) stored: reencrypt::Phase,
 }
 
 pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Result<Prepared> {
@@ -102,7 +105,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         .chain(fresh.iter().map(|(_, v)| v.clone()))
         .chain(old.iter().cloned())
         .collect();
-    let plan = Plan {
+    let mut plan = Plan {
         action: req.action.name(),
         source: config.source.clone(),
         keys: key_changes,
@@ -117,11 +120,14 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             .collect(),
         pending_recovery: false,
         notes: sinks::notes(config, &values, &old, &gateway),
+        stored: None,
     };
     let recipients = doc.metadata.recipients();
     let previous = old_master
         .filter(|o| Some(o) != new_master.as_ref())
         .or_else(|| old.first().cloned());
+    let stored = reencrypt::decide(config, &current, previous.is_some() && new_master.is_some());
+    plan.stored = stored.line();
     Ok(Prepared {
         plan,
         changes,
@@ -130,6 +136,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         new_master,
         routes,
         hide,
+        stored: reencrypt::Phase::new(stored),
     })
 }
 

@@ -11,6 +11,7 @@
 use super::fault;
 use super::journal::{self, Loaded, PlannedFile};
 use super::reapply;
+use super::reencrypt;
 use crate::audit::{self, KeyChange};
 use crate::config::Config;
 use crate::error::{BackupError, FileState, Incomplete, RestoreError, Result, Unrestored};
@@ -30,6 +31,9 @@ pub enum Recovered {
         restored: Vec<PathBuf>,
         /// Role, path as configured, and what was checked.
         files: Vec<(String, PathBuf, Settled)>,
+        /// What was done to LiteLLM's stored credentials (a database
+        /// without a salt key), when the transaction had touched them.
+        stored: Option<String>,
     },
     /// Its commit was recorded: every file holds the new values.
     Completed { tx: String, action: String },
@@ -44,6 +48,7 @@ impl std::fmt::Display for Recovered {
                 action,
                 restored,
                 files,
+                stored,
             } => {
                 write!(
                     f,
@@ -52,6 +57,9 @@ impl std::fmt::Display for Recovered {
                 )?;
                 for (role, shown, settled) in files {
                     write!(f, "\n  {role} {}: {settled}", shown.display())?;
+                }
+                if let Some(stored) = stored {
+                    write!(f, "\n  stored credentials: {stored}")?;
                 }
                 Ok(())
             }
@@ -269,6 +277,7 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
             action: "rotation".into(),
             restored: Vec::new(),
             files: Vec::new(),
+            stored: None,
         });
     };
     if audit::contains(&config.state_dir, &begin.tx) {
@@ -281,6 +290,8 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
             action: begin.summary.action.clone(),
         });
     }
+    // LiteLLM's stored credentials first, while the files hold the new key.
+    let mut stored = reencrypt::recover_before(config, loaded, identities)?;
     let restore = roll_back(
         config,
         &begin.backup,
@@ -291,11 +302,15 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
     if !restore.failed.is_empty() {
         return Err(Incomplete::from(restore.report(&begin.files, &loaded.path)).into());
     }
+    if let Some(stored) = &mut stored {
+        reencrypt::recover_after(config, stored, &loaded.path)?;
+    }
     journal::clear(&loaded.path)?;
     Ok(Recovered::RolledBack {
         tx: begin.tx.clone(),
         action: begin.summary.action.clone(),
         files: restore.checked(&begin.files),
         restored: restore.restored,
+        stored: stored.map(|s| s.detail),
     })
 }

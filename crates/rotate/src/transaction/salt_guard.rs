@@ -58,7 +58,7 @@ pub(super) fn check_changes(
 
 /// Why a database is (or may be) in use, looking everywhere LiteLLM may
 /// read its settings from.
-fn database(config: &Config, current: &Values) -> Option<DatabaseInUse> {
+pub(super) fn database(config: &Config, current: &Values) -> Option<DatabaseInUse> {
     let set = |value: Option<&vault::Secret>| value.is_some_and(|v| !v.is_empty());
     let mut files = vec![SetNames {
         path: config.source.clone(),
@@ -82,6 +82,41 @@ fn database(config: &Config, current: &Values) -> Option<DatabaseInUse> {
         }
     }
     gateway::database_in_use(config.gateway.litellm_config.as_deref(), &files)
+}
+
+/// Where a salt key is set (non-empty) for LiteLLM: the environment, the
+/// source, a dotenv or systemd-env sink, the compose project's `.env`.
+/// With one, LiteLLM encrypts what it stores with it, not the master key.
+pub(super) fn salt_key(config: &Config, current: &Values) -> Option<String> {
+    if std::env::var_os(SALT_KEY).is_some_and(|v| !v.is_empty()) {
+        return Some(format!("{SALT_KEY} is set in the environment"));
+    }
+    if current.get(SALT_KEY).is_some_and(|v| !v.is_empty()) {
+        return Some(format!("{} sets {SALT_KEY}", config.source.display()));
+    }
+    let mut files: Vec<std::path::PathBuf> = config
+        .sinks
+        .iter()
+        .filter(|s| s.kind != SinkKind::Droid)
+        .map(|s| s.path.clone())
+        .collect();
+    if config.service.manager == ManagerKind::Compose {
+        if let Some(dir) = &config.service.dir {
+            files.push(dir.join(".env"));
+        }
+    }
+    files.into_iter().find_map(|path| {
+        let spec = config.sinks.iter().find(|s| s.path == path);
+        let names = match spec {
+            Some(spec) => set_names(&path, |bytes| sinks::read_values(spec, bytes)),
+            None => set_names(&path, sinks::dotenv::read_values),
+        }?;
+        names
+            .names
+            .iter()
+            .any(|n| n == SALT_KEY)
+            .then(|| format!("{} sets {SALT_KEY}", path.display()))
+    })
 }
 
 /// The names `path` sets to a non-empty value, read by `values`; `None`
