@@ -83,9 +83,20 @@ pub enum SinkError {
     /// A JSON edit that would mean more than the intended change.
     #[error("internal error: the in-place edit did not round-trip; nothing was changed")]
     RoundTrip,
-    /// A kind whose edit is not built yet (issue 14, in progress).
-    #[error("{0} sinks cannot be written yet; nothing was changed")]
-    NotYet(&'static str),
+    #[error("not valid YAML at line {line} ({what}); fix it and run again (nothing was changed)")]
+    Yaml { line: usize, what: String },
+    #[error("not valid TOML at line {line} ({what}); fix it and run again (nothing was changed)")]
+    Toml { line: usize, what: String },
+    /// The sink's pointer names nothing in the file.
+    #[error("has no {at}; fix the file or the sink's pointer (nothing was changed)")]
+    PointerNotFound { at: String },
+    #[error("{at} is {what}, not a string; make it a string (nothing was changed)")]
+    NotString { at: String, what: &'static str },
+    /// A value the in-place edit cannot replace without rewriting more.
+    #[error(
+        "{at} is {why}; litekeys replaces a one-line string in place only: write it as a quoted string on one line (nothing was changed)"
+    )]
+    NotInPlace { at: String, why: &'static str },
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error(transparent)]

@@ -145,9 +145,55 @@ pub(crate) fn field_spans(
     )
 }
 
+/// The byte range of the value an RFC 6901 pointer's `tokens` name (the
+/// last of duplicate members, as serde_json keeps), or `None`.
+pub(crate) fn pointer_span(text: &[u8], tokens: &[String]) -> Option<Range<usize>> {
+    let w = Walker { b: text };
+    let start = w.ws(0);
+    let mut at = start..w.value(start)?;
+    for token in tokens {
+        at = match text.get(at.start)? {
+            b'{' => w.member(at.start, token)?,
+            b'[' => {
+                let (elements, _) = w.elements(at.start)?;
+                elements.into_iter().nth(index(token)?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(at)
+}
+
+/// An array index as RFC 6901 writes it: digits, no leading zero.
+pub(crate) fn index(token: &str) -> Option<usize> {
+    let digits = !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit());
+    (digits && (token == "0" || !token.starts_with('0')))
+        .then(|| token.parse().ok())
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_value_a_pointer_names() {
+        let text = br#" {"env": {"A": 1, "ANTHROPIC_AUTH_TOKEN" : "sk-x", "a/b": "s"},
+  "list": [{"k": "first"}, {"k": "second"}], "env": {"B": "last"}}"#;
+        let at = |p: &[&str]| {
+            let tokens: Vec<String> = p.iter().map(|t| (*t).to_string()).collect();
+            pointer_span(text, &tokens).map(|r| std::str::from_utf8(&text[r]).unwrap())
+        };
+        // serde_json keeps the last "env".
+        assert_eq!(at(&["env", "B"]), Some("\"last\""));
+        assert_eq!(at(&["env", "ANTHROPIC_AUTH_TOKEN"]), None);
+        assert_eq!(at(&["list", "1", "k"]), Some("\"second\""));
+        assert_eq!(at(&["list", "01", "k"]), None);
+        assert_eq!(at(&["list", "2"]), None);
+        assert_eq!(at(&["env", "B", "x"]), None);
+        assert_eq!(index("10"), Some(10));
+        assert_eq!(index("-1"), None);
+    }
 
     #[test]
     fn finds_each_elements_field() {

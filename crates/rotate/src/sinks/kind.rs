@@ -3,7 +3,8 @@
 
 use super::edit::{Edit, Note, Target};
 use super::error::SinkError;
-use super::{dotenv, droid, systemd_env};
+use super::pointed::{self, Format};
+use super::{dotenv, droid, litellm_config, systemd_env};
 use crate::config::{SinkKind, SinkSpec};
 use std::path::{Path, PathBuf};
 use vault::Secret;
@@ -31,9 +32,12 @@ pub(crate) fn edit(
             let layout = systemd_env::Layout::of(&spec.path)?;
             systemd_env::edit(layout, before, t)
         }
-        SinkKind::LitellmConfig | SinkKind::Json | SinkKind::Toml | SinkKind::Yaml => {
-            Err(SinkError::NotYet(spec.kind.name()))
-        }
+        SinkKind::LitellmConfig => litellm_config::edit(before, t),
+        SinkKind::Json | SinkKind::Toml | SinkKind::Yaml => match pointed_parts(spec) {
+            Some((format, pointer)) => pointed::edit(format, before, pointer, t),
+            // The config requires a pointer for these kinds.
+            None => Ok(Edit::unchanged(before.unwrap_or_default())),
+        },
     }
 }
 
@@ -51,6 +55,7 @@ pub(crate) fn review(
 ) -> Vec<Note> {
     let mut notes = match spec.kind {
         SinkKind::Droid => droid::review(bytes, t),
+        SinkKind::LitellmConfig => litellm_config::review(bytes, t),
         _ => Vec::new(),
     };
     let holds_key = match spec.kind {
@@ -79,9 +84,16 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A json, toml or yaml sink's format and pointer.
+fn pointed_parts(spec: &SinkSpec) -> Option<(Format, &crate::config::Pointer)> {
+    Some((Format::of(spec.kind)?, spec.pointer.as_ref()?))
+}
+
 /// Every assignment a dotenv or systemd-env sink's `bytes` make, in order
-/// (the last one wins for the programs that read it); none for a Droid
-/// sink, whose keys are per route.
+/// (the last one wins for the programs that read it); the literal keys a
+/// litellm-config sink holds; a json, toml or yaml sink's key with the
+/// literal string at its pointer; none for a Droid sink, whose keys are
+/// per route.
 pub fn read_values(spec: &SinkSpec, bytes: &[u8]) -> Vec<(String, Secret)> {
     match spec.kind {
         SinkKind::Dotenv => dotenv::read_values(bytes),
@@ -90,10 +102,13 @@ pub fn read_values(spec: &SinkSpec, bytes: &[u8]) -> Vec<(String, Secret)> {
             // The config refuses such a path; nothing to read then.
             Err(_) => Vec::new(),
         },
-        SinkKind::Droid
-        | SinkKind::LitellmConfig
-        | SinkKind::Json
-        | SinkKind::Toml
-        | SinkKind::Yaml => Vec::new(),
+        SinkKind::LitellmConfig => litellm_config::read_values(bytes),
+        SinkKind::Json | SinkKind::Toml | SinkKind::Yaml => match pointed_parts(spec) {
+            Some((format, pointer)) => {
+                pointed::read_values(format, bytes, pointer, spec.keys.first())
+            }
+            None => Vec::new(),
+        },
+        SinkKind::Droid => Vec::new(),
     }
 }

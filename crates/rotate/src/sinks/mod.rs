@@ -7,6 +7,14 @@ pub(crate) mod droid;
 pub(crate) mod json_text;
 pub(crate) mod systemd_env;
 
+// Issue 14: the clients' own files, each value replaced in place.
+mod json_pointer;
+mod litellm_config;
+mod pointed;
+mod toml_key;
+mod yaml_key;
+mod yaml_text;
+
 mod edit;
 mod error;
 mod file;
