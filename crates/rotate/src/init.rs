@@ -23,6 +23,19 @@ pub struct Created {
 }
 
 pub fn init(config: &Config, given: &[String], identities: &Identities) -> Result<Created> {
+    let fresh: Vec<(&'static str, Secret)> =
+        vec![(MASTER_KEY, keys::generate()), (SALT_KEY, keys::generate())];
+    create(config, fresh, given, identities)
+}
+
+/// Creates the source holding `values` (`adopt` writes the keys it found
+/// the same way `init` writes fresh ones), trusted by path.
+pub(crate) fn create(
+    config: &Config,
+    values: Vec<(&'static str, Secret)>,
+    given: &[String],
+    identities: &Identities,
+) -> Result<Created> {
     let path = &config.source;
     let exists = || Error::from(Refusal::SourceExists(path.clone()));
     if path.exists() {
@@ -67,10 +80,8 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
     if absent.existed() || path.exists() {
         return Err(exists());
     }
-    let fresh: Vec<(&'static str, Secret)> =
-        vec![(MASTER_KEY, keys::generate()), (SALT_KEY, keys::generate())];
     let mut plain = Zeroizing::new(Vec::new());
-    for (k, v) in &fresh {
+    for (k, v) in &values {
         plain.extend_from_slice(k.as_bytes());
         plain.push(b'=');
         plain.extend_from_slice(v.expose());
@@ -96,6 +107,6 @@ pub fn init(config: &Config, given: &[String], identities: &Identities) -> Resul
         path: path.clone(),
         ignore_file,
         recipients,
-        keys: fresh.iter().map(|(k, v)| (*k, v.fingerprint())).collect(),
+        keys: values.iter().map(|(k, v)| (*k, v.fingerprint())).collect(),
     })
 }
