@@ -16,5 +16,6 @@ mod read;
 mod rotate;
 mod scan;
 mod security;
+mod sinks;
 mod watch;
 mod write;
