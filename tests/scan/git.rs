@@ -95,6 +95,72 @@ fn history_finds_a_deleted_env_with_its_commit() {
     );
 }
 
+/// Every ref, in one `git log`: a key on a branch that was never merged is
+/// found with that branch's commit; a key a merge's conflict resolution
+/// wrote is found with the merge.
+#[test]
+fn history_sees_unmerged_branches_and_merge_resolutions() {
+    let Some((s, new)) = planted() else { return };
+    git(&s, &["init", "-q", "-b", "main"]);
+    s.sb.write("repo/app.conf", "key = none\n");
+    git(&s, &["add", "app.conf"]);
+    git(&s, &["commit", "-q", "-m", "base"]);
+    git(&s, &["checkout", "-q", "-b", "side"]);
+    s.sb.write("repo/side.env", format!("K={OLD_MASTER}\n"));
+    git(&s, &["add", "side.env"]);
+    git(&s, &["commit", "-q", "-m", "side"]);
+    let side = git(&s, &["rev-parse", "HEAD"]);
+    git(&s, &["rm", "-q", "side.env"]);
+    s.sb.write("repo/app.conf", "key = side\n");
+    git(&s, &["commit", "-q", "-a", "-m", "side again"]);
+    git(&s, &["checkout", "-q", "-b", "other", "main"]);
+    s.sb.write("repo/app.conf", "key = other\n");
+    git(&s, &["commit", "-q", "-a", "-m", "other"]);
+    // `other` and `side` conflict on app.conf; the resolution holds the key.
+    let merge =
+        s.sb.program("git")
+            .current_dir(&s.repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(["merge", "-q", "side"])
+            .output();
+    assert_ne!(merge.code, 0, "the merge should conflict");
+    s.sb.write("repo/app.conf", format!("key = {new}\n"));
+    git(&s, &["commit", "-q", "-a", "-m", "resolved"]);
+    let resolved = git(&s, &["rev-parse", "HEAD"]);
+    let parents = git(&s, &["rev-list", "--parents", "-n1", "HEAD"]);
+    assert_eq!(parents.split(' ').count(), 3, "a merge: {parents}");
+    git(&s, &["checkout", "-q", "main"]);
+
+    let out =
+        s.sb.cmd("litekeys")
+            .current_dir(&s.repo)
+            .args(["scan", "--git", "--no-ignore", "--format", "json"])
+            .arg(&s.repo)
+            .expect(Exit::Found);
+    out.never_shows(&new).never_shows(OLD_MASTER);
+    let v: serde_json::Value = serde_json::from_str(out.stdout_str()).unwrap();
+    let committed: Vec<(String, &str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            let name = std::path::Path::new(f["path"].as_str()?).file_name()?;
+            Some((
+                name.to_string_lossy().into_owned(),
+                f["state"].as_str()?,
+                f["commit"].as_str()?,
+            ))
+        })
+        .collect();
+    assert_eq!(
+        committed,
+        [
+            ("app.conf".to_string(), "current", &*resolved),
+            ("side.env".to_string(), "old", &*side),
+        ]
+    );
+}
+
 #[test]
 fn the_pre_commit_hook_refuses_a_staged_key() {
     let Some((s, new)) = planted() else { return };

@@ -131,3 +131,57 @@ fn sarif_is_2_1_0_with_one_result_per_finding() {
     .to_vec();
     assert_eq!(lines, want);
 }
+
+/// `--unknown`: an `sk-` key shaped like LiteLLM's that is neither current
+/// nor old is reported as `unknown` (a SARIF note), never with a key's
+/// name, and alone it leaves the exit code 0.
+#[test]
+fn unknown_keys_are_notes_and_leave_the_exit_code_alone() {
+    let Some((s, new)) = planted() else { return };
+    let stranger = "sk-notOursNotOursNotOursNotOurs0000";
+    let out =
+        s.sb.cmd("litekeys")
+            .current_dir(&s.repo)
+            .args(["scan", "--unknown", "--format", "sarif"])
+            .expect(Exit::Found);
+    out.never_shows(&new)
+        .never_shows(OLD_MASTER)
+        .never_shows(stranger);
+    if let Some(errors) = schema_errors(out.stdout_str()) {
+        assert_eq!(errors, "", "not valid SARIF 2.1.0");
+    }
+    let v: serde_json::Value = serde_json::from_str(out.stdout_str()).unwrap();
+    let notes: Vec<&serde_json::Value> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "litekeys/unknown-key")
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert_eq!(notes[0]["level"], "note");
+    let at = &notes[0]["locations"][0]["physicalLocation"];
+    assert!(
+        at["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("notes.md")
+    );
+    assert_eq!(at["region"]["startLine"], 3);
+
+    // Only an unknown key: reported, exit 0.
+    s.sb.write("alone/a.txt", format!("{stranger}\n"));
+    let out =
+        s.sb.cmd("litekeys")
+            .current_dir(&s.repo)
+            .args(["scan", "--unknown"])
+            .arg(s.sb.path("alone"))
+            .expect(Exit::Ok);
+    let fp = vault::fingerprint(stranger.as_bytes());
+    assert!(
+        out.stdout_str()
+            .contains(&format!("a.txt:1: sk-… (unknown, {fp})")),
+        "{}",
+        out.stdout_str()
+    );
+    out.never_shows(stranger);
+}

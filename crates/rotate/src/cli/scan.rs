@@ -26,6 +26,10 @@ pub(crate) struct ScanArgs {
     /// Scan only what is staged in the current repository (the index): for a pre-commit hook
     #[arg(long, conflicts_with = "git")]
     pub(crate) staged: bool,
+    /// Also report `sk-` keys shaped like LiteLLM's that are neither current nor old, as
+    /// `unknown` (a lower severity: they alone leave the exit code 0)
+    #[arg(long)]
+    pub(crate) unknown: bool,
     /// Write .git/hooks/pre-commit running `litekeys scan --staged` (never over another hook)
     #[arg(long, conflicts_with_all = ["git", "staged"])]
     pub(crate) install_hook: bool,
@@ -79,13 +83,13 @@ pub(crate) enum FormatArg {
 }
 
 /// Scans, prints the findings on stdout and what could not be read on
-/// stderr; found is exit 13 (`found`), nothing
-/// found 0, unreadable files with nothing found 1.
+/// stderr; a key of ours found is exit 13 (`found`), nothing (or only
+/// unknown `sk-` keys) found 0, unreadable files with nothing found 1.
 pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
     if args.install_hook {
         return install_hook();
     }
-    let known = Known::load(config, &rotate::identities(config))?;
+    let known = Known::load(config, &rotate::identities(config))?.with_unknown(args.unknown);
     let paths = if args.paths.is_empty() && args.staged {
         vec![PathBuf::from(".")]
     } else if args.paths.is_empty() {
@@ -114,7 +118,7 @@ pub(crate) fn run(args: &ScanArgs, config: &Config) -> Result<Exit, Error> {
         FormatArg::Sarif => Format::Sarif,
     };
     let _ = std::io::stdout().write_all(found.render(format).as_bytes());
-    Ok(if !found.findings.is_empty() {
+    Ok(if found.found_ours() {
         Exit::Found
     } else if found.problems.is_empty() {
         Exit::Ok

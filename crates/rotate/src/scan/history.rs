@@ -40,9 +40,9 @@ pub(super) fn toplevel(path: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(String::from_utf8_lossy(&out).trim_end()))
 }
 
-/// `mode type id\tpath` (ls-tree) or `mode id stage\tpath` (ls-files -s),
-/// NUL-terminated: the blob ids and paths.
-fn blobs(listing: &[u8], id_field: usize) -> Vec<(String, String)> {
+/// `mode id stage\tpath` (ls-files -s), NUL-terminated: the blob ids and
+/// paths.
+fn index_blobs(listing: &[u8]) -> Vec<(String, String)> {
     listing
         .split(|b| *b == 0)
         .filter_map(|rec| {
@@ -53,37 +53,73 @@ fn blobs(listing: &[u8], id_field: usize) -> Vec<(String, String)> {
             if meta.starts_with("160000") {
                 return None;
             }
-            Some((words.nth(id_field)?.to_string(), path.to_string()))
+            Some((words.nth(1)?.to_string(), path.to_string()))
         })
         .collect()
 }
 
-/// Every blob reachable from any ref of `repo`, with its first commit.
+/// Every blob reachable from any ref of `repo`, with its first commit: one
+/// `git log` over all refs, oldest first, listing each commit's new blobs
+/// (a merge against its first parent, so a blob a merge brought in or a
+/// conflict resolution made is seen too). A blob first seen in an older
+/// commit keeps that commit.
 pub(super) fn history(repo: &Path, known: &Known, skip: &[PathBuf]) -> Scan {
-    let commits = match git(repo, &["rev-list", "--all", "--reverse"]) {
-        Ok(c) => c,
+    let log = match git(
+        repo,
+        &[
+            "log",
+            "--all",
+            "--reverse",
+            // Parents before children even when commits share a timestamp.
+            "--topo-order",
+            "--format=%x01%H",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--diff-merges=first-parent",
+        ],
+    ) {
+        Ok(log) => log,
         Err(problem) => return problems(problem),
     };
+    read_blobs(repo, &first_seen(&log), known, skip)
+}
+
+/// The blobs `git log --raw -z` (format `%x01%H`) shows added or changed,
+/// each with the first commit that shows it. Records: `\x01<commit>\0`,
+/// then per file `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`.
+fn first_seen(log: &[u8]) -> Seen {
     let mut seen = Seen::new();
-    for commit in String::from_utf8_lossy(&commits).split_whitespace() {
-        match git(repo, &["ls-tree", "-r", "-z", commit]) {
-            Ok(listing) => {
-                for (id, path) in blobs(&listing, 2) {
-                    seen.entry(id)
-                        .or_insert_with(|| (Some(commit.to_string()), path));
-                }
+    let mut commit: Option<String> = None;
+    let mut fields = log.split(|b| *b == 0);
+    while let Some(field) = fields.next() {
+        let field = String::from_utf8_lossy(field);
+        let field = field.trim_start_matches('\n');
+        if let Some(id) = field.strip_prefix('\u{1}') {
+            commit = Some(id.to_string());
+        } else if let Some(meta) = field.strip_prefix(':') {
+            let Some(path) = fields.next() else { break };
+            let words: Vec<&str> = meta.split(' ').collect();
+            let (Some(mode), Some(id)) = (words.get(1), words.get(3)) else {
+                continue;
+            };
+            // A deletion shows the null id; submodules (160000) hold no blob.
+            if *mode == "160000" || id.bytes().all(|b| b == b'0') {
+                continue;
             }
-            Err(problem) => return problems(problem),
+            seen.entry((*id).to_string())
+                .or_insert_with(|| (commit.clone(), String::from_utf8_lossy(path).into_owned()));
         }
     }
-    read_blobs(repo, &seen, known, skip)
+    seen
 }
 
 /// The index of `repo`: what the next commit would hold.
 pub(super) fn staged(repo: &Path, known: &Known, skip: &[PathBuf]) -> Scan {
     match git(repo, &["ls-files", "-s", "-z"]) {
         Ok(listing) => {
-            let seen: Seen = blobs(&listing, 1)
+            let seen: Seen = index_blobs(&listing)
                 .into_iter()
                 .map(|(id, path)| (id, (None, path)))
                 .collect();
@@ -160,4 +196,24 @@ fn read_blobs(repo: &Path, seen: &Seen, known: &Known, skip: &[PathBuf]) -> Scan
     let _ = writer.join();
     let _ = child.wait();
     scan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_seen_keeps_the_oldest_commit_and_skips_deletions_and_submodules() {
+        let z = "0".repeat(40);
+        let (a, b, m) = ("a".repeat(40), "b".repeat(40), "c".repeat(40));
+        let log = format!(
+            "\u{1}c1\0\n:000000 100644 {z} {a} A\0x\0:000000 160000 {z} {m} A\0sub\0\
+             \u{1}c2\0\n:100644 000000 {a} {z} D\0x\0:000000 100644 {z} {b} A\0y z\0\
+             \u{1}c3\0\n:000000 100644 {z} {a} A\0again\0"
+        );
+        let seen = first_seen(log.as_bytes());
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[&a], (Some("c1".into()), "x".into()));
+        assert_eq!(seen[&b], (Some("c2".into()), "y z".into()));
+    }
 }

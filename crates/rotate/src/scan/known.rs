@@ -19,6 +19,8 @@ pub struct Known {
     /// Fingerprint -> NAME, of every value the audit log recorded that is
     /// not current.
     pub(crate) old: BTreeMap<String, String>,
+    /// Also report `sk-` tokens shaped like LiteLLM keys that are neither.
+    pub(crate) unknown: bool,
 }
 
 impl Known {
@@ -47,7 +49,19 @@ impl Known {
                 old.insert(fp, name);
             }
         }
-        Known { current, old }
+        Known {
+            current,
+            old,
+            unknown: false,
+        }
+    }
+
+    /// Also report `sk-` keys shaped like LiteLLM's that are not ours, as
+    /// [`super::State::Unknown`].
+    #[must_use]
+    pub fn with_unknown(mut self, unknown: bool) -> Known {
+        self.unknown = unknown;
+        self
     }
 
     /// The name and state of the key with fingerprint `fp`, if it is ours.

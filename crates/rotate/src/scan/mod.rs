@@ -18,12 +18,15 @@ pub use walk::{Options, default_paths};
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// Whether a found key is in the source now or was superseded.
+/// Whether a found key is in the source now or was superseded, or (with
+/// `--unknown`, a lower severity) an `sk-` key shaped like LiteLLM's that
+/// is neither: litekeys cannot tell whose it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Current,
     Old,
+    Unknown,
 }
 
 impl State {
@@ -31,9 +34,13 @@ impl State {
         match self {
             State::Current => "current",
             State::Old => "old",
+            State::Unknown => "unknown",
         }
     }
 }
+
+/// The name an unknown `sk-` key is reported under (no source value is it).
+pub const UNKNOWN_KEY: &str = "sk-…";
 
 /// One key found in a file: where, which, never the value.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -56,6 +63,12 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// A key of ours (current or old) was found: unknown `sk-` keys alone
+    /// are a lower severity and do not count.
+    pub fn found_ours(&self) -> bool {
+        self.findings.iter().any(|f| f.state != State::Unknown)
+    }
+
     /// The findings in `format`, ready to print.
     pub fn render(&self, format: Format) -> String {
         report::render(&self.findings, format)

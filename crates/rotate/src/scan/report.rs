@@ -47,6 +47,10 @@ fn message(f: &Finding) -> String {
             "{} (fingerprint {}) in plaintext: a superseded key; remove it",
             f.key, f.fingerprint
         ),
+        super::State::Unknown => format!(
+            "an sk- key litekeys does not know (fingerprint {}) in plaintext: if it is a gateway key, remove it",
+            f.fingerprint
+        ),
     }
 }
 
@@ -64,13 +68,14 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
     let results: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
-            let rule = match f.state {
-                super::State::Current => "litekeys/current-key",
-                super::State::Old => "litekeys/old-key",
+            let (rule, level) = match f.state {
+                super::State::Current => ("litekeys/current-key", "error"),
+                super::State::Old => ("litekeys/old-key", "warning"),
+                super::State::Unknown => ("litekeys/unknown-key", "note"),
             };
             let mut result = json!({
                 "ruleId": rule,
-                "level": if f.state == super::State::Current { "error" } else { "warning" },
+                "level": level,
                 "message": { "text": message(f) },
                 "locations": [{
                     "physicalLocation": {
@@ -95,7 +100,8 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": [
                     { "id": "litekeys/current-key", "shortDescription": { "text": "The gateway key in use now, in plaintext" } },
-                    { "id": "litekeys/old-key", "shortDescription": { "text": "A superseded gateway key, in plaintext" } }
+                    { "id": "litekeys/old-key", "shortDescription": { "text": "A superseded gateway key, in plaintext" } },
+                    { "id": "litekeys/unknown-key", "shortDescription": { "text": "An sk- key shaped like LiteLLM's that is not in the source nor the audit log" } }
                 ]
             }},
             "results": results
