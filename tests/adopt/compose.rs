@@ -35,6 +35,11 @@ fn a_compose_deployment_is_adopted_with_its_env_file_and_service() {
         "home/.config/opencode/opencode.json",
         format!("{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"provider\": {{\n    \"litellm\": {{\n      \"npm\": \"@ai-sdk/openai-compatible\",\n      \"options\": {{ \"baseURL\": \"http://framework:4400/v1\", \"apiKey\": \"{master}\" }}\n    }}\n  }}\n}}\n"),
     );
+    // A Droid on this box reaching the gateway by its LAN name: an alias.
+    sb.write(
+        "home/.factory/settings.json",
+        format!("{{\"customModels\": [{{\"model\": \"qwen3-coder\", \"baseUrl\": \"http://framework:4400/v1\", \"apiKey\": \"{master}\", \"provider\": \"generic-chat-completion-api\"}}]}}\n"),
+    );
     let history = format!(
         "ls\ncurl -fsS http://framework:4400/v1/models -H \"Authorization: Bearer {master}\"\n"
     );

@@ -348,31 +348,16 @@ fn classify(roots: &Roots, gateway: &Gateway, path: &Path, hits: &[&Finding], ou
         }
         Kind::Dotenv => {
             let keys = assigned(values, &dotenv::read_values(&bytes));
-            (!keys.is_empty()).then(|| {
-                let holds = keys
-                    .iter()
-                    .map(|k| format!("{k}="))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                manage("dotenv", None, keys, holds)
-            })
+            (!keys.is_empty()).then(|| manage("dotenv", None, keys, "NAME=value lines".into()))
         }
         Kind::SystemdEnv(layout) => {
             let keys = assigned(values, &systemd_env::read_values(layout, &bytes));
-            (!keys.is_empty()).then(|| {
-                let holds = keys
-                    .iter()
-                    .map(|k| {
-                        if layout == Layout::DropIn {
-                            format!("Environment=\"{k}=…\"")
-                        } else {
-                            format!("{k}=")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                manage("systemd-env", None, keys, holds)
-            })
+            let holds = if layout == Layout::DropIn {
+                "Environment= lines"
+            } else {
+                "NAME=value lines"
+            };
+            (!keys.is_empty()).then(|| manage("systemd-env", None, keys, holds.into()))
         }
         Kind::Unit => report_all(path, hits, values, Fix::Unit, out),
         Kind::Shell => report_all(path, hits, values, Fix::Shell, out),
