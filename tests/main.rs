@@ -8,6 +8,7 @@
 mod builder;
 mod cli;
 mod consumers;
+mod database;
 mod droid;
 mod fleet;
 mod gateway;

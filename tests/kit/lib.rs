@@ -12,6 +12,8 @@ pub mod consumers_lab;
 pub mod droid;
 pub mod fixtures;
 pub mod litellm;
+pub mod litellm_db;
+pub mod postgres;
 pub mod rotate_lab;
 pub mod watch_lab;
 pub mod write_lab;
