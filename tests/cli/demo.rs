@@ -146,7 +146,7 @@ fn demo_without_litellm_restarts_verifies_and_rolls_back_a_stand_in() {
         .split("every file back, the old key accepted again")
         .nth(1)
         .expect("a status after the rollback");
-    for sink in ["dotenv", "droid", "systemd-env"] {
+    for sink in ["dotenv", "droid", "systemd-env", "litellm-config", "json"] {
         let line = back
             .lines()
             .find(|l| l.starts_with("sink") && l.contains(sink))
@@ -202,7 +202,7 @@ fn demo_rotates_and_every_sink_is_in_sync() {
         .split("new fingerprints, still in sync")
         .nth(1)
         .expect("a status after the rotation");
-    for sink in ["dotenv", "droid", "systemd-env"] {
+    for sink in ["dotenv", "droid", "systemd-env", "litellm-config", "json"] {
         let line = after
             .lines()
             .find(|l| l.starts_with("sink") && l.contains(sink))
@@ -212,6 +212,11 @@ fn demo_rotates_and_every_sink_is_in_sync() {
     assert!(text.contains("rotated LITELLM_MASTER_KEY"), "{text}");
     assert!(
         text.contains("VibeProxy and Z.AI routes untouched: yes"),
+        "{text}"
+    );
+    // LiteLLM's config.yaml and Claude Code's settings got the new key.
+    assert!(
+        text.contains("ok   LiteLLM's config.yaml (master_key) and Claude Code's settings.json (env.ANTHROPIC_AUTH_TOKEN): the new key, in place"),
         "{text}"
     );
     assert!(text.contains("removed the sandbox"));
@@ -247,11 +252,28 @@ fn demo_keep_leaves_the_sandbox() {
         .next()
         .unwrap()
         .to_string();
+    let kept = std::path::Path::new(&path);
+    assert!(kept.join("repo/secrets/global.enc.env").is_file());
+    // After the rotation and the rolled-back one: litellm.env, LiteLLM's
+    // config.yaml and Claude Code's settings hold the same key, a new one.
+    let read = |rel: &str| std::fs::read_to_string(kept.join("home").join(rel)).unwrap();
+    let env = read(".config/lab-secrets/litellm.env");
+    let key = env
+        .lines()
+        .find_map(|l| l.strip_prefix("LITELLM_MASTER_KEY="))
+        .expect("litellm.env holds the master key")
+        .to_string();
+    let config = read(".config/litellm/config.yaml");
     assert!(
-        std::path::Path::new(&path)
-            .join("repo/secrets/global.enc.env")
-            .is_file()
+        config.contains(&format!(
+            "\n  master_key: {key}   # clients send this key\n"
+        )),
+        "{config}"
     );
+    assert!(config.contains("# typed in by hand"), "{config}");
+    let claude: serde_json::Value = serde_json::from_str(&read(".claude/settings.json")).unwrap();
+    assert_eq!(claude["env"]["ANTHROPIC_AUTH_TOKEN"], key.as_str());
+    assert_eq!(claude["permissions"]["allow"][0], "Bash(git status)");
     std::fs::remove_dir_all(&path).unwrap();
 }
 

@@ -9,17 +9,21 @@
 //! would, and removes the sandbox and stops the gateway.
 
 use super::args::{Args, Command as Cli};
-use super::demo_gateway::{self, Gateway};
+use super::demo_gateway;
 use super::spinner::Spinner;
 use super::stand_in::StandIn;
-use rotate::config::{MASTER_KEY, SALT_KEY};
+use rotate::config::MASTER_KEY;
 use rotate::gateway::Progress;
+use sandbox::{Sandbox, build};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
-use vault::Secret;
-use vault::{EncryptOptions, Exit, encrypt};
+use vault::Exit;
+
+// The sandbox's files, beside this file (a room of the demo's own).
+#[path = "demo_sandbox.rs"]
+mod sandbox;
 
 /// `demo` and the stand-in's hidden mode, which need no config; `None` for
 /// every other command.
@@ -130,185 +134,11 @@ impl Paint {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     move |source| DemoError::Io {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// The sandbox: a scratch HOME and a repository inside one temp dir.
-pub(crate) struct Sandbox {
-    /// Declared first: the gateway is stopped before its directory is removed.
-    gateway: Gateway,
-    dir: tempfile::TempDir,
-    identity_file: PathBuf,
-    config: PathBuf,
-}
-
-impl Sandbox {
-    pub(crate) fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    /// Stops the gateway and keeps the sandbox on disk; returns its path.
-    pub(crate) fn keep_dir(self) -> PathBuf {
-        let Sandbox { gateway, dir, .. } = self;
-        drop(gateway);
-        dir.keep()
-    }
-
-    /// The files a rotation changes, to compare after a rollback.
-    fn files(&self) -> Result<Vec<(PathBuf, Vec<u8>)>, DemoError> {
-        let home = self.home();
-        [
-            self.root().join("repo/secrets/global.enc.env"),
-            home.join(".config/lab-secrets/litellm.env"),
-            home.join(".factory/settings.json"),
-            home.join(".config/systemd/user/litellm.service.d/litekeys.conf"),
-        ]
-        .into_iter()
-        .map(|path| {
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            Ok((path, bytes))
-        })
-        .collect()
-    }
-}
-
-/// Builds the sandbox with a fresh identity and fresh keys, and a gateway to
-/// start on a free loopback port (not started yet): LiteLLM with `litellm`,
-/// else the stand-in.
-pub(crate) fn build(litellm: Option<&Path>) -> Result<Sandbox, DemoError> {
-    let dir = tempfile::Builder::new()
-        .prefix("litekeys-demo.")
-        .tempdir()
-        .map_err(io(Path::new("/tmp")))?;
-    let root = dir.path().to_path_buf();
-    let home = root.join("home");
-    let repo = root.join("repo");
-    let env_file = home.join(".config/lab-secrets/litellm.env");
-    let gateway = match litellm {
-        Some(bin) => Gateway::prepare(&root.join("litellm"), bin, &env_file),
-        None => Gateway::prepare_stand_in(&root.join("stand-in"), &env_file),
-    }
-    .map_err(io(&root))?;
-    // Never the default 127.0.0.1:4000: the user's own gateway may be there.
-    let url = gateway.url();
-    let service = format!(
-        "manager = \"command\"\ncommand = [{}]\ntimeout = 30\n",
-        gateway
-            .restart_argv()
-            .map_err(io(&root))?
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let write = |rel: &Path, text: &str, mode: u32| -> Result<(), DemoError> {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().expect("a parent")).map_err(io(&path))?;
-        vault::store::write(&path, text.as_bytes(), mode)
-            .map(|_| ())
-            .map_err(io(&path))
-    };
-
-    let identity = age::x25519::Identity::generate();
-    let recipient = identity.to_public().to_string();
-    let identity_text = {
-        use age::secrecy::ExposeSecret;
-        format!(
-            "# litekeys demo identity (throwaway)\n# public key: {recipient}\n{}\n",
-            identity.to_string().expose_secret()
-        )
-    };
-    let identity_file = home.join(".config/sops/age/keys.txt");
-    write(
-        Path::new("home/.config/sops/age/keys.txt"),
-        &identity_text,
-        0o600,
-    )?;
-
-    let master = rotate::generate_key();
-    let salt = rotate::generate_key();
-    let m = secret_str(&master)?;
-    let s = secret_str(&salt)?;
-
-    // The encrypted source, as `sops encrypt` would write it (native).
-    let plain = format!(
-        "# LiteLLM gateway keys (litekeys demo)\n{MASTER_KEY}={m}\n{SALT_KEY}={s}\nLITELLM_URL_unencrypted={url}\n"
-    );
-    let source = repo.join("secrets/global.enc.env");
-    let options = EncryptOptions {
-        recipients: vec![recipient.clone()],
-        ..Default::default()
-    };
-    let doc = encrypt(&source, plain.as_bytes(), &options)?;
-    write(
-        Path::new("repo/secrets/.sops.yaml"),
-        &format!("creation_rules:\n  - path_regex: \\.env$\n    age: {recipient}\n"),
-        0o644,
-    )?;
-    std::fs::create_dir_all(source.parent().expect("secrets/")).map_err(io(&source))?;
-    vault::store::write(&source, &doc.to_bytes(), 0o644).map_err(io(&source))?;
-
-    // The sinks, holding the current keys (a machine in sync).
-    write(
-        Path::new("home/.config/lab-secrets/litellm.env"),
-        &format!(
-            "# read by litellm.service (EnvironmentFile=)\n{MASTER_KEY}={m}\n{SALT_KEY}={s}\n"
-        ),
-        0o600,
-    )?;
-    write(
-        Path::new("home/.factory/settings.json"),
-        &droid_settings(m, &url),
-        0o600,
-    )?;
-    write(
-        Path::new("home/.config/systemd/user/litellm.service.d/litekeys.conf"),
-        &format!("[Service]\nEnvironment=\"{MASTER_KEY}={m}\"\nEnvironment=\"{SALT_KEY}={s}\"\n"),
-        0o600,
-    )?;
-
-    let config = repo.join("litekeys.toml");
-    write(
-        Path::new("repo/litekeys.toml"),
-        &format!(
-            "# litekeys demo: the seeds' layout under a throwaway HOME\n\
-             source = \"secrets/global.enc.env\"\n\n\
-             [gateway]\nurl = \"{url}\"\ntimeout = 120\n\n\
-             [service]\n{service}\n\
-             [[sink]]\nkind = \"dotenv\"\npath = \"~/.config/lab-secrets/litellm.env\"\nkeys = [\"{MASTER_KEY}\", \"{SALT_KEY}\"]\n\n\
-             [[sink]]\nkind = \"droid\"\npath = \"~/.factory\"\nkey = \"{MASTER_KEY}\"\n\n\
-             [[sink]]\nkind = \"systemd-env\"\npath = \"~/.config/systemd/user/litellm.service.d/litekeys.conf\"\nkeys = [\"{MASTER_KEY}\", \"{SALT_KEY}\"]\n"
-        ),
-        0o644,
-    )?;
-    Ok(Sandbox {
-        gateway,
-        dir,
-        identity_file,
-        config,
-    })
-}
-
-fn secret_str(s: &Secret) -> Result<&str, DemoError> {
-    s.as_str().ok_or(DemoError::KeyNotText)
-}
-
-/// The seeds' Droid settings (the file the sink's unit tests and the
-/// end-to-end lab use too), in sync: every gateway route holds `master`;
-/// VibeProxy and Z.AI must be left alone.
-fn droid_settings(master: &str, gateway: &str) -> String {
-    include_str!("../sinks/testdata/droid-settings.json")
-        .replace("OLD_MASTER", master)
-        .replace("STALE", master)
-        .replace("http://127.0.0.1:4000", gateway)
 }
 
 /// Runs this binary inside the sandbox, with a progress line on a terminal
@@ -409,7 +239,9 @@ pub(crate) fn run(keep: bool, out: &mut dyn Write) -> Result<Exit, DemoError> {
         "{}\n\
          - secrets/global.enc.env: LITELLM_MASTER_KEY and LITELLM_SALT_KEY, encrypted to a fresh age identity\n\
          - ~/.factory/settings.json: three Droid routes (VibeProxy :8317, Z.AI, LiteLLM)\n\
-         - ~/.config/lab-secrets/litellm.env and a litellm.service drop-in",
+         - ~/.config/lab-secrets/litellm.env and a litellm.service drop-in\n\
+         - ~/.config/litellm/config.yaml with the master key typed in (general_settings.master_key)\n\
+         - ~/.claude/settings.json with it in env.ANTHROPIC_AUTH_TOKEN",
         paint.heading(&format!(
             "litekeys demo: a throwaway HOME and repository in {}",
             sandbox.root().display()
@@ -446,6 +278,7 @@ pub(crate) fn run(keep: bool, out: &mut dyn Write) -> Result<Exit, DemoError> {
     if before != 0 {
         return Err(DemoError::StatusBefore(before));
     }
+    let [initial, ..] = sandbox.master_keys();
     let rotated = step(
         &sandbox,
         out,
@@ -460,6 +293,13 @@ pub(crate) fn run(keep: bool, out: &mut dyn Write) -> Result<Exit, DemoError> {
         "new fingerprints, still in sync",
         &["status"],
     )?;
+    // LiteLLM's config.yaml and Claude Code's settings hold the new key.
+    let clients = match sandbox.master_keys() {
+        [Some(env), Some(config), Some(claude)] => {
+            env == config && env == claude && initial.as_ref() != Some(&env)
+        }
+        _ => false,
+    };
     let kept = sandbox.files()?;
     gateway.fail_next_restart().map_err(io(sandbox.root()))?;
     let failed = step(
@@ -506,6 +346,10 @@ pub(crate) fn run(keep: bool, out: &mut dyn Write) -> Result<Exit, DemoError> {
         (
             back == 0 && old_key_works,
             "after the rollback: in sync, the old key accepted again (HTTP 200)".to_string(),
+        ),
+        (
+            clients,
+            "LiteLLM's config.yaml (master_key) and Claude Code's settings.json (env.ANTHROPIC_AUTH_TOKEN): the new key, in place".to_string(),
         ),
         (untouched, "VibeProxy and Z.AI routes untouched".to_string()),
     ];

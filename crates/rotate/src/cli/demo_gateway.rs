@@ -43,15 +43,16 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 impl Gateway {
-    /// Writes the config and the control script into `dir`; does not start.
-    pub(crate) fn prepare(dir: &Path, litellm: &Path, env_file: &Path) -> std::io::Result<Gateway> {
+    /// Writes the control script into `dir`, to start LiteLLM on `config`
+    /// ([`litellm_config`], written by the sandbox); does not start.
+    pub(crate) fn prepare(
+        dir: &Path,
+        litellm: &Path,
+        env_file: &Path,
+        config: &Path,
+    ) -> std::io::Result<Gateway> {
         let port = free_port()?;
         std::fs::create_dir_all(dir)?;
-        std::fs::write(
-            dir.join("config.yaml"),
-            "model_list:\n  - model_name: gpt-5.5\n    litellm_params:\n      model: openai/demo\n      api_key: not-used\n      \
-             mock_response: \"DROID_LITELLM_OK\"\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n",
-        )?;
         let q = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
         let script = format!(
             "#!/bin/sh\n\
@@ -62,8 +63,8 @@ impl Gateway {
              i=0; while kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do i=$((i+1)); sleep 0.1; done\n  \
              kill -KILL \"-$pid\" 2>/dev/null; rm -f \"$pidfile\"\n}}\n\
              start() {{\n  LITELLM_LOCAL_MODEL_COST_MAP=True setsid sh -c 'echo $$ > \"$1/litellm.pid\"; set -a; . \"$2\"; set +a; \
-             exec \"$3\" --config \"$1/config.yaml\" --host 127.0.0.1 --port \"$4\" --telemetry False' \
-             sh \"$dir\" {env} {litellm} {port} </dev/null >>\"$dir/litellm.log\" 2>&1 &\n  \
+             exec \"$3\" --config \"$5\" --host 127.0.0.1 --port \"$4\" --telemetry False' \
+             sh \"$dir\" {env} {litellm} {port} {config} </dev/null >>\"$dir/litellm.log\" 2>&1 &\n  \
              i=0; until [ -s \"$pidfile\" ] || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.05; done\n}}\n\
              restart() {{\n  if [ -e \"$dir/{FAIL_NEXT}\" ]; then rm -f \"$dir/{FAIL_NEXT}\"; stop; \
              echo 'restart failed on purpose (the demo deliberately fails this one): stopped, not started again' >&2; exit 1; fi\n  \
@@ -72,6 +73,7 @@ impl Gateway {
             dir = q(dir),
             env = q(env_file),
             litellm = q(litellm),
+            config = q(config),
         );
         let ctl = dir.join("litellm-ctl.sh");
         std::fs::write(&ctl, script)?;
@@ -153,6 +155,22 @@ impl Gateway {
         .map_err(StartError::NotLive)?;
         Ok(begun.elapsed())
     }
+}
+
+/// LiteLLM's config.yaml as a user who followed the guides has it: a
+/// `mock_response` model (no upstream, no network) and the master key typed
+/// in. LiteLLM reads it at each start and it overrides `LITELLM_MASTER_KEY`
+/// from litellm.env; the rotation writes both (it is a `litellm-config`
+/// sink), so they agree. The stand-in reads litellm.env only, which holds
+/// the same key.
+pub(crate) fn litellm_config(master: &str) -> String {
+    format!(
+        "# LiteLLM proxy: litellm --config ~/.config/litellm/config.yaml\n\
+         model_list:\n  - model_name: gpt-5.5\n    litellm_params:\n      model: openai/demo\n      \
+         api_key: not-used\n      mock_response: \"DROID_LITELLM_OK\"\n\n\
+         general_settings:\n  # typed in by hand (overrides LITELLM_MASTER_KEY from the environment)\n  \
+         master_key: {master}   # clients send this key\n"
+    )
 }
 
 /// Why the demo's LiteLLM did not start.
