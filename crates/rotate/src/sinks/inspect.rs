@@ -10,8 +10,9 @@ use crate::gateway::Endpoints;
 use std::path::PathBuf;
 use vault::Secret;
 
-/// The values of `key` the dotenv and systemd-env sinks hold now: the
-/// previous master key on a machine that has not synced yet.
+/// The values of `key` the sinks other than Droid's hold now (literal
+/// values only: no `os.environ/` or `${VAR}` references): the previous
+/// master key on a machine that has not synced yet.
 pub(crate) fn held(config: &Config, key: &str) -> Vec<Secret> {
     let mut out: Vec<Secret> = Vec::new();
     for spec in &config.sinks {

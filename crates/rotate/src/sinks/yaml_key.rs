@@ -218,6 +218,30 @@ mod tests {
     }
 
     #[test]
+    fn layouts_users_write() {
+        // A document marker, a hash inside quotes, a tab after the colon,
+        // a sibling deeper down with the same key, CRLF line ends.
+        let text = "---\n# c: x\na:\n  b:\n    k: 'deep'\n  k:\t\"sk#1\" # c: d\n  z: 1\n";
+        assert_eq!(
+            run(text, "/a/k", "sk-new").unwrap(),
+            text.replace("\"sk#1\"", "\"sk-new\"")
+        );
+        let crlf = "a:\r\n  k: sk-old\r\n  j: x\r\n";
+        assert_eq!(
+            run(crlf, "/a/k", "sk-new").unwrap(),
+            crlf.replace("sk-old", "sk-new")
+        );
+        // An anchored mapping on the way, a merge: refused, not guessed.
+        let msg = run("a: &x\n  k: sk-old\n", "/a/k", "sk-new").unwrap_err();
+        assert!(
+            msg.starts_with("/a/k is anchored, tagged or an alias"),
+            "{msg}"
+        );
+        let msg = run("b: &x {k: sk-old}\na:\n  <<: *x\n", "/a/k", "sk-new").unwrap_err();
+        assert!(msg.starts_with("has no /a/k"), "{msg}");
+    }
+
+    #[test]
     fn idempotent_and_read_back() {
         let once = run(CLIENT, "/client/api_key", "sk-new").unwrap();
         let t = target(&[("K", "sk-new")], &["K"]);
