@@ -132,6 +132,15 @@ fn a_directory_already_set_up_or_no_one_to_ask_is_a_usage_error() {
         &[&master],
     );
     std::fs::remove_file(sb.path("repo/litekeys.toml")).unwrap();
+    // --config names the litekeys.toml to write: refused there too.
+    sb.write("other/litekeys.toml", "# mine\n");
+    refused(
+        &sb,
+        &["--yes", "--config", "../other/litekeys.toml"],
+        Exit::Usage,
+        "other/litekeys.toml already exists",
+        &[&master],
+    );
     sb.write("repo/secrets/global.enc.env", "");
     refused(
         &sb,

@@ -113,8 +113,8 @@ impl Survey {
         &self.places.problems
     }
 
-    /// The litekeys.toml adopt writes in `dir` (the source in
-    /// `dir/secrets/`).
+    /// The litekeys.toml adopt writes (the source in `secrets/` next to
+    /// it).
     pub fn config_text(&self) -> String {
         write::config_text(self)
     }
@@ -129,18 +129,19 @@ impl Survey {
     }
 }
 
-/// Refuses a directory that already holds litekeys.toml or the source.
-pub fn check_absent(dir: &Path) -> Result<(), AdoptError> {
-    write::check_absent(dir)
+/// Refuses a `config` (litekeys.toml) that exists, or a source next to it.
+pub fn check_absent(config: &Path) -> Result<(), AdoptError> {
+    write::check_absent(config)
 }
 
-/// Writes the encrypted source (to `recipients`, else as `init` chooses)
-/// and litekeys.toml in `dir`, both trusted; nothing when either exists.
+/// Writes litekeys.toml at `config` and the encrypted source in
+/// `secrets/` next to it (to `recipients`, else as `init` chooses), both
+/// trusted; nothing when either exists.
 pub fn write(
     survey: &Survey,
-    dir: &Path,
+    config: &Path,
     env: &Env,
     recipients: &[String],
 ) -> Result<Written, AdoptError> {
-    write::write(survey, dir, env, recipients)
+    write::write(survey, config, env, recipients)
 }

@@ -9,7 +9,7 @@ use super::error::AdoptError;
 use super::gateway::{Gateway, Service};
 use super::places::{Action, Sink};
 use super::table::shown;
-use crate::config::{Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, LOCAL_FILE_NAME};
+use crate::config::{Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, LOCAL_FILE_NAME};
 use crate::env::Env;
 use crate::gateway::Endpoints;
 use std::fmt::Write as _;
@@ -144,13 +144,14 @@ pub(super) fn config_text(s: &Survey) -> String {
     t
 }
 
-pub(super) fn check_absent(dir: &Path) -> Result<(), AdoptError> {
-    for rel in [
-        FILE_NAME.to_string(),
-        DEFAULT_SOURCE.to_string(),
-        format!("secrets/{LOCAL_FILE_NAME}"),
+/// The files adopt creates next to `config` (litekeys.toml): none may exist.
+pub(super) fn check_absent(config: &Path) -> Result<(), AdoptError> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    for path in [
+        config.to_path_buf(),
+        dir.join(DEFAULT_SOURCE),
+        dir.join("secrets").join(LOCAL_FILE_NAME),
     ] {
-        let path = dir.join(rel);
         if path.symlink_metadata().is_ok() {
             return Err(AdoptError::Exists(path));
         }
@@ -160,12 +161,12 @@ pub(super) fn check_absent(dir: &Path) -> Result<(), AdoptError> {
 
 pub(super) fn write(
     s: &Survey,
-    dir: &Path,
+    config: &Path,
     env: &Env,
     recipients: &[String],
 ) -> Result<Written, AdoptError> {
-    check_absent(dir)?;
-    let path = dir.join(FILE_NAME);
+    check_absent(config)?;
+    let path = config.to_path_buf();
     let text = config_text(s);
     // Parsed as it will be read: a text the parser refuses is not written.
     let config = Config::parse(&path, &text, env).map_err(|e| AdoptError::Config(e.to_string()))?;

@@ -28,15 +28,16 @@ fn ask(question: &str) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
 }
 
-fn survey_and_write(
-    args: &AdoptArgs,
-    dry_run: bool,
-    yes: bool,
-    env: &Env,
-) -> Result<(), AdoptError> {
-    // The directory that will hold secrets/: refused before anything is read.
-    let dir = env.cwd.clone();
-    adopt::check_absent(&dir)?;
+fn survey_and_write(args: &AdoptArgs, global: &Global, env: &Env) -> Result<(), AdoptError> {
+    let (dry_run, yes) = (global.dry_run, global.yes);
+    // litekeys.toml, and secrets/ next to it: refused before anything is read.
+    let config = match &global.config {
+        Some(c) if c.is_absolute() => c.clone(),
+        Some(c) => env.cwd.join(c),
+        None => env.cwd.join(rotate::config::FILE_NAME),
+    };
+    let dir = config.parent().unwrap_or(&env.cwd).to_path_buf();
+    adopt::check_absent(&config)?;
     // Nobody to ask: refused before anything is read.
     if !yes && !dry_run && !std::io::stdin().is_terminal() {
         return Err(AdoptError::Unattended);
@@ -52,7 +53,7 @@ fn survey_and_write(
         let _ = writeln!(
             out,
             "\n--dry-run: nothing written; adopt would write {} and {}",
-            dir.join(rotate::config::FILE_NAME).display(),
+            config.display(),
             dir.join(rotate::config::DEFAULT_SOURCE).display()
         );
         return Ok(());
@@ -60,13 +61,13 @@ fn survey_and_write(
     if !yes
         && !ask(&format!(
             "Write {} and the encrypted {}?",
-            dir.join(rotate::config::FILE_NAME).display(),
+            config.display(),
             dir.join(rotate::config::DEFAULT_SOURCE).display()
         ))
     {
         return Err(AdoptError::Declined);
     }
-    let written = adopt::write(&survey, &dir, env, &args.age)?;
+    let written = adopt::write(&survey, &config, env, &args.age)?;
     let _ = writeln!(
         out,
         "\nwrote {} for {} recipient(s): {}",
@@ -87,9 +88,17 @@ fn survey_and_write(
     Ok(())
 }
 
+/// The global options adopt takes: `--config` names the litekeys.toml to
+/// write (default: ./litekeys.toml), `--dry-run`, `--yes`.
+pub(crate) struct Global {
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) dry_run: bool,
+    pub(crate) yes: bool,
+}
+
 /// Runs adopt; an error is printed here, in one line.
-pub(crate) fn run(args: &AdoptArgs, dry_run: bool, yes: bool, env: &Env) -> Exit {
-    match survey_and_write(args, dry_run, yes, env) {
+pub(crate) fn run(args: &AdoptArgs, global: &Global, env: &Env) -> Exit {
+    match survey_and_write(args, global, env) {
         Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("litekeys-rotate: adopt: {e}");
