@@ -4,7 +4,7 @@
 //! only.
 
 use crate::actions::{Drift, SourceKeys};
-use rotate::config::SinkSpec;
+use rotate::config::{SinkKind, SinkSpec};
 use std::collections::BTreeMap;
 use vault::Secret;
 
@@ -20,6 +20,12 @@ pub(crate) fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
         // A key the source does not hold is not this watcher's business.
         let Some(want) = keys.get(key) else { continue };
         let have = found.get(key.as_str());
+        // LiteLLM's config.yaml without a literal key there (unset, or an
+        // `os.environ/` reference): LiteLLM takes it from the environment,
+        // which the other sinks carry; this file has nothing to hold.
+        if have.is_none() && sink.kind == SinkKind::LitellmConfig {
+            continue;
+        }
         if have != Some(want) {
             out.push(Drift {
                 key: key.clone(),
@@ -34,7 +40,6 @@ pub(crate) fn check(sink: &SinkSpec, keys: &SourceKeys) -> Vec<Drift> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rotate::config::SinkKind;
 
     fn keys(pairs: &[(&str, &str)]) -> SourceKeys {
         SourceKeys {
@@ -98,5 +103,22 @@ mod tests {
             &k,
         );
         assert_eq!(gone.len(), 2);
+    }
+
+    #[test]
+    fn litellm_config_drifts_only_where_it_holds_a_literal_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        let k = keys(&[("LITELLM_MASTER_KEY", "sk-a"), ("LITELLM_SALT_KEY", "sk-s")]);
+        std::fs::write(
+            &p,
+            "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n",
+        )
+        .unwrap();
+        assert!(check(&sink(SinkKind::LitellmConfig, &p), &k).is_empty());
+        std::fs::write(&p, "general_settings:\n  master_key: sk-b # typed in\n").unwrap();
+        let d = check(&sink(SinkKind::LitellmConfig, &p), &k);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].key, "LITELLM_MASTER_KEY");
     }
 }
