@@ -3,4 +3,5 @@
 //! Prisma engine, and the facts DESIGN.md states about it, on the real thing.
 
 mod facts;
+mod master_key;
 mod postgres;
