@@ -2,8 +2,10 @@
 //! throwaway sandbox, with nothing installed but litekeys. It builds a HOME
 //! and a repository shaped like the seeds (an encrypted source, Droid
 //! routes through VibeProxy, Z.AI and LiteLLM, a litellm.env, a systemd
-//! drop-in) and a gateway on a free loopback port (LiteLLM when it is on
-//! PATH, else the built-in stand-in), then runs this very binary — `status`,
+//! drop-in, LiteLLM's config.yaml with the key typed in, Claude Code's
+//! settings; [`sandbox`]) and a gateway on a free loopback port (LiteLLM
+//! when it is on PATH, else the built-in stand-in), then runs this very
+//! binary — `status`,
 //! a rotation that restarts and verifies the gateway, a rotation whose
 //! restart fails on purpose and is rolled back, `status` — exactly as a user
 //! would, and removes the sandbox and stops the gateway.
