@@ -96,6 +96,23 @@ pub enum Error {
         back: String,
     },
 
+    /// Recovery settled every file but not the virtual key's work at the
+    /// gateway (no answer): the journal keeps it.
+    #[error(
+        "{}: {}, but at the gateway {source}; the journal keeps it: run `litekeys-rotate recover` once the gateway answers",
+        journal.display(),
+        if *committed {
+            "the rotation had committed and every file holds the new key; the old virtual key is still valid"
+        } else {
+            "every file holds the old key again; the new virtual key may still be valid"
+        }
+    )]
+    VirtualKeyPending {
+        journal: PathBuf,
+        committed: bool,
+        source: Box<crate::virtual_key::VirtualKeyError>,
+    },
+
     /// A rollback or recovery could not put every file back. The message
     /// may span lines: it says what is where and what to fix by hand.
     #[error(transparent)]
@@ -131,6 +148,15 @@ pub enum Incomplete {
     StoredBack {
         why: Box<ActivateError>,
         journal: PathBuf,
+    },
+    /// Every file was restored; what the gateway made for them (a new
+    /// virtual key) could not be taken back.
+    #[error(
+        "{failure}; every file was restored to the old keys, but the gateway could not take back what it made for them: {why}; delete that key by hand (POST /key/delete with the master key)"
+    )]
+    Gateway {
+        failure: String,
+        why: Box<ActivateError>,
     },
     /// Every file was restored; the gateway did not come back on them.
     #[error("{failure}; every file was restored to the old keys, but {again}; restart it by hand")]
@@ -194,7 +220,12 @@ impl Error {
             Error::Pull(e) => e.exit(),
             Error::Implausible { .. } => Exit::BadInput,
             Error::RolledBack { .. } => Exit::RolledBack,
-            Error::RollbackIncomplete(_) => Exit::RollbackIncomplete,
+            Error::VirtualKeyPending {
+                committed: true, ..
+            } => Exit::Error,
+            Error::VirtualKeyPending { .. } | Error::RollbackIncomplete(_) => {
+                Exit::RollbackIncomplete
+            }
         }
     }
 }

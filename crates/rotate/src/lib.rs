@@ -22,6 +22,7 @@ pub mod scan;
 mod sinks;
 mod status;
 mod transaction;
+pub mod virtual_key;
 
 pub use activation::{
     Activate, ActivateError, Activation, ChangedFile, PreflightError, Restart, Skip, Verification,

@@ -47,6 +47,9 @@ pub enum ActivateError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// A virtual key could not be made, accepted or deleted.
+    #[error(transparent)]
+    VirtualKey(#[from] crate::virtual_key::VirtualKeyError),
     /// What a test double says.
     #[cfg(any(test, feature = "fault-injection"))]
     #[error("{0}")]

@@ -42,6 +42,10 @@ pub enum PreflightError {
     NoCommand { program: String, why: &'static str },
     #[error(transparent)]
     EmptyCommand(ServiceError),
+    /// The gateway cannot manage the virtual key (no master key, no
+    /// answer, no database).
+    #[error(transparent)]
+    VirtualKey(Box<crate::virtual_key::VirtualKeyError>),
 }
 
 fn detail(why: &str) -> String {

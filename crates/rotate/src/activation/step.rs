@@ -57,6 +57,10 @@ pub struct Activation<'a> {
     /// Every value of the source (and every key being replaced): none may
     /// appear in what a restart command or the gateway printed.
     pub hide: &'a [Secret],
+    /// The virtual key rotated (`--key NAME`), if any.
+    pub virtual_key: Option<&'a crate::virtual_key::Rotation>,
+    /// The transaction's id (`""` before it begins: in preflight).
+    pub tx: &'a str,
 }
 
 /// Values shorter than this are not redacted: a `1` or `on` would garble
@@ -100,6 +104,23 @@ pub trait Activate {
     /// restart (`/key/regenerate`, then the restart), never without one.
     fn restarts(&self) -> bool {
         false
+    }
+
+    /// Called once the journal is on disk, before the first file is
+    /// written: what the new files name must work before any client can
+    /// read it (a virtual key generated at the gateway). `Ok(true)`: the
+    /// gateway changed, so a rollback calls [`Activate::reactivate`] even
+    /// if [`Activate::activate`] never ran. `Err` rolls back.
+    fn before_write(&mut self, _step: &Activation<'_>) -> Result<bool, ActivateError> {
+        Ok(false)
+    }
+
+    /// Called after the commit, before the journal is emptied: retire what
+    /// the new values superseded (the old virtual key, deleted after its
+    /// grace); `Ok` says what was done. `Err` keeps the journal, so that
+    /// `recover` finishes it; the rotation stands.
+    fn after_commit(&mut self, _step: &Activation<'_>) -> Result<Option<String>, ActivateError> {
+        Ok(None)
     }
 
     /// Called once every file holds the new values. `Err` rolls back.

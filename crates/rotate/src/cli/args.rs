@@ -63,8 +63,13 @@ pub(crate) struct Args {
     pub(crate) push: bool,
 }
 
-#[derive(ClapArgs, Debug, Clone, Copy)]
+#[derive(ClapArgs, Debug, Clone)]
 pub(crate) struct RotateArgs {
+    /// Rotate this source value instead of the master key: a [[virtual_key]] of litekeys.toml,
+    /// made at the gateway with the master key (/key/generate) before any sink names it, the old
+    /// one deleted after its grace; no restart. A value the source does not hold yet is created
+    #[arg(long, value_name = "NAME")]
+    pub(crate) key: Option<String>,
     /// After the rotation, do not look for the old key in the default places of `scan`
     #[arg(long)]
     pub(crate) no_scan: bool,

@@ -125,6 +125,21 @@ fn prompt_header(args: &Args, config: &Config) -> String {
     )
 }
 
+/// `--key NAME`: the `[[virtual_key]]` it names (never with `--salt`).
+fn virtual_action(config: &Config, name: &str, r: Option<&RotateArgs>) -> Result<Action, Error> {
+    if r.is_some_and(|r| r.salt || r.force_salt) {
+        return Err(Refusal::KeyWithSalt.into());
+    }
+    match config.virtual_keys.iter().position(|v| v.name == name) {
+        Some(key) => Ok(Action::RotateVirtual { key }),
+        None => Err(Refusal::NotVirtualKey {
+            name: name.to_string(),
+            config: config.origin(),
+        }
+        .into()),
+    }
+}
+
 /// Before `init` there is no source, and no secrets/ for its lock: say to
 /// run `init` as a rotation does, not that a lock file is missing.
 fn require_source(config: &Config) -> Result<(), Error> {
@@ -183,12 +198,16 @@ fn run(args: &Args) -> Result<Exit, Error> {
         header: prompt_header(args, &config),
     };
     let rotate_args = match &args.command {
-        None => Some(args.rotate),
+        None => Some(args.rotate.clone()),
         Some(Command::Rotate(r)) => Some(RotateArgs {
             salt: r.salt || args.rotate.salt,
             force_salt: r.force_salt || args.rotate.force_salt,
             no_scan: r.no_scan || args.rotate.no_scan,
+            key: r.key.clone().or_else(|| args.rotate.key.clone()),
         }),
+        Some(_) if args.rotate.key.is_some() => {
+            return Err(Refusal::KeyWithoutRotate.into());
+        }
         Some(_) if args.rotate.salt => {
             return Err(Refusal::SaltWithoutRotate.into());
         }
@@ -198,7 +217,15 @@ fn run(args: &Args) -> Result<Exit, Error> {
         }
         Some(_) => None,
     };
-    let action = match (&args.command, rotate_args) {
+    let action = match (&args.command, rotate_args.clone()) {
+        (
+            _,
+            Some(RotateArgs {
+                key: Some(name), ..
+            }),
+        ) if name != rotate::config::MASTER_KEY => {
+            virtual_action(&config, &name, rotate_args.as_ref())?
+        }
         (_, Some(r)) => Action::Rotate {
             salt: r.salt,
             force_salt: r.force_salt,
@@ -283,12 +310,12 @@ fn run(args: &Args) -> Result<Exit, Error> {
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
     };
     // A rotation in a repository behind its upstream would fork the key.
-    let repo = if matches!(action, Action::Rotate { .. }) && !args.dry_run {
+    let repo = if action.rotates() && !args.dry_run {
         fleet::before_rotation(&config)?
     } else {
         None
     };
-    let push = (args.push || config.git.push) && matches!(action, Action::Rotate { .. });
+    let push = (args.push || config.git.push) && action.rotates();
     let ids = transaction::identities(&config);
     let request = Request {
         config: &config,
@@ -296,7 +323,12 @@ fn run(args: &Args) -> Result<Exit, Error> {
         action,
         dry_run: args.dry_run,
     };
-    let mut activate = activator(args, &config);
+    let mut activate = if matches!(action, Action::RotateVirtual { .. }) {
+        // No restart: the gateway makes and deletes the key itself.
+        Box::new(rotate::virtual_key::RotateVirtualKey::new(&config))
+    } else {
+        activator(args, &config)
+    };
     match transaction::run(&request, activate.as_mut(), &mut ui)? {
         Report::DryRun(plan) => out!("{}", plan.render()),
         Report::InSync { recovered } => {
@@ -333,7 +365,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
                 }
             }
             if done.plan.action == "rotate"
-                && !rotate_args.is_some_and(|r| r.no_scan)
+                && !rotate_args.as_ref().is_some_and(|r| r.no_scan)
                 && let Some(line) = scan::hint(&config, &done)
             {
                 eprintln!("litekeys-rotate: {line}");

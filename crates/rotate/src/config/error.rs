@@ -84,6 +84,8 @@ pub enum ConfigReason {
     Layout(#[from] LayoutError),
     #[error(transparent)]
     Sink(#[from] SinkRule),
+    #[error(transparent)]
+    VirtualKey(#[from] super::virtual_key::VirtualKeyRule),
     #[error("{} is already a sink ({origin})", path.display())]
     DuplicateSink { path: PathBuf, origin: String },
 }
@@ -126,6 +128,16 @@ pub enum Refusal {
     NoRecipient(PathBuf),
     #[error("--salt goes with rotate only, --force-salt with rotate and sync")]
     SaltWithoutRotate,
+    #[error("--key goes with rotate only")]
+    KeyWithoutRotate,
+    #[error(
+        "--key rotates a virtual key, which --salt and --force-salt never touch: run them apart"
+    )]
+    KeyWithSalt,
+    #[error(
+        "--key {name}: not a [[virtual_key]] in {config}; declare it there (name = \"{name}\"), or run without --key to rotate the master key"
+    )]
+    NotVirtualKey { name: String, config: String },
     #[error(
         "nothing to trust from {}: no litekeys.toml next to a secrets/ directory and no secrets/global.enc.env found walking up; pass FILE",
         .0.display()

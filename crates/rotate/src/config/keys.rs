@@ -120,6 +120,21 @@ pub const KEYS: &[Key] = &[
         "pull_every",
         "how often litekeys-watch fetches and applies a new source (\"30s\", \"5m\") [default: never]",
     ),
+    key(
+        "virtual_key",
+        "name",
+        "a source value that is a LiteLLM virtual key (not the master or salt key): --key NAME rotates it with no restart",
+    ),
+    key(
+        "virtual_key",
+        "alias",
+        "its key_alias on the gateway [default: the name]",
+    ),
+    key(
+        "virtual_key",
+        "grace",
+        "how long the old key stays valid once every sink holds the new one (\"0s\" .. \"5m\") [default: 0s]",
+    ),
 ];
 
 /// The keys as `--help` shows them, one per line under its table.
@@ -129,8 +144,8 @@ pub fn help_text() -> String {
     for k in KEYS {
         if k.table != table {
             table = k.table;
-            let header = if table == "sink" {
-                "[[sink]]".to_string()
+            let header = if table == "sink" || table == "virtual_key" {
+                format!("[[{table}]]")
             } else {
                 format!("[{table}]")
             };
@@ -153,7 +168,7 @@ mod tests {
     fn parser_fields(table: &str) -> Vec<String> {
         let text = match table {
             "" => "litekeys_unknown_key = 1\n".to_string(),
-            "sink" => "[[sink]]\nlitekeys_unknown_key = 1\n".to_string(),
+            "sink" | "virtual_key" => format!("[[{table}]]\nlitekeys_unknown_key = 1\n"),
             t => format!("[{t}]\nlitekeys_unknown_key = 1\n"),
         };
         let msg = Config::parse(Path::new("/r/litekeys.toml"), &text, &Env::default())
@@ -176,8 +191,8 @@ mod tests {
 
     #[test]
     fn the_help_lists_exactly_the_keys_the_parser_takes() {
-        let sub_tables = ["gateway", "service", "sink", "git"];
-        for table in ["", "gateway", "service", "sink", "git"] {
+        let sub_tables = ["gateway", "service", "sink", "git", "virtual_key"];
+        for table in ["", "gateway", "service", "sink", "git", "virtual_key"] {
             let mut listed: Vec<String> = KEYS
                 .iter()
                 .filter(|k| k.table == table)

@@ -192,6 +192,7 @@ impl Config {
             ],
             state_dir: env.state_dir(),
             git: super::settings::GitConfig::default(),
+            virtual_keys: Vec::new(),
         }
     }
 }

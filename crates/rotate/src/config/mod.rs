@@ -17,6 +17,7 @@ mod load;
 mod parse;
 mod settings;
 mod sink;
+mod virtual_key;
 
 pub use crate::env::Env;
 pub use crate::gateway::{MASTER_KEY, SALT_KEY};
@@ -28,3 +29,4 @@ pub use settings::{
     LOCAL_FILE_NAME, ManagerKind, ServiceConfig,
 };
 pub use sink::{Layout, LayoutError, Pointer, SinkKind, SinkRule, SinkSpec};
+pub use virtual_key::{MAX_ALIAS, MAX_GRACE, VirtualKeyRule, VirtualKeySpec};

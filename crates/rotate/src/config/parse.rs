@@ -75,6 +75,8 @@ struct Raw {
     sink: Vec<Spanned<RawSink>>,
     #[serde(default)]
     git: RawGit,
+    #[serde(default)]
+    virtual_key: Vec<Spanned<super::virtual_key::RawVirtualKey>>,
 }
 
 impl Config {
@@ -213,6 +215,9 @@ impl Config {
             });
         }
 
+        let virtual_keys =
+            super::virtual_key::specs(&raw.virtual_key, path, &|span| at(Some(span)))?;
+
         Ok(Config {
             file: Some(path.to_path_buf()),
             // The caller's choice of file; `Located` says how it was found.
@@ -234,6 +239,7 @@ impl Config {
                     None => None,
                 },
             },
+            virtual_keys,
         })
     }
 }

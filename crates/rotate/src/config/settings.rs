@@ -89,6 +89,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// `[git]`: the fleet through the source's repository.
     pub git: GitConfig,
+    /// `[[virtual_key]]`: source values that are LiteLLM virtual keys.
+    pub virtual_keys: Vec<super::VirtualKeySpec>,
 }
 
 /// `[git]`: how the source travels between machines.

@@ -10,7 +10,8 @@
 mod database;
 mod endpoint;
 mod error;
-mod http;
+// Shared with the virtual keys' admin requests.
+pub(crate) mod http;
 mod regenerate;
 mod sentinel;
 mod status_probe;

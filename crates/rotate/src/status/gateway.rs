@@ -20,6 +20,12 @@ impl Status {
             &held,
             timeout,
         ));
+        crate::virtual_key::probe_status(
+            &mut self.virtual_keys,
+            &config.gateway.url,
+            self.master.as_ref(),
+            timeout,
+        );
     }
 }
 

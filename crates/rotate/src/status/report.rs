@@ -42,6 +42,9 @@ pub struct Status {
     pub gateway: Option<crate::gateway::GatewayLines>,
     /// The source's master key, for the gateway probe.
     pub(crate) master: Option<vault::Secret>,
+    /// Each `[[virtual_key]]`: alias, fingerprint, and (once probed)
+    /// whether the gateway accepts it; informational.
+    pub virtual_keys: Vec<crate::virtual_key::KeyStatus>,
 }
 
 /// Settles any interrupted transaction (unless one is running), then
@@ -84,6 +87,7 @@ pub fn collect(config: &Config, identities: &Identities) -> Result<Status> {
         config: config.origin(),
         gateway: None,
         master: values.get(crate::config::MASTER_KEY).cloned(),
+        virtual_keys: crate::virtual_key::collect_status(config, |name| values.get(name).cloned()),
     })
 }
 
@@ -165,6 +169,9 @@ impl Status {
         if let Some(g) = &self.gateway {
             out.push_str(&g.to_string());
         }
+        for k in &self.virtual_keys {
+            out.push_str(&k.to_string());
+        }
         match &self.last {
             Some(l) => out.push_str(&format!(
                 "last    {} {} {} on {}: {}\n",
@@ -213,6 +220,7 @@ impl Status {
             "checks": self.checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
             "last_rotation": self.last,
             "gateway": self.gateway.as_ref().map(crate::gateway::GatewayLines::json),
+            "virtual_keys": self.virtual_keys.iter().map(crate::virtual_key::KeyStatus::json).collect::<Vec<_>>(),
         })
     }
 }

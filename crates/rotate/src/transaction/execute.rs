@@ -67,6 +67,7 @@ fn activation<'a>(
     prepared: &'a Prepared,
     changed: &'a [ChangedFile],
     placeholder: &'a Secret,
+    tx: &'a str,
 ) -> Activation<'a> {
     Activation {
         config: req.config,
@@ -77,6 +78,8 @@ fn activation<'a>(
         changed,
         routes: &prepared.routes,
         hide: &prepared.hide,
+        virtual_key: prepared.virtual_key.as_ref(),
+        tx,
     }
 }
 
@@ -89,7 +92,7 @@ pub(crate) fn preflight(
 ) -> Result<()> {
     let changed = changed_files(prepared);
     let placeholder = Secret::new(Vec::new());
-    activator.preflight(&activation(req, prepared, &changed, &placeholder))?;
+    activator.preflight(&activation(req, prepared, &changed, &placeholder, ""))?;
     Ok(())
 }
 
@@ -149,6 +152,22 @@ pub(crate) fn execute(
     ui.step("journal written, with the old contents age-encrypted");
     fault::point("journal-begun");
 
+    let changed = changed_files(&prepared);
+    let placeholder = Secret::new(Vec::new());
+    let step = activation(req, &prepared, &changed, &placeholder, &tx);
+    let gateway_changed = match before_write(req, &prepared, &step, activator, &mut journal, ui) {
+        Ok(changed) => changed,
+        Err(failure) => {
+            undo(journal, &backup, &files, &summary, req)?;
+            return Err(Error::RolledBack {
+                failure: Box::new(failure),
+                restored: 0,
+                back: "nothing had been written".into(),
+            }
+            .into());
+        }
+    };
+
     let changes = &prepared.changes;
     let first_sink = std::sync::atomic::AtomicBool::new(true);
     let results: Vec<std::result::Result<(), Stop>> = std::thread::scope(|scope| {
@@ -197,13 +216,20 @@ pub(crate) fn execute(
     }
     if let Some(stop) = failure {
         undo(journal, &backup, &files, &summary, req)?;
+        // What the gateway made for the files goes with them (a retry makes
+        // it again).
+        if gateway_changed {
+            activator
+                .reactivate(&step)
+                .map_err(|why| Incomplete::Gateway {
+                    failure: stop_reason(&stop),
+                    why: Box::new(why),
+                })
+                .map_err(Error::from)?;
+        }
         return Err(stop);
     }
     fault::point("sinks-written");
-
-    let changed = changed_files(&prepared);
-    let placeholder = Secret::new(Vec::new());
-    let step = activation(req, &prepared, &changed, &placeholder);
     let activated = reencrypt::activate(
         config,
         &prepared.stored,
@@ -269,9 +295,84 @@ pub(crate) fn execute(
         return Err(failure.into());
     }
     fault::point("committed");
-    journal.finish()?;
     ui.step(&format!("committed (tx {tx})"));
+    if prepared.virtual_key.is_some() {
+        // The old key's grace counts from here, also for `recover`.
+        let _ = journal.record(&Record::Committed {
+            at_ms: crate::virtual_key::pending::now_ms(),
+        });
+    }
+    let verification = match activator.after_commit(&step) {
+        Ok(done) => {
+            journal.finish()?;
+            match done {
+                Some(line) => {
+                    ui.step(&line);
+                    also(verification, &line)
+                }
+                None => verification,
+            }
+        }
+        // Committed: the rotation stands; the journal keeps the rest.
+        Err(why) => {
+            let line = format!(
+                "not finished at the gateway: {why}; {} keeps it: `litekeys-rotate recover` finishes it",
+                journal.path.display()
+            );
+            ui.step(&line);
+            also(verification, &line)
+        }
+    };
     Ok((prepared.plan, tx, verification))
+}
+
+/// Records a virtual key's work at the gateway (fsynced, before it is
+/// done), then lets the activation make what the new files name.
+fn before_write(
+    req: &Request<'_>,
+    prepared: &Prepared,
+    step: &Activation<'_>,
+    activator: &mut dyn Activate,
+    journal: &mut Journal,
+    ui: &mut dyn Ui,
+) -> std::result::Result<bool, crate::activation::ActivateError> {
+    if let Some(rotation) = &prepared.virtual_key {
+        let pending = crate::virtual_key::pending::Pending::new(
+            &rotation.spec,
+            &req.config.gateway.url,
+            rotation.old.as_ref(),
+            &rotation.new,
+            step.tx,
+        );
+        journal.record(&Record::VirtualKey(pending)).map_err(|e| {
+            crate::activation::ActivateError::Journal {
+                path: journal.path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            }
+        })?;
+    }
+    let changed = activator.before_write(step)?;
+    if changed {
+        ui.step("the gateway made the new key (before any file names it)");
+        fault::point("key-generated");
+    }
+    Ok(changed)
+}
+
+/// `v` with `more` appended to what it says.
+fn also(v: Verification, more: &str) -> Verification {
+    match v {
+        Verification::Verified(d) => Verification::Verified(format!("{d}; {more}")),
+        Verification::Unverified(d) => Verification::Unverified(format!("{d}; {more}")),
+    }
+}
+
+/// Why an attempt stopped, for a message.
+fn stop_reason(stop: &Stop) -> String {
+    match stop {
+        Stop::Changed(path) => format!("{} changed while being rotated", path.display()),
+        Stop::Failed(e) => e.to_string(),
+    }
 }
 
 /// The stored credentials could not be put back: every file stays on the

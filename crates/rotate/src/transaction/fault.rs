@@ -12,6 +12,7 @@ pub(crate) const STEPS: &[&str] = &[
     "locked",
     "planned",
     "journal-begun",
+    "key-generated",
     "source-written",
     "sink-written",
     "sinks-written",

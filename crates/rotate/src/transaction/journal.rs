@@ -101,6 +101,14 @@ pub(crate) enum Record {
     RegenerateSettled {
         detail: String,
     },
+    /// A virtual key about to be generated (`--key NAME`): fsynced first,
+    /// so that recovery deletes the new key (no commit) or the old one.
+    VirtualKey(crate::virtual_key::pending::Pending),
+    /// The commit (the audit line) is on disk since `at_ms`: the old
+    /// virtual key's grace counts from then.
+    Committed {
+        at_ms: u64,
+    },
 }
 
 /// The journal file of a source.
@@ -296,6 +304,23 @@ pub(crate) fn append(path: &Path, record: &Record) -> Result<()> {
         file,
     };
     journal.record(record)
+}
+
+impl Loaded {
+    /// The virtual key the transaction rotated, and when it committed.
+    pub(crate) fn virtual_key(
+        &self,
+    ) -> Option<(&crate::virtual_key::pending::Pending, Option<u64>)> {
+        let pending = self.records.iter().find_map(|r| match r {
+            Record::VirtualKey(p) => Some(p),
+            _ => None,
+        })?;
+        let committed = self.records.iter().find_map(|r| match r {
+            Record::Committed { at_ms } => Some(*at_ms),
+            _ => None,
+        });
+        Some((pending, committed))
+    }
 }
 
 /// The pending journal at `path`, if any.

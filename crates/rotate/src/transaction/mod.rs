@@ -94,7 +94,7 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
             },
         ));
     }
-    let fresh = fresh_values(req.action);
+    let fresh = fresh_values(req);
     if req.dry_run {
         let prepared = prepare::prepare(req, &fresh)?;
         reencrypt::check_restart(&prepared.stored, activator)?;
@@ -169,15 +169,22 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
 }
 
 /// New keys for a rotation, made once so that a retry writes the same.
-fn fresh_values(action: Action) -> Vec<(&'static str, Secret)> {
-    match action {
+fn fresh_values(req: &Request<'_>) -> Vec<(String, Secret)> {
+    match req.action {
         Action::Rotate { salt, .. } => {
-            let mut v = vec![(MASTER_KEY, keys::generate())];
+            let mut v = vec![(MASTER_KEY.to_string(), keys::generate())];
             if salt {
-                v.push((SALT_KEY, keys::generate()));
+                v.push((SALT_KEY.to_string(), keys::generate()));
             }
             v
         }
+        Action::RotateVirtual { key } => req
+            .config
+            .virtual_keys
+            .get(key)
+            .map(|spec| (spec.name.clone(), keys::generate()))
+            .into_iter()
+            .collect(),
         Action::Sync { .. } => Vec::new(),
     }
 }

@@ -28,9 +28,11 @@ pub(crate) struct Prepared {
     pub(crate) hide: Vec<Secret>,
     /// LiteLLM's stored credentials across the master-key change.
     pub(crate) stored: reencrypt::Phase,
+    /// The virtual key rotated (`--key NAME`), old and new value.
+    pub(crate) virtual_key: Option<crate::virtual_key::Rotation>,
 }
 
-pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Result<Prepared> {
+pub(crate) fn prepare(req: &Request<'_>, fresh: &[(String, Secret)]) -> Result<Prepared> {
     let config = req.config;
     let doc = Document::read(&config.source)?;
     if !doc.metadata.is_native() {
@@ -47,7 +49,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
     if !fresh.is_empty() {
         let edits: Vec<vault::Change> = fresh
             .iter()
-            .map(|(k, v)| vault::Change::Set(k.to_string(), v.clone()))
+            .map(|(k, v)| vault::Change::Set(k.clone(), v.clone()))
             .collect();
         let new_doc = doc.apply(&data_key, &edits)?;
         let mut fields = Vec::new();
@@ -55,7 +57,7 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
             let old = current.get(k);
             fields.push(Field::new(k, old.map(Secret::expose), v));
             key_changes.push(KeyChange {
-                name: k.to_string(),
+                name: k.clone(),
                 old: old.map(Secret::fingerprint),
                 new: v.fingerprint(),
             });
@@ -137,6 +139,26 @@ pub(crate) fn prepare(req: &Request<'_>, fresh: &[(&'static str, Secret)]) -> Re
         routes,
         hide,
         stored: reencrypt::Phase::new(stored),
+        virtual_key: virtual_rotation(req, &current, fresh),
+    })
+}
+
+/// The virtual key `req` rotates: its declaration, the source's value
+/// before, and the fresh one.
+fn virtual_rotation(
+    req: &Request<'_>,
+    current: &Values,
+    fresh: &[(String, Secret)],
+) -> Option<crate::virtual_key::Rotation> {
+    let crate::transaction::Action::RotateVirtual { key } = req.action else {
+        return None;
+    };
+    let spec = req.config.virtual_keys.get(key)?;
+    let (_, new) = fresh.iter().find(|(name, _)| *name == spec.name)?;
+    Some(crate::virtual_key::Rotation {
+        spec: spec.clone(),
+        old: current.get(&spec.name).filter(|v| !v.is_empty()).cloned(),
+        new: new.clone(),
     })
 }
 

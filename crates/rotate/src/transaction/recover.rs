@@ -34,9 +34,18 @@ pub enum Recovered {
         /// What was done to LiteLLM's stored credentials (a database
         /// without a salt key), when the transaction had touched them.
         stored: Option<String>,
+        /// What was done at the gateway to a virtual key's rotation (the
+        /// new key deleted).
+        virtual_key: Option<String>,
     },
     /// Its commit was recorded: every file holds the new values.
-    Completed { tx: String, action: String },
+    Completed {
+        tx: String,
+        action: String,
+        /// What was done at the gateway to a virtual key's rotation (the
+        /// old key deleted after its grace).
+        virtual_key: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Recovered {
@@ -49,6 +58,7 @@ impl std::fmt::Display for Recovered {
                 restored,
                 files,
                 stored,
+                virtual_key,
             } => {
                 write!(
                     f,
@@ -61,12 +71,25 @@ impl std::fmt::Display for Recovered {
                 if let Some(stored) = stored {
                     write!(f, "\n  stored credentials: {stored}")?;
                 }
+                if let Some(done) = virtual_key {
+                    write!(f, "\n  gateway: {done}")?;
+                }
                 Ok(())
             }
-            Recovered::Completed { tx, action } => write!(
-                f,
-                "recovered an interrupted {action} (tx {tx}): it had committed, every file holds the NEW keys"
-            ),
+            Recovered::Completed {
+                tx,
+                action,
+                virtual_key,
+            } => {
+                write!(
+                    f,
+                    "recovered an interrupted {action} (tx {tx}): it had committed, every file holds the NEW keys"
+                )?;
+                if let Some(done) = virtual_key {
+                    write!(f, "\n  gateway: {done}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -278,16 +301,29 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
             restored: Vec::new(),
             files: Vec::new(),
             stored: None,
+            virtual_key: None,
         });
     };
     if audit::contains(&config.state_dir, &begin.tx) {
         for f in &begin.files {
             vault::store::remove_stale_temps(&f.target);
         }
+        // The old virtual key is deleted once its grace is over.
+        let virtual_key = match loaded.virtual_key() {
+            Some((pending, committed)) => Some(settle_virtual_key(
+                config,
+                loaded,
+                identities,
+                pending,
+                Some(pending.grace_until(committed)),
+            )?),
+            None => None,
+        };
         journal::clear(&loaded.path)?;
         return Ok(Recovered::Completed {
             tx: begin.tx.clone(),
             action: begin.summary.action.clone(),
+            virtual_key,
         });
     }
     // LiteLLM's stored credentials first, while the files hold the new key.
@@ -305,6 +341,13 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
     if let Some(stored) = &mut stored {
         reencrypt::recover_after(config, stored, &loaded.path)?;
     }
+    // The files no longer name the new virtual key: it goes.
+    let virtual_key = match loaded.virtual_key() {
+        Some((pending, _)) => Some(settle_virtual_key(
+            config, loaded, identities, pending, None,
+        )?),
+        None => None,
+    };
     journal::clear(&loaded.path)?;
     Ok(Recovered::RolledBack {
         tx: begin.tx.clone(),
@@ -312,5 +355,39 @@ fn settle(config: &Config, loaded: &Loaded, identities: &[x25519::Identity]) -> 
         files: restore.checked(&begin.files),
         restored: restore.restored,
         stored: stored.map(|s| s.detail),
+        virtual_key,
+    })
+}
+
+/// A virtual key's work at the gateway after a crash: with `until_ms`
+/// (committed), the old key deleted once the grace is over, else the new
+/// key deleted. The master key is the source's (a virtual-key rotation
+/// never changes it). No answer keeps the journal.
+fn settle_virtual_key(
+    config: &Config,
+    loaded: &Loaded,
+    identities: &[x25519::Identity],
+    pending: &crate::virtual_key::pending::Pending,
+    until_ms: Option<u64>,
+) -> Result<String> {
+    let ids = vault::identity::Identities {
+        identities: identities.to_vec(),
+        ..vault::identity::Identities::default()
+    };
+    let doc = vault::Document::read(&config.source)?;
+    let plain = doc.decrypt(&doc.data_key(&ids)?)?;
+    let master = crate::sinks::Values::from_plaintext(&plain)
+        .get(crate::config::MASTER_KEY)
+        .cloned()
+        .unwrap_or_else(|| vault::Secret::new(Vec::new()));
+    let timeout = config.gateway.timeout.min(crate::gateway::REQUEST_TIMEOUT);
+    let done = match until_ms {
+        Some(until) => crate::virtual_key::pending::finish(pending, &master, until, timeout),
+        None => crate::virtual_key::pending::withdraw(pending, &master, timeout),
+    };
+    done.map_err(|source| crate::error::Error::VirtualKeyPending {
+        journal: loaded.path.clone(),
+        committed: until_ms.is_some(),
+        source: Box::new(source),
     })
 }

@@ -23,12 +23,17 @@ pub enum Action {
     Sync {
         force_salt: bool,
     },
+    /// `--key NAME`: a fresh value for `config.virtual_keys[key]`, made a
+    /// virtual key at the gateway (no restart; the master key stays).
+    RotateVirtual {
+        key: usize,
+    },
 }
 
 impl Action {
     pub fn name(self) -> &'static str {
         match self {
-            Action::Rotate { .. } => "rotate",
+            Action::Rotate { .. } | Action::RotateVirtual { .. } => "rotate",
             Action::Sync { .. } => "sync",
         }
     }
@@ -37,7 +42,13 @@ impl Action {
     pub fn force_salt(self) -> bool {
         match self {
             Action::Rotate { force_salt, .. } | Action::Sync { force_salt } => force_salt,
+            Action::RotateVirtual { .. } => false,
         }
+    }
+
+    /// Whether it makes a fresh key (a rotation of either kind).
+    pub fn rotates(self) -> bool {
+        !matches!(self, Action::Sync { .. })
     }
 }
 
