@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod clients;
+mod gateway;
 
 use litekeys_tests::rotate_lab::{OLD_MASTER, OLD_SALT, Seeds, fill};
 
