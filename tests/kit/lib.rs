@@ -10,6 +10,7 @@ mod test;
 
 pub mod consumers_lab;
 pub mod droid;
+pub mod echo;
 pub mod fixtures;
 pub mod litellm;
 pub mod litellm_db;
