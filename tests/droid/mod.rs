@@ -3,3 +3,5 @@
 //! and `litekeys-rotate --sentinel` with `sentinel_client = "droid"`.
 
 mod client;
+mod models;
+mod rotate;

@@ -87,6 +87,11 @@ pub enum Error {
     #[error(transparent)]
     Preflight(#[from] PreflightError),
 
+    /// `droid doctor` refuses the Droid settings the transaction would
+    /// write (refused before anything was written), or could not run.
+    #[error(transparent)]
+    Droid(#[from] crate::droid::DroidError),
+
     /// Activation (restart + verify) failed and every file was restored.
     #[error("{failure}; rolled back {restored} file(s) to the old keys; {back}")]
     RolledBack {
@@ -211,14 +216,17 @@ impl Error {
                 vault::Error::Unpinned { .. } => Exit::Recipients,
                 _ => Exit::Error,
             },
+            Error::Implausible { .. } | Error::Droid(crate::droid::DroidError::Doctor { .. }) => {
+                Exit::BadInput
+            }
             Error::Source { .. }
+            | Error::Droid(_)
             | Error::Sink(_)
             | Error::Pending(_)
             | Error::Io { .. }
             | Error::Gateway(_)
             | Error::Git(_) => Exit::Error,
             Error::Pull(e) => e.exit(),
-            Error::Implausible { .. } => Exit::BadInput,
             Error::RolledBack { .. } => Exit::RolledBack,
             Error::VirtualKeyPending {
                 committed: true, ..

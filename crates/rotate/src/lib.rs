@@ -12,6 +12,7 @@
 mod activation;
 pub mod audit;
 pub mod config;
+pub mod droid;
 mod env;
 mod error;
 pub mod gateway;

@@ -19,6 +19,10 @@ pub enum ActivateError {
         source: GatewayError,
         routes: Vec<String>,
     },
+    /// A check through the real Droid CLI failed (`droid doctor` on the
+    /// settings as written, a `droid exec` sentinel).
+    #[error(transparent)]
+    Droid(#[from] crate::droid::DroidError),
     /// After the rollback the gateway did not answer on the old key;
     /// `restart` says how the restart back failed, when it did.
     #[error("{}the gateway does not answer on the old key {fingerprint}: {source}", again(.restart))]

@@ -42,6 +42,9 @@ pub enum PreflightError {
     NoCommand { program: String, why: &'static str },
     #[error(transparent)]
     EmptyCommand(ServiceError),
+    /// `sentinel_client = "droid"` with no droid on PATH.
+    #[error(transparent)]
+    Droid(crate::droid::DroidError),
     /// The gateway cannot manage the virtual key (no master key, no
     /// answer, no database).
     #[error(transparent)]

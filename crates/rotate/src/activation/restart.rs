@@ -12,9 +12,11 @@ use super::error::ActivateError;
 use super::preflight::PreflightError;
 use super::service::{Manager, Programs, ServiceError, ServiceSpec};
 use super::step::{Activate, Activation, Verification};
-use crate::config::{Config, ManagerKind};
+use crate::config::{Config, ManagerKind, SentinelClient};
+use crate::droid::{self, DroidError};
 use crate::gateway::{self, NoProgress, Progress, fresh_sentinel};
 use crate::sinks::Role;
+use crate::sinks::droid::Route;
 use std::time::{Duration, Instant};
 
 /// Bound on the verification of the old key after a restart back that
@@ -30,6 +32,8 @@ pub struct Restart {
     pub timeout: Duration,
     /// The exact reply each sentinel asks for; `None`: no sentinel.
     pub sentinel: Option<String>,
+    /// What sends the sentinels (`[gateway] sentinel_client`).
+    pub client: SentinelClient,
     /// Told while the gateway comes up (the binary's spinner).
     pub progress: Box<dyn Progress>,
     /// How the restart onto the new values failed, when it did: a restart
@@ -52,6 +56,7 @@ impl Restart {
                     .clone()
                     .unwrap_or_else(fresh_sentinel)
             }),
+            client: config.gateway.sentinel_client,
             progress: Box::new(NoProgress),
             failed: None,
         }
@@ -74,10 +79,15 @@ impl Restart {
             })
     }
 
-    /// One sentinel per distinct model of the gateway's Droid routes.
-    fn sentinels(&self, step: &Activation<'_>, expected: &str) -> Result<usize, ActivateError> {
+    /// One sentinel per distinct model of `routes`, over HTTP.
+    fn sentinels(
+        &self,
+        step: &Activation<'_>,
+        routes: &[Route],
+        expected: &str,
+    ) -> Result<usize, ActivateError> {
         let mut models: Vec<&str> = Vec::new();
-        for route in step.routes {
+        for route in routes {
             if !models.contains(&route.model.as_str()) {
                 models.push(&route.model);
             }
@@ -87,8 +97,7 @@ impl Restart {
             gateway::sentinel(&self.url, step.new, model, expected, self.timeout, &hide).map_err(
                 |source| ActivateError::Sentinel {
                     source,
-                    routes: step
-                        .routes
+                    routes: routes
                         .iter()
                         .filter(|r| r.model == *model)
                         .map(|r| r.at.clone())
@@ -97,6 +106,29 @@ impl Restart {
             )?;
         }
         Ok(models.len())
+    }
+
+    /// One sentinel through `droid exec` per Droid route; the routes droid
+    /// does not select by an id of their own are asked over HTTP.
+    fn droid_sentinels(
+        &self,
+        step: &Activation<'_>,
+        expected: &str,
+    ) -> Result<String, ActivateError> {
+        let cli = droid::Cli::on_path().ok_or(DroidError::NotOnPath)?;
+        let asked = droid::sentinels(&cli, step.config, expected, self.timeout, &step.secrets())?;
+        let mut said = format!(
+            "sentinel replied through droid exec on {} Droid route(s)",
+            asked.answered.len()
+        );
+        if !asked.unlisted.is_empty() {
+            let models = self.sentinels(step, &asked.unlisted, expected)?;
+            said.push_str(&format!(
+                ", over HTTP on {models} model(s) of {} route(s) droid does not select by an id",
+                asked.unlisted.len()
+            ));
+        }
+        Ok(said)
     }
 }
 
@@ -153,6 +185,12 @@ impl Activate for Restart {
     }
 
     fn preflight(&self, step: &Activation<'_>) -> Result<(), PreflightError> {
+        if self.sentinel.is_some()
+            && self.client == SentinelClient::Droid
+            && droid::Cli::on_path().is_none()
+        {
+            return Err(PreflightError::Droid(DroidError::NotOnPath));
+        }
         if needs_restart(step) {
             self.service.preflight()
         } else {
@@ -189,8 +227,14 @@ impl Activate for Restart {
             None => format!("no restart needed; {report}"),
         };
         if let Some(expected) = &self.sentinel {
-            let models = self.sentinels(step, expected)?;
-            detail.push_str(&format!("; sentinel replied on {models} model(s)"));
+            let said = match self.client {
+                SentinelClient::Http => format!(
+                    "sentinel replied on {} model(s)",
+                    self.sentinels(step, step.routes, expected)?
+                ),
+                SentinelClient::Droid => self.droid_sentinels(step, expected)?,
+            };
+            detail.push_str(&format!("; {said}"));
         }
         detail.push_str(&format!("; {:.1} s in all", start.elapsed().as_secs_f64()));
         Ok(Verification::Verified(detail))

@@ -30,6 +30,16 @@ impl Verification {
             Verification::Verified(d) | Verification::Unverified(d) => d,
         }
     }
+
+    /// With `note` (when there is one) appended to what it says.
+    #[must_use]
+    pub fn noting(self, note: Option<String>) -> Verification {
+        let Some(note) = note else { return self };
+        match self {
+            Verification::Verified(d) => Verification::Verified(format!("{d}; {note}")),
+            Verification::Unverified(d) => Verification::Unverified(format!("{d}; {note}")),
+        }
+    }
 }
 
 /// A file the transaction replaced.

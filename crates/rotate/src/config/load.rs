@@ -6,7 +6,7 @@
 use super::error::ConfigError;
 use super::settings::{
     Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, LOCAL_FILE_NAME,
-    absolute, default_service,
+    SentinelClient, absolute, default_service,
 };
 use super::sink::{SinkKind, SinkSpec};
 use crate::env::Env;
@@ -172,6 +172,7 @@ impl Config {
                 timeout: Duration::from_secs(60),
                 litellm_config: None,
                 sentinel: None,
+                sentinel_client: SentinelClient::default(),
             },
             service: default_service(),
             sinks: vec![

@@ -26,7 +26,7 @@ pub use keys::{KEYS, Key, help_text as keys_help};
 pub use load::Located;
 pub use settings::{
     Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, FILE_NAME, Found, GatewayConfig, GitConfig,
-    LOCAL_FILE_NAME, ManagerKind, ServiceConfig,
+    LOCAL_FILE_NAME, ManagerKind, SentinelClient, ServiceConfig,
 };
 pub use sink::{Layout, LayoutError, Pointer, SinkKind, SinkRule, SinkSpec};
 pub use virtual_key::{MAX_ALIAS, MAX_GRACE, VirtualKeyRule, VirtualKeySpec};

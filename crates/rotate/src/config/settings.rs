@@ -51,6 +51,18 @@ pub struct GatewayConfig {
     /// that answer fixed text (LiteLLM `mock_response`); default: a fresh
     /// random `LITEKEYS_SENTINEL_<hex>` per rotation.
     pub sentinel: Option<String>,
+    /// What sends the sentinels: a chat completion per model, or the real
+    /// Droid CLI per Droid route (`droid exec`).
+    pub sentinel_client: SentinelClient,
+}
+
+/// `[gateway] sentinel_client`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SentinelClient {
+    #[default]
+    Http,
+    Droid,
 }
 
 #[derive(Clone, Debug)]

@@ -230,15 +230,18 @@ pub(crate) fn execute(
         return Err(stop);
     }
     fault::point("sinks-written");
-    let activated = reencrypt::activate(
-        config,
-        &prepared.stored,
-        &step,
-        &prepared.recipients,
-        activator,
-        &mut journal,
-        ui,
-    );
+    let activated = doctor_written(config, &changed, &step).and_then(|doctored| {
+        let verification = reencrypt::activate(
+            config,
+            &prepared.stored,
+            &step,
+            &prepared.recipients,
+            activator,
+            &mut journal,
+            ui,
+        )?;
+        Ok(verification.noting(doctored.line()))
+    });
     let verification = match activated {
         Ok(v) => v,
         Err(failure) => {
@@ -391,6 +394,21 @@ fn stored_incomplete(
         journal: journal.path.clone(),
     }
     .into()
+}
+
+/// `droid doctor` on the Droid settings as written: a failure rolls back
+/// like a failed activation.
+fn doctor_written(
+    config: &crate::config::Config,
+    changed: &[ChangedFile],
+    step: &Activation<'_>,
+) -> std::result::Result<crate::droid::Doctored, crate::activation::ActivateError> {
+    let paths: Vec<PathBuf> = changed.iter().map(|c| c.path.clone()).collect();
+    Ok(crate::droid::doctor_written(
+        config,
+        &paths,
+        &step.secrets(),
+    )?)
 }
 
 /// Writes one file unless it changed since it was planned (the store's

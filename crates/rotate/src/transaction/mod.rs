@@ -135,6 +135,12 @@ pub fn run(req: &Request<'_>, activator: &mut dyn Activate, ui: &mut dyn Ui) -> 
         // Before the question: a restart that cannot work here is refused
         // with nothing written, instead of written and rolled back.
         execute::preflight(req, &prepared, activator)?;
+        // Droid settings droid would reject (it then drops every custom
+        // model) are refused too, with nothing written.
+        let hide: Vec<&Secret> = prepared.hide.iter().collect();
+        if let Some(line) = crate::droid::doctor_planned(config, &prepared.changes, &hide)?.line() {
+            ui.step(&line);
+        }
         reencrypt::preflight(
             config,
             &mut prepared.stored,
