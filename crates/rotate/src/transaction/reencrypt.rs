@@ -452,3 +452,6 @@ pub(super) fn check_restart(phase: &Phase, activator: &dyn Activate) -> Result<(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests;
