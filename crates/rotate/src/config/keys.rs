@@ -56,11 +56,6 @@ pub const KEYS: &[Key] = &[
         "the exact reply --sentinel asks each Droid route's model for",
     ),
     key(
-        "gateway",
-        "sentinel_client",
-        "how --sentinel asks: http (a chat completion per model) | droid (`droid exec` per Droid route) [default: http]",
-    ),
-    key(
         "service",
         "manager",
         "systemd-user | systemd-system | compose | command | none [default: systemd-user]",
@@ -113,7 +108,7 @@ pub const KEYS: &[Key] = &[
     key(
         "sink",
         "keys",
-        "the values it holds [default: LITELLM_MASTER_KEY, LITELLM_SALT_KEY]",
+        "the values it holds [default: LITELLM_MASTER_KEY, LITELLM_SALT_KEY; a droid, litellm-config, json, toml or yaml sink: LITELLM_MASTER_KEY]",
     ),
     key(
         "git",

@@ -4,8 +4,8 @@
 use super::error::{ConfigError, ConfigReason};
 use super::load::default_source;
 use super::settings::{
-    Config, DEFAULT_GATEWAY, Found, GatewayConfig, GitConfig, ManagerKind, SentinelClient,
-    ServiceConfig, absolute, default_service,
+    Config, DEFAULT_GATEWAY, Found, GatewayConfig, GitConfig, ManagerKind, ServiceConfig, absolute,
+    default_service,
 };
 use super::sink::{self, Layout, SinkKind, SinkSpec};
 use crate::env::Env;
@@ -33,7 +33,6 @@ struct RawGateway {
     timeout: Option<Spanned<Seconds>>,
     litellm_config: Option<String>,
     sentinel: Option<Spanned<String>>,
-    sentinel_client: Option<SentinelClient>,
 }
 
 #[derive(Deserialize, Default)]
@@ -143,7 +142,6 @@ impl Config {
                 Some(t) => Some(t.get_ref().trim().to_string()),
                 None => None,
             },
-            sentinel_client: g.sentinel_client.unwrap_or_default(),
         };
 
         let no_service = Spanned::new(0..0, RawService::default());
@@ -179,7 +177,7 @@ impl Config {
                 }
                 (Some(k), None) => vec![k.clone()],
                 (None, Some(ks)) => ks.clone(),
-                (None, None) if r.kind.holds_one_key() => vec![MASTER_KEY.into()],
+                (None, None) if r.kind.master_only_by_default() => vec![MASTER_KEY.into()],
                 (None, None) => vec![MASTER_KEY.into(), SALT_KEY.into()],
             };
             if keys.is_empty() {

@@ -44,6 +44,13 @@ impl SinkKind {
         )
     }
 
+    /// Without `keys`, the sink holds the master key alone: one-key kinds,
+    /// and LiteLLM's config.yaml, where a salt key is rare (LiteLLM reads
+    /// it from the environment).
+    pub fn master_only_by_default(self) -> bool {
+        self.holds_one_key() || self == SinkKind::LitellmConfig
+    }
+
     /// The kinds that name their value with `pointer`.
     pub fn takes_pointer(self) -> bool {
         matches!(self, SinkKind::Json | SinkKind::Toml | SinkKind::Yaml)
@@ -312,6 +319,17 @@ pointer = "/client/api_key"
         assert_eq!(c.sinks[1].path, Path::new("/home/u/.claude/settings.json"));
         // Without keys, a yaml sink holds the master key.
         assert_eq!(c.sinks[3].keys, ["LITELLM_MASTER_KEY"]);
+        let text = AGREED.replace(
+            "keys = [\"LITELLM_MASTER_KEY\"]\n\n[[sink]]\nkind = \"json\"",
+            "\n[[sink]]\nkind = \"json\"",
+        );
+        assert_ne!(text, AGREED);
+        let c = Config::parse(Path::new("/r/litekeys.toml"), &text, &env).unwrap();
+        assert_eq!(
+            c.sinks[0].keys,
+            ["LITELLM_MASTER_KEY"],
+            "litellm-config's default"
+        );
 
         let bad = "[[sink]]\nkind = \"droid\"\npath = \"~/.factory\"\npointer = \"/a\"\n";
         let msg = Config::parse(Path::new("/r/l.toml"), bad, &env)
