@@ -56,6 +56,11 @@ pub const KEYS: &[Key] = &[
         "the exact reply --sentinel asks each Droid route's model for",
     ),
     key(
+        "gateway",
+        "sentinel_client",
+        "how --sentinel asks: http (a chat completion per model) | droid (`droid exec` per Droid route) [default: http]",
+    ),
+    key(
         "service",
         "manager",
         "systemd-user | systemd-system | compose | command | none [default: systemd-user]",

@@ -4,8 +4,8 @@
 use super::error::{ConfigError, ConfigReason};
 use super::load::default_source;
 use super::settings::{
-    Config, DEFAULT_GATEWAY, Found, GatewayConfig, GitConfig, ManagerKind, ServiceConfig, absolute,
-    default_service,
+    Config, DEFAULT_GATEWAY, Found, GatewayConfig, GitConfig, ManagerKind, SentinelClient,
+    ServiceConfig, absolute, default_service,
 };
 use super::sink::{self, Layout, SinkKind, SinkSpec};
 use crate::env::Env;
@@ -33,6 +33,7 @@ struct RawGateway {
     timeout: Option<Spanned<Seconds>>,
     litellm_config: Option<String>,
     sentinel: Option<Spanned<String>>,
+    sentinel_client: Option<SentinelClient>,
 }
 
 #[derive(Deserialize, Default)]
@@ -142,6 +143,7 @@ impl Config {
                 Some(t) => Some(t.get_ref().trim().to_string()),
                 None => None,
             },
+            sentinel_client: g.sentinel_client.unwrap_or_default(),
         };
 
         let no_service = Spanned::new(0..0, RawService::default());
