@@ -56,7 +56,10 @@ pub(crate) fn review(
     let mut notes = match spec.kind {
         SinkKind::Droid => droid::review(bytes, t),
         SinkKind::LitellmConfig => litellm_config::review(bytes, t),
-        _ => Vec::new(),
+        _ => match pointed_parts(spec) {
+            Some((format, pointer)) => pointed::review(format, bytes, pointer),
+            None => Vec::new(),
+        },
     };
     let holds_key = match spec.kind {
         SinkKind::Droid => t

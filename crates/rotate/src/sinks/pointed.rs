@@ -4,7 +4,7 @@
 //! text ([`json_pointer`], [`toml_key`], [`yaml_key`]), so every other byte
 //! stays; a reference to an environment variable there is left alone.
 
-use super::edit::{Edit, Field, Target};
+use super::edit::{Edit, Field, Note, Target};
 use super::error::SinkError;
 use super::{droid, json_pointer, toml_key, yaml_key};
 use crate::config::{Pointer, SinkKind};
@@ -124,6 +124,23 @@ pub(crate) fn read_values(
     }
 }
 
+/// A reference at the pointer, said by `status`: the client reads the
+/// key from its environment, so this file has nothing to hold.
+pub(crate) fn review(format: Format, bytes: &[u8], pointer: &Pointer) -> Vec<Note> {
+    let Ok(text) = text(bytes) else {
+        return Vec::new();
+    };
+    match format.value(text, pointer) {
+        Ok(v) if is_reference(&v) => vec![Note {
+            text: format!(
+                "{pointer} is a reference to an environment variable: left alone (whatever sets that variable carries the key)"
+            ),
+            drift: false,
+        }],
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::edit::tests::target;
@@ -148,6 +165,14 @@ mod tests {
         assert_eq!(&e.bytes[..], text.as_bytes());
         let key = "LITELLM_MASTER_KEY".to_string();
         assert!(read_values(Format::Json, text.as_bytes(), &p, Some(&key)).is_empty());
+        let notes = review(Format::Json, text.as_bytes(), &p);
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0]
+                .text
+                .starts_with("/env/ANTHROPIC_AUTH_TOKEN is a reference to an environment variable")
+                && !notes[0].drift
+        );
     }
 
     #[test]
