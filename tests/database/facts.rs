@@ -19,8 +19,7 @@ fn is_alive(pid: u32) -> bool {
 
 /// A stored model answers through the echo upstream with its stored key;
 /// a virtual key works at once, is refused right after /key/delete while
-/// another keeps working, and survives a restart through the `command`
-/// manager's argv; nothing (no query engine) is left after the drop.
+/// another keeps working; nothing (no query engine) is left after the drop.
 #[test]
 fn stored_model_and_virtual_keys_on_the_real_database() {
     let sandbox = Sandbox::new();
@@ -89,27 +88,6 @@ fn stored_model_and_virtual_keys_on_the_real_database() {
     );
     assert_eq!(gw.chat(&second, "stored").status, 200);
 
-    // The restart path litekeys-rotate drives (manager = "command").
-    let engines = gw.engine_pids();
-    assert_eq!(engines.len(), 1, "one query engine under LiteLLM");
-    let argv = gw.restart_argv();
-    let status = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .status()
-        .expect("ctl");
-    assert!(status.success());
-    assert!(
-        !engines.iter().any(|&p| is_alive(p)),
-        "the old query engine outlived its proxy"
-    );
-    gw.wait_ready(litekeys_tests::litellm::START_TIMEOUT);
-    let reply = gw.chat(&second, "stored");
-    assert_eq!(reply.status, 200, "after the restart: {}", reply.body);
-    assert_eq!(
-        reply.content.as_deref(),
-        Some(fingerprint(UPSTREAM).as_str())
-    );
-    assert_eq!(gw.chat(&first, "stored").status, 401);
     assert!(gw.echo().requests() >= 4);
 
     let proxy = gw.pid().expect("pid");
@@ -174,26 +152,61 @@ fn without_a_salt_key_a_new_master_key_loses_stored_credentials_until_the_old_on
 }
 
 /// With a salt key the stored credentials do not depend on the master key:
-/// env change + restart keeps the stored model answering with its key.
+/// env change + restart (the `command` manager's argv, as litekeys-rotate
+/// runs it) keeps the stored model answering with its key and a virtual key
+/// made before working, and refuses the old master key; the old query engine
+/// left with its proxy.
 #[test]
-fn with_a_salt_key_a_new_master_key_keeps_stored_credentials() {
+fn with_a_salt_key_a_new_master_key_keeps_stored_credentials_and_virtual_keys() {
     let sandbox = Sandbox::new();
     let salt = "sk-salt-Js1DHb4Nw8Ke2Yq6Js1DHb4Nw8Ke2Yq6";
     let Some(gw) = LiteLlmDb::start(&sandbox, MASTER, Some(salt)) else {
         return;
     };
     gw.store_model(MASTER, "stored", UPSTREAM);
+    let client = gw.generate_key(MASTER, "droid");
     gw.set_master_key(OTHER_MASTER);
+    let env = std::fs::read_to_string(gw.env_file()).unwrap();
     assert!(
-        std::fs::read_to_string(gw.env_file())
-            .unwrap()
-            .contains("LITELLM_SALT_KEY="),
+        env.contains("LITELLM_SALT_KEY="),
         "set_master_key dropped the salt key"
     );
-    gw.restart();
-    assert_eq!(gw.chat(MASTER, "stored").status, 401);
+    assert!(
+        env.contains("DATABASE_URL="),
+        "set_master_key dropped the database"
+    );
+
+    let engines = gw.engine_pids();
+    assert_eq!(engines.len(), 1, "one query engine under LiteLLM");
+    let argv = gw.restart_argv();
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .status()
+        .expect("ctl.sh");
+    assert!(status.success());
+    assert!(
+        !engines.iter().any(|&p| is_alive(p)),
+        "the old query engine outlived its proxy"
+    );
+    gw.wait_ready(litekeys_tests::litellm::START_TIMEOUT);
+
+    assert_eq!(
+        gw.chat(MASTER, "stored").status,
+        401,
+        "the old master key works"
+    );
     let reply = gw.chat(OTHER_MASTER, "stored");
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.content.as_deref(),
+        Some(fingerprint(UPSTREAM).as_str())
+    );
+    let reply = gw.chat(&client, "stored");
+    assert_eq!(
+        reply.status, 200,
+        "the virtual key after the restart: {}",
+        reply.body
+    );
     assert_eq!(
         reply.content.as_deref(),
         Some(fingerprint(UPSTREAM).as_str())
