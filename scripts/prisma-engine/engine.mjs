@@ -404,12 +404,16 @@ async function main() {
       },
     );
   });
+  // prisma-client-py keeps connections in a pool for as long as it likes:
+  // closing an idle one (Node's default after 5 s) races its next request.
+  server.keepAliveTimeout = 0;
   server.listen(port, '127.0.0.1');
 
   let stopping = false;
-  const stop = () => {
+  const stop = (why) => {
     if (stopping) return;
     stopping = true;
+    if (why) process.stderr.write(`prisma-engine (litekeys): stopping: ${why}\n`);
     server.close();
     setTimeout(() => process.exit(0), 2000).unref();
     engine.disconnect(TRACE).catch(() => {}).then(() => pool.end()).finally(() => process.exit(0));
@@ -418,7 +422,7 @@ async function main() {
   // The proxy that started us may die by SIGKILL: never outlive it.
   const parent = process.ppid;
   setInterval(() => {
-    if (process.ppid !== parent) stop();
+    if (process.ppid !== parent) stop(`its parent ${parent} is gone`);
   }, 500).unref();
 }
 
