@@ -1,5 +1,6 @@
 //! A yaml sink (and the YAML half of a litellm-config sink): a string in
-//! block mappings, read with serde_yaml_ng, its span found by
+//! block mappings and sequences (continue.dev's `/models/0/apiKey`), read
+//! with serde_yaml_ng, its span found by
 //! [`yaml_text::scalar_span`] and replaced in its quoting style (plain stays
 //! plain when the new value reads back the same unquoted). The edited text
 //! is parsed again and must equal the old document with exactly those
@@ -225,6 +226,13 @@ mod tests {
         assert_eq!(
             run(text, "/a/k", "sk-new").unwrap(),
             text.replace("\"sk#1\"", "\"sk-new\"")
+        );
+        // continue.dev's config.yaml: a key per entry of `models`.
+        let models =
+            "models:\n  - name: a\n    apiKey: sk-a   # a\n  - name: b\n    apiKey: 'sk-old'\n";
+        assert_eq!(
+            run(models, "/models/1/apiKey", "sk-new").unwrap(),
+            models.replace("'sk-old'", "'sk-new'")
         );
         let crlf = "a:\r\n  k: sk-old\r\n  j: x\r\n";
         assert_eq!(

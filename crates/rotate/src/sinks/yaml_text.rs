@@ -1,9 +1,9 @@
-//! Where a one-line scalar sits in a YAML text's block mappings, so that a
-//! key can be replaced in place: comments, order, indentation and quoting
-//! elsewhere stay as the user wrote them. serde_yaml_ng gives no spans, so
-//! this scanner finds them by indentation; it knows block mappings only
-//! (no sequences, flow collections, anchors, tags or multi-line scalars on
-//! the way). Its answer is never trusted alone: the edited text is parsed
+//! Where a one-line scalar sits in a YAML text's block mappings and
+//! sequences, so that a key can be replaced in place: comments, order,
+//! indentation and quoting elsewhere stay as the user wrote them.
+//! serde_yaml_ng gives no spans, so this scanner finds them by indentation;
+//! it refuses flow collections, anchors, tags and multi-line scalars on the
+//! way. Its answer is never trusted alone: the edited text is parsed
 //! again and compared with the intended change ([`super::yaml_key`]).
 
 use std::ops::Range;
@@ -154,17 +154,57 @@ fn scalar(line: &Line<'_>, rest: usize) -> Result<(Range<usize>, Style), Unlocat
     Ok((at..at + len, style))
 }
 
+/// A one-line scalar, or the multi-line verdict when more lines belong to
+/// the value (what the value starts with says more, when it is that).
+fn one_line(
+    found: Result<(Range<usize>, Style), Unlocated>,
+    more: bool,
+) -> Result<(Range<usize>, Style), Unlocated> {
+    match found {
+        Err(e @ Unlocated::NotInPlace(_)) => Err(e),
+        _ if more => Err(Unlocated::NotInPlace("a multi-line value")),
+        found => found,
+    }
+}
+
 /// The span (quotes included) and style of the one-line scalar at `path`
-/// through block mappings.
+/// through block mappings and block sequences (an index for an entry).
 pub(crate) fn scalar_span(text: &str, path: &[String]) -> Result<(Range<usize>, Style), Unlocated> {
-    let lines = content_lines(text);
+    let mut lines = content_lines(text);
     let (mut lo, mut hi) = (0, lines.len());
     let mut parent: Option<usize> = None;
     for (depth, token) in path.iter().enumerate() {
+        let last = depth + 1 == path.len();
         let first = lines[lo..hi].first().ok_or(Unlocated::NotFound)?;
         let indent = first.indent;
-        if first.is_dash() || parent.is_some_and(|p| indent <= p) {
-            return Err(Unlocated::NotInPlace("inside a sequence"));
+        if first.is_dash() {
+            // A block sequence (at its key's indentation or deeper).
+            let n = super::json_text::index(token).ok_or(Unlocated::NotFound)?;
+            let starts: Vec<usize> = (lo..hi)
+                .filter(|&i| lines[i].indent == indent && lines[i].is_dash())
+                .collect();
+            let i = *starts.get(n).ok_or(Unlocated::NotFound)?;
+            let end = starts.get(n + 1).copied().unwrap_or(hi);
+            let after = &lines[i].body()[1..];
+            let col = indent + 1 + (after.len() - after.trim_start().len());
+            if after.trim().is_empty() || after.trim_start().starts_with('#') {
+                // The entry's value starts on the next line.
+                if last {
+                    return Err(Unlocated::NotInPlace("a multi-line value"));
+                }
+                (lo, hi, parent) = (i + 1, end, Some(indent));
+                continue;
+            }
+            if last {
+                return one_line(scalar(&lines[i], col), end > i + 1);
+            }
+            // `- key: value`: a mapping that starts on the dash's line.
+            lines[i].indent = col;
+            (lo, hi, parent) = (i, end, Some(indent));
+            continue;
+        }
+        if parent.is_some_and(|p| indent <= p) {
+            return Err(Unlocated::NotFound);
         }
         if first.body().starts_with(['{', '[']) {
             return Err(Unlocated::NotInPlace("in a flow collection"));
@@ -184,16 +224,8 @@ pub(crate) fn scalar_span(text: &str, path: &[String]) -> Result<(Range<usize>, 
         {
             end += 1;
         }
-        if depth + 1 == path.len() {
-            let found = scalar(&lines[i], rest);
-            if end > i + 1 {
-                // What the value starts with says more, when it is that.
-                return match found {
-                    Err(e @ Unlocated::NotInPlace(_)) => Err(e),
-                    _ => Err(Unlocated::NotInPlace("a multi-line value")),
-                };
-            }
-            return found;
+        if last {
+            return one_line(scalar(&lines[i], rest), end > i + 1);
         }
         let after = lines[i].text[rest..].trim_start();
         if !(after.is_empty() || after.starts_with('#')) {
@@ -239,9 +271,15 @@ mod tests {
         );
         assert_eq!(at(&["general_settings", "nope"]), Err(Unlocated::NotFound));
         assert_eq!(
-            at(&["model_list", "0"]),
-            Err(Unlocated::NotInPlace("inside a sequence"))
+            at(&["model_list", "0", "litellm_params", "api_key"]),
+            Ok(("sk-provider", Style::Plain))
         );
+        assert_eq!(
+            at(&["model_list", "0", "model_name"]),
+            Ok(("a", Style::Plain))
+        );
+        assert_eq!(at(&["model_list", "1"]), Err(Unlocated::NotFound));
+        assert_eq!(at(&["model_list", "x"]), Err(Unlocated::NotFound));
         assert_eq!(
             at(&["general_settings", "nested"]),
             Err(Unlocated::NotInPlace("a multi-line value"))
@@ -269,6 +307,24 @@ mod tests {
         );
         assert_eq!(
             one("a:\n  k: sk\n    more\n"),
+            Err(Unlocated::NotInPlace("a multi-line value"))
+        );
+        // Entries: compact mappings, scalars, a nested sequence.
+        let seq = |text: &'static str, path: &[&str]| {
+            let path: Vec<String> = path.iter().map(|p| (*p).to_string()).collect();
+            scalar_span(text, &path).map(|(r, _)| &text[r])
+        };
+        let continue_dev = "models:\n  - name: a\n    apiKey: sk-a\n  -   name: b\n      apiKey: \"sk-b\"\n  -\n    name: c\n    apiKey: sk-c\nlist:\n- one\n- - two\n  - 'three'\n";
+        assert_eq!(
+            seq(continue_dev, &["models", "1", "apiKey"]),
+            Ok("\"sk-b\"")
+        );
+        assert_eq!(seq(continue_dev, &["models", "2", "apiKey"]), Ok("sk-c"));
+        assert_eq!(seq(continue_dev, &["models", "0", "apiKey"]), Ok("sk-a"));
+        assert_eq!(seq(continue_dev, &["list", "0"]), Ok("one"));
+        assert_eq!(seq(continue_dev, &["list", "1", "1"]), Ok("'three'"));
+        assert_eq!(
+            seq(continue_dev, &["models", "2"]),
             Err(Unlocated::NotInPlace("a multi-line value"))
         );
         let crlf = "a:\r\n  k: 'v' # c\r\n";
