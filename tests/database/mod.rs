@@ -5,3 +5,4 @@
 mod facts;
 mod master_key;
 mod postgres;
+mod virtual_key;
