@@ -5,6 +5,7 @@
 //! `cargo test -p litekeys-tests` needs the workspace built first with
 //! `--features rotate/fault-injection` (see `scripts/test`).
 
+mod adopt;
 mod builder;
 mod cli;
 mod consumers;

@@ -10,6 +10,7 @@
 //! are private: their facade is re-exported here.
 
 mod activation;
+pub mod adopt;
 pub mod audit;
 pub mod config;
 pub mod droid;

@@ -30,7 +30,7 @@ pub(crate) struct Args {
     pub(crate) command: Option<Command>,
     #[command(flatten)]
     pub(crate) rotate: RotateArgs,
-    /// litekeys.toml to use
+    /// litekeys.toml to use (adopt: the one to write, default ./litekeys.toml)
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
     /// Print the plan (files, fields, fingerprints old -> new) and change nothing
@@ -38,7 +38,8 @@ pub(crate) struct Args {
     pub(crate) dry_run: bool,
     /// Do not ask for confirmation on a terminal. Off a terminal (stdin or stderr not one)
     /// nothing is asked either, as with --yes, so that scripts and the watcher run unattended;
-    /// when only stdin is not a terminal, one line on stderr says so
+    /// when only stdin is not a terminal, one line on stderr says so. `adopt`, which creates files,
+    /// is refused off a terminal without it
     #[arg(long, short = 'y', global = true)]
     pub(crate) yes: bool,
     /// Skip the restart and verification (the audit log records the commit as unverified).
@@ -128,6 +129,13 @@ pub(crate) enum Command {
         #[arg(long = "age", value_name = "R1,R2", value_delimiter = ',', action = clap::ArgAction::Append)]
         age: Vec<String>,
     },
+    /// Take over a gateway set up by hand: find the key LiteLLM runs on (its config.yaml, the
+    /// litellm.env, compose .env or systemd unit it reads) and every file holding it by value;
+    /// print a table (place, what holds it, what litekeys will do), never a key; then write
+    /// secrets/global.enc.env with the values found and a trusted litekeys.toml with one sink
+    /// per managed place, in the current directory. Shell rc files and histories are reported
+    /// with the fix, never edited. Never overwrites; off a terminal it needs --yes
+    Adopt(super::adopt::AdoptArgs),
     /// The main job on embedded defaults: a throwaway HOME and repository shaped like the
     /// seeds and a gateway on a free loopback port (LiteLLM if on PATH, else a built-in
     /// stand-in); status, a rotation that restarts and verifies it, one whose restart fails

@@ -1,6 +1,7 @@
 //! `litekeys-rotate`'s command line: parse, run the library, print, map
 //! the outcome to an exit code.
 
+mod adopt;
 mod args;
 mod demo;
 mod demo_gateway;
@@ -175,6 +176,15 @@ fn run(args: &Args) -> Result<Exit, Error> {
             );
             return Ok(Exit::Ok);
         }
+        // adopt writes the config: it reads none.
+        Some(Command::Adopt(a)) => {
+            let global = adopt::Global {
+                config: args.config.clone(),
+                dry_run: args.dry_run,
+                yes: args.yes,
+            };
+            return Ok(adopt::run(a, &global, &env));
+        }
         _ => {}
     }
     let located = Located::find(args.config.as_deref(), &env)?;
@@ -304,7 +314,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
         (Some(Command::Completions { .. } | Command::Manpages { .. }), _) => {
             unreachable!("handled by meta() before the config is read")
         }
-        (Some(Command::Trust { .. } | Command::Untrust { .. }), _) => {
+        (Some(Command::Trust { .. } | Command::Untrust { .. } | Command::Adopt(_)), _) => {
             unreachable!("handled before the config is loaded")
         }
         (Some(Command::Rotate(_)) | None, None) => unreachable!("rotate always has its arguments"),
