@@ -287,11 +287,21 @@ fn migrations() -> Vec<(String, String)> {
         .collect()
 }
 
-/// cargo's `target/tmp` (next to the profile dir the test binary runs from).
+/// cargo's `target/tmp` (next to the profile dir the test binary runs
+/// from); the temp dir when that is not ours to write.
 fn cache_root() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let target = exe.ancestors().nth(3).expect("target/<profile>/deps/<exe>");
-    target.join("tmp")
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("target/<profile>/deps/<exe>")
+        .join("tmp");
+    let probe = target.join(format!(".litekeys-probe-{}", std::process::id()));
+    if std::fs::create_dir_all(&target).is_ok() && std::fs::write(&probe, "").is_ok() {
+        let _ = std::fs::remove_file(&probe);
+        return target;
+    }
+    std::env::temp_dir()
 }
 
 fn build_template(bin: &Path) -> PathBuf {
