@@ -111,7 +111,7 @@ pub enum Refusal {
     /// A master-key change with no restart while LiteLLM keeps a
     /// database without a salt key.
     #[error(
-        "master key change refused: {0} and no LITELLM_SALT_KEY is set, so LiteLLM's stored credentials are encrypted with the master key; they are re-encrypted (/key/regenerate) only together with the restart, and a change without one (--no-restart, manager \"none\") would leave them unreadable at the next restart; configure [service] manager, or set a salt key first"
+        "master key change refused: {0} and no LITELLM_SALT_KEY is set, so LiteLLM's stored credentials are encrypted with the master key; they are re-encrypted (/key/regenerate) only together with the restart, and a change without one (--no-restart, manager \"none\", litekeys-watch's sync) would leave them unreadable at the next restart; run `litekeys-rotate` (or `litekeys-rotate sync`) with a [service] manager, or set a salt key first"
     )]
     DatabaseNeedsRestart(String),
     #[error("declined: nothing was changed")]
