@@ -254,10 +254,7 @@ fn settings_droid_would_drop_are_refused_before_anything_is_written() {
 }
 
 #[test]
-fn without_droid_on_path_the_droid_client_is_refused_before_anything_is_written() {
-    if Droid::find().is_none() {
-        return;
-    }
+fn without_droid_on_path_the_droid_client_is_refused_and_doctor_is_said_not_to_have_run() {
     let Some(mut lab) = Lab::start(
         &[MockModel::new("gw-one", SENTINEL)],
         &[r#""model": "gw-one""#],
@@ -272,4 +269,26 @@ fn without_droid_on_path_the_droid_client_is_refused_before_anything_is_written(
     assert_eq!(out.exit(), Some(Exit::Usage), "{}", out.stderr);
     out.one_line_error("`droid` is not on PATH");
     before.assert_unchanged();
+
+    // Without --sentinel the rotation goes on; the Droid settings it
+    // writes are said not to have been checked.
+    let out = lab
+        .sb
+        .cmd("litekeys-rotate")
+        .current_dir(lab.sb.path("repo"))
+        .arg("--config")
+        .arg(&lab.config)
+        .arg("--yes")
+        .output();
+    assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
+    assert!(
+        out.stdout_str()
+            .contains("Droid settings not checked by droid doctor: droid is not on PATH"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_ne!(
+        lab.settings()["customModels"][1]["apiKey"],
+        lab.old.as_str()
+    );
 }
