@@ -188,7 +188,7 @@ fn with_a_salt_key_a_new_master_key_keeps_stored_credentials_and_virtual_keys() 
         !engines.iter().any(|&p| is_alive(p)),
         "the old query engine outlived its proxy"
     );
-    gw.wait_ready(litekeys_tests::litellm::START_TIMEOUT);
+    gw.wait_ready(litekeys_tests::litellm_db::START_TIMEOUT);
 
     assert_eq!(
         gw.chat(MASTER, "stored").status,

@@ -36,8 +36,13 @@ use serde_json::{Value, json};
 
 use crate::Sandbox;
 pub use crate::echo::{Echo, fingerprint};
-use crate::litellm::{START_TIMEOUT, free_port};
+use crate::litellm::free_port;
 use crate::postgres::{Postgres, alive};
+
+/// Bound on a start (or restart) until ready with the database: ~15 s on
+/// a quiet machine (LiteLLM, then the Prisma client's import and engine);
+/// 40-90 s seen here with other suites loading both cores.
+pub const START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// LiteLLM with a database; fields drop in order: the proxy, then the
 /// upstream, then PostgreSQL.
