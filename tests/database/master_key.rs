@@ -43,6 +43,17 @@ struct Lab {
 
 impl Lab {
     fn start(salt: Option<&str>) -> Option<Lab> {
+        Lab::with(salt, salt, "")
+    }
+
+    /// The source holds `source_salt`, LiteLLM runs with `litellm_salt`;
+    /// `sink_extra` goes into the dotenv sink's table.
+    fn with(
+        source_salt: Option<&str>,
+        litellm_salt: Option<&str>,
+        sink_extra: &str,
+    ) -> Option<Lab> {
+        let salt = source_salt;
         let sops = Sops::find()?;
         let sb = Sandbox::new();
         let recipient = sb.age_keygen("home/.config/sops/age/keys.txt")?;
@@ -54,7 +65,7 @@ impl Lab {
             "repo/secrets/global.enc.env",
             sops.encrypt(&sb, &recipient, &plain),
         );
-        let gw = LiteLlmDb::start(&sb, OLD, salt)?;
+        let gw = LiteLlmDb::start(&sb, OLD, litellm_salt)?;
         eprintln!(
             "LiteLLM with a database ready in {:.1} s",
             gw.started_in.as_secs_f64()
@@ -66,7 +77,7 @@ impl Lab {
                 "source = \"secrets/global.enc.env\"\n\
                  [gateway]\nurl = \"{url}\"\ntimeout = 180\n\
                  [service]\nmanager = \"command\"\ncommand = [\"{ctl}\", \"restart\"]\ntimeout = 120\n\
-                 [[sink]]\nkind = \"dotenv\"\npath = \"{env}\"\n",
+                 [[sink]]\nkind = \"dotenv\"\npath = \"{env}\"\n{sink_extra}",
                 url = gw.url(),
                 ctl = gw.restart_argv()[0],
                 env = gw.env_file().display(),
@@ -271,4 +282,35 @@ fn salt_key_rotation_restarts_only_and_stored_credentials_keep_working() {
             .contains("POST /v1/chat/completions"),
         "LiteLLM's access log is not on: the absence of /key/regenerate proves nothing"
     );
+}
+
+/// The safety net: the source holds a salt key that never reaches LiteLLM
+/// (the dotenv sink writes the master key only), so litekeys takes the
+/// salt-key path (restart only) while LiteLLM encrypts with the master key.
+/// After the restart the stored model is gone: the rotation fails naming
+/// it, every file goes back, the gateway is restarted on the old key, and
+/// the stored model answers again (exit rolled-back).
+#[test]
+fn a_rotation_that_would_lose_a_stored_model_rolls_back_naming_it() {
+    let Some(lab) = Lab::with(Some(SALT), None, "keys = [\"LITELLM_MASTER_KEY\"]\n") else {
+        return;
+    };
+    let before = Snapshot::of([lab.sb.path("repo"), lab.gw.env_file()]);
+    let out = lab.cmd().arg("--yes").output();
+    eprintln!("litekeys-rotate: {}", out.stderr.trim_end());
+    assert_eq!(out.exit(), Some(Exit::RolledBack), "{}", out.stderr);
+    out.one_line_error(&format!("lost stored model(s) {MODEL}"))
+        .never_shows(OLD)
+        .never_shows(SALT);
+    assert!(out.stderr.contains("rolled back"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("1 stored model(s) served with the old key again"),
+        "{}",
+        out.stderr
+    );
+    before.assert_unchanged();
+    assert_eq!(lab.master(), OLD);
+    assert_eq!(lab.regenerates(), 0);
+    lab.assert_stored_answers(OLD);
 }
