@@ -100,6 +100,24 @@ fn a_flow_style_database_url_in_litellms_config_refuses_salt() {
     salt_refused(&s, &[], "config.yaml:2 sets database_url");
 }
 
+/// A `litellm-config` sink is LiteLLM's config as much as `[gateway]
+/// litellm_config`: its `database_url` refuses `--salt` with no other key.
+#[test]
+fn a_database_url_in_a_litellm_config_sink_refuses_salt() {
+    let Some(s) = Seeds::with_config(|t| {
+        format!(
+            "{t}\n[[sink]]\nkind = \"litellm-config\"\npath = \"~/.config/litellm/config.yaml\"\n"
+        )
+    }) else {
+        return;
+    };
+    s.sb.write(
+        "home/.config/litellm/config.yaml",
+        "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  database_url: postgresql://db/litellm\n",
+    );
+    salt_refused(&s, &[], "config.yaml:3 sets database_url");
+}
+
 #[test]
 fn a_sync_that_would_change_the_salt_key_is_refused_unless_forced() {
     let Some(s) = Seeds::new() else { return };

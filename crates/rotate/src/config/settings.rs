@@ -121,6 +121,28 @@ impl Config {
             .chain(self.gateway.aliases.iter().map(String::as_str))
     }
 
+    /// LiteLLM's config files: `[gateway] litellm_config`, then every
+    /// `litellm-config` sink's file (the gateway reads those too, so a
+    /// `database_url` there means a database as much as the named one).
+    pub fn litellm_configs(&self) -> Vec<&Path> {
+        let mut all: Vec<&Path> = self
+            .gateway
+            .litellm_config
+            .iter()
+            .map(PathBuf::as_path)
+            .collect();
+        for sink in self
+            .sinks
+            .iter()
+            .filter(|s| s.kind == super::SinkKind::LitellmConfig)
+        {
+            if !all.contains(&sink.path.as_path()) {
+                all.push(&sink.path);
+            }
+        }
+        all
+    }
+
     /// Where the configuration came from, for messages.
     pub fn origin(&self) -> String {
         match &self.file {

@@ -57,8 +57,8 @@ pub enum DatabaseInUse {
 
 /// Why a database is (or may be) in use, or `None`: one of
 /// [`DATABASE_VARIABLES`] in the environment or in one of `files`, or a
-/// `database_url` in LiteLLM's config file (`litellm_config`).
-pub fn database_in_use(litellm_config: Option<&Path>, files: &[SetNames]) -> Option<DatabaseInUse> {
+/// `database_url` in one of LiteLLM's config files (`litellm_configs`).
+pub fn database_in_use(litellm_configs: &[&Path], files: &[SetNames]) -> Option<DatabaseInUse> {
     for name in DATABASE_VARIABLES {
         if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
             return Some(DatabaseInUse::Environment(name));
@@ -75,7 +75,13 @@ pub fn database_in_use(litellm_config: Option<&Path>, files: &[SetNames]) -> Opt
             });
         }
     }
-    let path = litellm_config?;
+    litellm_configs
+        .iter()
+        .find_map(|path| in_litellm_config(path))
+}
+
+/// A `database_url` in the LiteLLM config at `path`.
+fn in_litellm_config(path: &Path) -> Option<DatabaseInUse> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(source) => {
@@ -141,9 +147,9 @@ mod tests {
         {
             return;
         }
-        assert!(database_in_use(None, &[file(&["LITELLM_MASTER_KEY"])]).is_none());
+        assert!(database_in_use(&[], &[file(&["LITELLM_MASTER_KEY"])]).is_none());
         for name in DATABASE_VARIABLES {
-            let found = database_in_use(None, &[file(&["A"]), file(&[name])]).unwrap();
+            let found = database_in_use(&[], &[file(&["A"]), file(&[name])]).unwrap();
             assert_eq!(found.to_string(), format!("/srv/litellm/.env sets {name}"));
         }
     }

@@ -81,7 +81,7 @@ pub(super) fn database(config: &Config, current: &Values) -> Option<DatabaseInUs
             }
         }
     }
-    gateway::database_in_use(config.gateway.litellm_config.as_deref(), &files)
+    gateway::database_in_use(&config.litellm_configs(), &files)
 }
 
 /// Where a salt key is set (non-empty) for LiteLLM: the environment, the
