@@ -160,7 +160,7 @@ pub(crate) enum Command {
         owner: u32,
     },
     /// Find the gateway keys in plaintext files, by fingerprint: current (in the source now) or
-    /// old (superseded, from the audit log). Never prints a key. Exit 10 when something was found
+    /// old (superseded, from the audit log). Never prints a key. Exit 13 when something was found
     Scan(super::scan::ScanArgs),
     /// Print shell completions
     Completions {
