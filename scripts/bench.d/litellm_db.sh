@@ -114,14 +114,14 @@ litellm_db_start() { # DIR MASTER [SALT]
     local echo_port
     echo_port="$(_ldb_free_port)"
     cat > "$LDB_DIR/echo.py" <<'EOF'
-import hashlib, http.server, json, sys
+import hashlib, http.server, json, sys, uuid
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", 0)))
         auth = self.headers.get("authorization", "")
         key = auth[len("Bearer "):] if auth.startswith("Bearer ") else auth
         content = hashlib.sha256(key.encode()).hexdigest()[:8] if key else "none"
-        body = json.dumps({"id": "chatcmpl-echo", "object": "chat.completion", "created": 0, "model": "echo",
+        body = json.dumps({"id": f"chatcmpl-echo-{uuid.uuid4().hex}", "object": "chat.completion", "created": 0, "model": "echo",
                            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
         self.send_response(200)

@@ -135,9 +135,10 @@ fn serve(mut conn: TcpStream, requests: &AtomicUsize, seen: &Mutex<BTreeMap<Stri
         .expect("echo lock")
         .entry(content.clone())
         .or_default() += 1;
-    requests.fetch_add(1, Ordering::SeqCst);
+    // A new id each time, as a real upstream: LiteLLM keys spend logs by it.
+    let n = requests.fetch_add(1, Ordering::SeqCst);
     let reply = json!({
-        "id": "chatcmpl-echo",
+        "id": format!("chatcmpl-echo-{n}"),
         "object": "chat.completion",
         "created": 0,
         "model": "echo",
