@@ -35,10 +35,13 @@ fn a_compose_deployment_is_adopted_with_its_env_file_and_service() {
         "home/.config/opencode/opencode.json",
         format!("{{\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"provider\": {{\n    \"litellm\": {{\n      \"npm\": \"@ai-sdk/openai-compatible\",\n      \"options\": {{ \"baseURL\": \"http://framework:4400/v1\", \"apiKey\": \"{master}\" }}\n    }}\n  }}\n}}\n"),
     );
-    // A Droid on this box reaching the gateway by its LAN name: an alias.
+    // Droid on this box: one route to the published port (the droid sink),
+    // one by a LAN name holding the same key (reported, never aliased on a guess).
     sb.write(
         "home/.factory/settings.json",
-        format!("{{\"customModels\": [{{\"model\": \"qwen3-coder\", \"baseUrl\": \"http://framework:4400/v1\", \"apiKey\": \"{master}\", \"provider\": \"generic-chat-completion-api\"}}]}}\n"),
+        format!(
+            "{{\"customModels\": [\n  {{\"model\": \"qwen3-coder\", \"baseUrl\": \"http://127.0.0.1:4400/v1\", \"apiKey\": \"{master}\", \"provider\": \"generic-chat-completion-api\"}},\n  {{\"model\": \"kimi-linear\", \"baseUrl\": \"http://framework:4400/v1\", \"apiKey\": \"{master}\", \"provider\": \"generic-chat-completion-api\"}}\n]}}\n"
+        ),
     );
     let history = format!(
         "ls\ncurl -fsS http://framework:4400/v1/models -H \"Authorization: Bearer {master}\"\n"
@@ -104,8 +107,8 @@ fn a_compose_deployment_is_adopted_with_its_env_file_and_service() {
     let toml = std::fs::read_to_string(sb.path("repo/litekeys.toml")).unwrap();
     eprint!("{toml}");
     for want in [
-        format!("url = \"http://127.0.0.1:4400\""),
-        format!("aliases = [\"http://framework:4400\"]"),
+        "url = \"http://127.0.0.1:4400\"\n".to_string(),
+        "kind = \"droid\"\npath = \"~/.factory\"".to_string(),
         format!("manager = \"compose\"\ndir = \"{shown}\"\nservice = \"litellm\""),
         format!("kind = \"dotenv\"\npath = \"{shown}/.env\"\nkeys = [\"LITELLM_MASTER_KEY\", \"LITELLM_SALT_KEY\"]"),
         "kind = \"toml\"\npath = \"~/.openhands/config.toml\"\npointer = \"/llm/api_key\"".to_string(),

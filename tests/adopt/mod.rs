@@ -6,6 +6,7 @@
 mod bad_input;
 mod compose;
 mod guide;
+mod systemd;
 
 use litekeys_tests::Sandbox;
 

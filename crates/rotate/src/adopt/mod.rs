@@ -84,20 +84,19 @@ pub struct Survey {
     gateway: gateway::Gateway,
     places: places::Places,
     url: String,
-    aliases: Vec<String>,
     home: PathBuf,
 }
 
 /// Finds the gateway's key and every place holding it; reads only.
 pub fn survey(roots: &Roots) -> Result<Survey, AdoptError> {
     let gateway = gateway::find(roots)?;
-    let places = places::find(roots, &gateway);
-    let (url, aliases) = write::urls(&gateway, &places.route_urls);
+    let mut places = places::find(roots, &gateway);
+    let url = write::url(&gateway, &places.route_urls);
+    places.settle_routes(&url);
     Ok(Survey {
         gateway,
         places,
         url,
-        aliases,
         home: roots.home.clone(),
     })
 }

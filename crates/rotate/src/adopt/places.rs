@@ -54,6 +54,8 @@ pub(super) enum Fix {
     Unit,
     /// A second field of a file another row manages (one sink per file).
     Second,
+    /// A Droid route holding the key whose base URL is not the gateway's.
+    Elsewhere,
     Unknown,
 }
 
@@ -67,6 +69,7 @@ impl Fix {
                 "report only: shell history: delete the line (the key is in plaintext there)".into()
             }
             Fix::Unit => "report only: a unit file: move the Environment= line into a drop-in (litellm.service.d/litekeys.conf), which litekeys manages".into(),
+            Fix::Elsewhere => "report only: the route points elsewhere, not at the gateway: if that is the gateway under another name, add it to [gateway] aliases; else give the route its own key".into(),
             Fix::Second => "report only: a second field of a file already managed: remove it, or point it at the managed one".into(),
             Fix::Unknown => format!(
                 "report only: remove the key there; read it with `litekeys get {name}` or `litekeys exec`"
@@ -79,7 +82,7 @@ impl Fix {
             Fix::Shell => "a shell rc file",
             Fix::History => "a shell history line",
             Fix::Unit => "a systemd unit file",
-            Fix::Second | Fix::Unknown => "the key, in plaintext",
+            Fix::Elsewhere | Fix::Second | Fix::Unknown => "the key, in plaintext",
         }
     }
 }
@@ -99,6 +102,9 @@ pub(super) struct Place {
     /// What in the file holds the key.
     pub(super) holds: String,
     pub(super) action: Action,
+    /// A Droid file's routes holding the master key: where, and their base
+    /// URL (settled against the gateway's URL by [`Places::settle_routes`]).
+    pub(super) routes: Vec<(String, String)>,
 }
 
 /// The places, the base URLs of the Droid routes that hold the master key
@@ -107,6 +113,45 @@ pub(super) struct Places {
     pub(super) rows: Vec<Place>,
     pub(super) route_urls: Vec<String>,
     pub(super) problems: Vec<String>,
+}
+
+impl Places {
+    /// Droid routes go through the gateway by URL only (the droid sink
+    /// rotates those): a route holding the key that points elsewhere is
+    /// reported, never aliased on a guess, and a file with no gateway route
+    /// is no sink.
+    pub(super) fn settle_routes(&mut self, url: &str) {
+        let gateway = crate::gateway::Endpoints::new([url]);
+        let mut settled = Vec::new();
+        for mut place in std::mem::take(&mut self.rows) {
+            if place.routes.is_empty() {
+                settled.push(place);
+                continue;
+            }
+            let (ours, elsewhere): (Vec<_>, Vec<_>) = std::mem::take(&mut place.routes)
+                .into_iter()
+                .partition(|(_, base)| gateway.matches(base));
+            if !ours.is_empty() {
+                place.holds = ours
+                    .iter()
+                    .map(|(at, _)| at.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                place.routes = ours;
+                settled.push(place.clone());
+            }
+            for (at, base) in elsewhere {
+                settled.push(Place {
+                    at: place.at.clone(),
+                    names: vec![MASTER_KEY],
+                    holds: format!("{at} -> {}", crate::gateway::shown_url(&base)),
+                    action: Action::Report(Fix::Elsewhere),
+                    routes: Vec::new(),
+                });
+            }
+        }
+        self.rows = settled;
+    }
 }
 
 enum Kind {
@@ -290,21 +335,18 @@ fn classify(roots: &Roots, gateway: &Gateway, path: &Path, hits: &[&Finding], ou
             pointer,
             keys,
         }),
+        routes: Vec::new(),
     };
     let managed: Option<Place> = match kind_of(roots, gateway, path) {
         Kind::Droid => {
             let routes = droid_routes(&bytes, &values[0]);
             out.route_urls.extend(routes.iter().map(|(_, u)| u.clone()));
             (!routes.is_empty()).then(|| {
-                let holds = routes
-                    .iter()
-                    .map(|(at, _)| at.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut place = manage("droid", None, vec![MASTER_KEY], holds);
+                let mut place = manage("droid", None, vec![MASTER_KEY], String::new());
                 if let Action::Manage(sink) = &mut place.action {
                     sink.path = roots.home.join(".factory");
                 }
+                place.routes = routes;
                 place
             })
         }
@@ -387,6 +429,7 @@ fn pointer_place(
             names: vec![*name],
             holds: p.clone(),
             action: Action::Report(Fix::Second),
+            routes: Vec::new(),
         });
     }
     pointers.first().cloned()
@@ -416,6 +459,7 @@ fn report_all(
             names,
             holds: fix.holds().into(),
             action: Action::Report(fix),
+            routes: Vec::new(),
         });
     }
     None

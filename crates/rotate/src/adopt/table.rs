@@ -91,9 +91,6 @@ pub(super) fn render(s: &Survey) -> String {
         let _ = writeln!(out, "config:   {}", shown(c, home));
     }
     let _ = writeln!(out, "gateway:  {}", s.url);
-    for a in &s.aliases {
-        let _ = writeln!(out, "alias:    {a}");
-    }
     let _ = writeln!(out, "service:  {}", service_line(s));
     let rows: Vec<[String; 3]> = s
         .places

@@ -11,7 +11,6 @@ use super::places::{Action, Sink};
 use super::table::shown;
 use crate::config::{Config, DEFAULT_GATEWAY, DEFAULT_SOURCE, LOCAL_FILE_NAME};
 use crate::env::Env;
-use crate::gateway::Endpoints;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -38,27 +37,17 @@ fn loopback(url: &str) -> bool {
         .is_some_and(|h| matches!(h.as_str(), "127.0.0.1" | "localhost" | "[::1]"))
 }
 
-/// The gateway's URL (its port, else a loopback Droid route holding the
-/// key, else LiteLLM's default) and the other base URLs of routes that
-/// hold its key (aliases, so their keys rotate too).
-pub(super) fn urls(gateway: &Gateway, routes: &[String]) -> (String, Vec<String>) {
-    let url = match gateway.port {
+/// The gateway's URL: its port, else a loopback Droid route holding the
+/// key, else LiteLLM's default.
+pub(super) fn url(gateway: &Gateway, routes: &[String]) -> String {
+    match gateway.port {
         Some(port) => format!("http://127.0.0.1:{port}"),
         None => routes
             .iter()
             .filter(|r| loopback(r))
             .find_map(|r| origin(r))
             .unwrap_or_else(|| DEFAULT_GATEWAY.to_string()),
-    };
-    let mut aliases: Vec<String> = Vec::new();
-    for r in routes {
-        let known =
-            Endpoints::new(std::iter::once(url.as_str()).chain(aliases.iter().map(String::as_str)));
-        if !known.matches(r) {
-            aliases.extend(origin(r));
-        }
     }
-    (url, aliases)
 }
 
 fn quoted(s: &str) -> String {
@@ -100,10 +89,6 @@ pub(super) fn config_text(s: &Survey) -> String {
     );
     let _ = writeln!(t, "source = {}", quoted(DEFAULT_SOURCE));
     let _ = writeln!(t, "\n[gateway]\nurl = {}", quoted(&s.url));
-    if !s.aliases.is_empty() {
-        let aliases: Vec<&str> = s.aliases.iter().map(String::as_str).collect();
-        let _ = writeln!(t, "aliases = {}", list(&aliases));
-    }
     if let Some(c) = &s.gateway.config {
         let _ = writeln!(t, "litellm_config = {}", quoted(&shown(c, home)));
     }
