@@ -150,3 +150,23 @@ fn a_directory_already_set_up_or_no_one_to_ask_is_a_usage_error() {
         &[&master],
     );
 }
+
+#[test]
+fn a_key_that_cannot_be_a_gateway_key_is_bad_input() {
+    let Some(sb) = super::sandbox() else { return };
+    sb.write(
+        "home/.config/litellm/config.yaml",
+        "# the guide's placeholder, shortened\ngeneral_settings:\n  master_key: sk-1234\n",
+    );
+    let path = sb.home().join(".config/litellm/config.yaml");
+    refused(
+        &sb,
+        &["--yes"],
+        Exit::BadInput,
+        &format!(
+            "{}:3: LITELLM_MASTER_KEY is shorter than 16 characters",
+            path.display()
+        ),
+        &["sk-1234"],
+    );
+}

@@ -28,7 +28,11 @@ pub enum AdoptError {
     )]
     NoKey { looked: String },
     /// The value found cannot be a gateway key.
-    #[error("{at}: {source} (nothing was written)")]
+    #[error(
+        "{at}: {} {}: not a plausible gateway key; fix it there, then run adopt again (nothing was written)",
+        source.name,
+        source.why
+    )]
     Implausible {
         at: At,
         source: crate::keys::ImplausibleKey,
