@@ -4,7 +4,8 @@
 //! `droid exec`, or the rotation rolls back; `droid doctor` refuses Droid
 //! settings it would drop, before anything is written. `droid` on the
 //! sandbox's PATH is a wrapper that logs its argv (to prove droid ran, and
-//! with no key in its argv), then runs the real one.
+//! with no key in its argv), then runs the real one (after a test's hook,
+//! when it has one).
 
 use litekeys_tests::droid::Droid;
 use litekeys_tests::litellm::{LiteLlm, MockModel};
@@ -60,8 +61,9 @@ impl Lab {
             let wrapper = sb.write(
                 "bin/droid",
                 format!(
-                    "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+                    "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\n[ -f '{hook}' ] && . '{hook}'\nexec '{real}' \"$@\"\n",
                     log = sb.path("droid-argv.log").display(),
+                    hook = sb.path("droid-hook.sh").display(),
                     real = droid.path().display()
                 ),
             );
@@ -109,7 +111,7 @@ impl Lab {
     }
 
     fn snapshot(&self) -> Snapshot {
-        Snapshot::ignoring([self.sb.dir.path()], &["droid-argv.log"])
+        Snapshot::ignoring([self.sb.dir.path()], &["droid-argv.log", "doctor-count"])
     }
 }
 
@@ -291,4 +293,44 @@ fn without_droid_on_path_the_droid_client_is_refused_and_doctor_is_said_not_to_h
         lab.settings()["customModels"][1]["apiKey"],
         lab.old.as_str()
     );
+}
+
+#[test]
+fn settings_droid_rejects_once_written_roll_the_rotation_back() {
+    let Some(droid) = Droid::find() else { return };
+    let Some(lab) = Lab::start(
+        &[MockModel::new("gw-one", SENTINEL)],
+        &[r#""model": "gw-one""#],
+        Some(&droid),
+    ) else {
+        return;
+    };
+    // The second doctor run (after the write) sees an invalid provider in
+    // the Droid settings, as if Droid itself had rewritten them since: the
+    // copy it checks is edited, then the real doctor judges it.
+    lab.sb.write(
+        "droid-hook.sh",
+        format!(
+            "if [ \"$1\" = doctor ]; then\n  n=$(($(cat '{count}' 2>/dev/null || echo 0) + 1)); echo $n > '{count}'\n  [ $n -eq 2 ] && sed -i '0,/generic-chat-completion-api/s//nope/' \"$HOME/.factory/settings.json\"\nfi\n",
+            count = lab.sb.path("doctor-count").display()
+        ),
+    );
+    let before = lab.snapshot();
+    let out = lab.rotate().output();
+    eprintln!("{}", out.stderr);
+    assert_eq!(out.exit(), Some(Exit::RolledBack), "{}", out.stderr);
+    out.one_line_error("refuses the settings as written")
+        .never_shows(&lab.old);
+    assert!(
+        out.stderr.contains("customModels.0.provider") && out.stderr.contains("rolled back"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !litekeys_tests::rotate_lab::holds_key(out.stderr.as_bytes()),
+        "{}",
+        out.stderr
+    );
+    before.assert_unchanged();
+    assert!(!lab.argv_log().contains("exec -m"), "{}", lab.argv_log());
 }
