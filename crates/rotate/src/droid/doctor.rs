@@ -164,3 +164,33 @@ fn failures(report: &Value, copy: &Path, dir: &Path) -> String {
         found.join("; ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_name_the_droid_directory_not_the_private_copy() {
+        let report = serde_json::json!({"ok": false, "results": [
+            {"status": "fail", "label": "/tmp/copy/.factory/settings.json", "detail": "customModels.0.provider: Invalid enum value"},
+            {"status": "fail", "label": "~/.factory/settings.local.json", "detail": "customModels.1.id: Expected string"},
+            {"status": "pass", "label": "Droid environment", "detail": "v0.215.0"}
+        ]});
+        let got = failures(
+            &report,
+            Path::new("/tmp/copy/.factory"),
+            Path::new("/home/u/.factory"),
+        );
+        assert_eq!(
+            got,
+            "/home/u/.factory/settings.json: customModels.0.provider: Invalid enum value; /home/u/.factory/settings.local.json: customModels.1.id: Expected string"
+        );
+        let none = failures(
+            &serde_json::json!({"ok": false}),
+            Path::new("/c"),
+            Path::new("/d"),
+        );
+        assert_eq!(none, "it reported a failure without details");
+        assert_eq!(Doctored::Nothing.line(), None);
+    }
+}
