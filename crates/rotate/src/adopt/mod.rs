@@ -2,11 +2,13 @@
 //! `gateway` (the key LiteLLM runs on now, from its config.yaml and the
 //! files it reads its environment from; how it is started, its port),
 //! `places` (every file holding that key by value, found by the scanner,
-//! and what litekeys does with each: a sink, or a report with the fix),
+//! and what litekeys does with each: a sink, or a report with the fix;
+//! `fields`: what in a file holds it, a pointer, a Droid route, a name),
 //! `table` (what is printed: places, fingerprints, never a key), `write`
 //! (the encrypted source and a trusted litekeys.toml, as `init` writes).
 
 mod error;
+mod fields;
 mod gateway;
 mod places;
 mod table;
