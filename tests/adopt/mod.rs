@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod compose;
+mod confirm;
 mod guide;
 mod systemd;
 
