@@ -29,6 +29,9 @@ const SALT: &str = "sk-SALTsaltDB00aaaaBBBBccccDDDDeeeeFFFFgggg5678";
 const UPSTREAM: &str = "sk-UPSTREAMprovider0aaaaBBBBccccDDDDeeee9012";
 const MODEL: &str = "stored-echo";
 const KILLED: i32 = 128 + 9;
+/// What `recover` says it did to the stored credentials.
+const BACK: &str = "the stored credentials re-encrypted back with the old master key";
+const STILL: &str = "the stored credentials were still under the old master key";
 
 /// A source on `OLD` (and `SALT`), LiteLLM on the same with a stored model,
 /// litekeys.toml restarting it through the kit's control script, its
@@ -159,7 +162,8 @@ impl Lab {
 
     /// A rotation killed by fault injection at `step`, then `recover`: the
     /// gateway, the stored credentials and every file back on `current`.
-    fn crash_and_recover(&self, step: &str, current: &str) {
+    /// `done` is how recovery words what it did to the stored credentials.
+    fn crash_and_recover(&self, step: &str, current: &str, done: &str) {
         let out = self.cmd().arg("--yes").env("LITEKEYS_FAULT", step).output();
         assert_eq!(
             out.code, KILLED,
@@ -176,7 +180,10 @@ impl Lab {
         eprintln!("recover after {step}: {said}");
         out.never_shows(current);
         assert!(said.contains("every file holds the OLD keys"), "{said}");
-        assert!(said.contains("stored credentials:"), "{said}");
+        assert!(
+            said.contains(&format!("stored credentials: {done}")),
+            "{said}"
+        );
         assert_eq!(self.master(), current);
         assert_eq!(self.sink_master(), current);
         self.assert_stored_answers(current);
@@ -194,7 +201,8 @@ impl Lab {
 /// the old one refused; then a crash after /key/regenerate (the gateway
 /// still on the old key, the credentials already under the new one) and a
 /// crash after the restart (the gateway on the new key), both before the
-/// commit, are recovered to the old key with the stored model answering.
+/// commit, are recovered to the old key with the stored model answering;
+/// and so is a crash between journaling the /key/regenerate and sending it.
 #[test]
 fn no_salt_key_rotation_re_encrypts_and_a_crash_is_recovered_to_the_old_key() {
     let Some(lab) = Lab::start(None) else { return };
@@ -239,9 +247,16 @@ fn no_salt_key_rotation_re_encrypts_and_a_crash_is_recovered_to_the_old_key() {
     // Killed right after LiteLLM answered the /key/regenerate, before the
     // restart: the gateway runs on `new`, the credentials are under the
     // key the crash never committed.
-    lab.crash_and_recover("regenerated", &new);
+    lab.crash_and_recover("regenerated", &new, BACK);
     // Killed after the restart onto the new key, before the commit.
-    lab.crash_and_recover("activated", &new);
+    lab.crash_and_recover("activated", &new, BACK);
+    // Killed once the /key/regenerate is journaled, before it is sent: the
+    // credentials never moved. Recovery finds that out on a proxy running
+    // the new key (restarted onto the new files) and sends nothing back,
+    // which would encrypt them a second time.
+    let regenerates = lab.regenerates();
+    lab.crash_and_recover("regenerate-recorded", &new, STILL);
+    assert_eq!(lab.regenerates(), regenerates, "nothing was sent back");
     let before = Snapshot::of([lab.sb.path("repo")]);
     lab.cmd().arg("status").success();
     before.assert_unchanged();
