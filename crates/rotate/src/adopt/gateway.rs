@@ -491,6 +491,48 @@ mod tests {
     }
 
     #[test]
+    fn compose_ports_and_env_files_in_both_syntaxes() {
+        let dir = tempfile::tempdir().unwrap();
+        let write =
+            |text: &str| std::fs::write(dir.path().join("docker-compose.yml"), text).unwrap();
+        write(
+            "services:\n  db: {image: postgres}\n  proxy:\n    image: ghcr.io/berriai/litellm:main-stable\n    ports: [\"4000:4000/tcp\"]\n    env_file: [.env, {path: extra.env}]\n",
+        );
+        let found = compose(dir.path()).unwrap().unwrap();
+        assert_eq!((found.name.as_str(), found.port), ("proxy", Some(4000)));
+        assert_eq!(
+            found.env_files,
+            [dir.path().join(".env"), dir.path().join("extra.env")]
+        );
+        write("services:\n  litellm:\n    ports:\n      - target: 4000\n        published: 4123\n");
+        assert_eq!(compose(dir.path()).unwrap().unwrap().port, Some(4123));
+        // A container port alone publishes a random host port: unknown.
+        write("services:\n  litellm:\n    ports: [4000]\n");
+        assert_eq!(compose(dir.path()).unwrap().unwrap().port, None);
+        write("services:\n  web: {image: nginx}\n");
+        assert!(compose(dir.path()).unwrap().is_none());
+    }
+
+    #[test]
+    fn unit_paths_expand_h_and_drop_the_optional_dash() {
+        let roots = Roots {
+            home: "/h".into(),
+            config_home: "/h/.config".into(),
+            system_root: "/".into(),
+            cwd: "/".into(),
+            litellm_config: None,
+        };
+        let text = "[Service]\nEnvironmentFile=-%h/.config/lab-secrets/litellm.env %E/x.env\nEnvironmentFile=relative.env\n";
+        assert_eq!(
+            environment_files(text, &roots),
+            [
+                PathBuf::from("/h/.config/lab-secrets/litellm.env"),
+                PathBuf::from("/h/.config/x.env")
+            ]
+        );
+    }
+
+    #[test]
     fn a_reference_is_not_a_literal() {
         let doc: Yaml = serde_yaml_ng::from_str(
             "general_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\n  salt_key: sk-abc\n",
