@@ -74,7 +74,7 @@ impl Lab {
                  [[sink]]\nkind = \"droid\"\npath = \"~/.factory\"\nkey = \"{DROID_KEY}\"\n\
                  [[sink]]\nkind = \"dotenv\"\npath = \"~/clients/claude.env\"\nkeys = [\"CLAUDE_KEY\"]\n\
                  [[virtual_key]]\nname = \"{DROID_KEY}\"\nalias = \"droid\"\ngrace = \"0s\"\n\
-                 [[virtual_key]]\nname = \"CLAUDE_KEY\"\nalias = \"claude\"\n",
+                 [[virtual_key]]\nname = \"CLAUDE_KEY\"\nalias = \"claude\"\ngrace = \"2s\"\n",
                 url = gw.url(),
                 env = gw.env_file().display(),
             ),
@@ -143,11 +143,12 @@ impl Lab {
         std::fs::read_to_string(self.sb.path("home/.local/state/litekeys/audit.log"))
             .unwrap_or_default()
     }
+}
 
-    fn never_shows_a_key(&self, out: &Outcome, keys: &[&str]) {
-        for k in keys.iter().chain([&MASTER]) {
-            out.never_shows(k);
-        }
+/// `out` shows none of `keys`, nor the master key.
+fn never_shows_a_key(out: &Outcome, keys: &[&str]) {
+    for k in keys.iter().chain([&MASTER]) {
+        out.never_shows(k);
     }
 }
 
@@ -253,7 +254,7 @@ fn a_client_loop_sees_no_failed_request_while_its_virtual_key_rotates() {
     );
     assert_eq!(lab.chat(&new), 200);
     assert_eq!(lab.alias(&new).as_deref(), Some("droid"));
-    lab.never_shows_a_key(&out, &[&lab.first, &new]);
+    never_shows_a_key(&out, &[&lab.first, &new]);
     let (old_fp, new_fp) = (fingerprint(&lab.first), fingerprint(&new));
     let said = out.stdout_str();
     assert!(
@@ -294,7 +295,7 @@ fn a_client_loop_sees_no_failed_request_while_its_virtual_key_rotates() {
         "{}",
         out.stdout_str()
     );
-    lab.never_shows_a_key(&out, &[&claude, &new]);
+    never_shows_a_key(&out, &[&claude, &new]);
     assert_eq!(lab.droid_key(), new, "another virtual key's sink changed");
     assert_eq!(lab.gw.pid(), Some(pid));
 
@@ -315,11 +316,51 @@ fn a_client_loop_sees_no_failed_request_while_its_virtual_key_rotates() {
         "{text}"
     );
     assert!(text.contains("key_alias \"droid\""), "{text}");
-    lab.never_shows_a_key(&out, &[&claude, &new]);
+    never_shows_a_key(&out, &[&claude, &new]);
     let json: Value =
         serde_json::from_slice(&lab.cmd().args(["status", "--json"]).output().stdout).unwrap();
     assert_eq!(json["virtual_keys"][0]["alias"], "droid");
     assert_eq!(json["virtual_keys"][0]["state"], "accepted");
+
+    // With a grace the old key keeps working once the sinks hold the new
+    // one, until the grace is over.
+    let rotation = {
+        let run = lab.rotate("CLAUDE_KEY");
+        std::thread::spawn(move || run.output())
+    };
+    let start = Instant::now();
+    let sink_key = || {
+        String::from_utf8(lab.sb.read("home/clients/claude.env"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("CLAUDE_KEY=").map(str::to_string))
+            .unwrap()
+    };
+    while sink_key() == claude && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let next = sink_key();
+    assert_ne!(next, claude, "the sink never got the new key");
+    assert_eq!(
+        lab.chat(&claude),
+        200,
+        "the old key went before its grace was over"
+    );
+    assert!(
+        !rotation.is_finished(),
+        "the rotation did not wait for the grace"
+    );
+    let out = rotation.join().unwrap();
+    assert_eq!(out.exit(), Some(Exit::Ok), "{}", out.stderr);
+    assert!(start.elapsed() >= Duration::from_secs(2));
+    assert!(
+        out.stdout_str().contains(" s of grace"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(lab.chat(&claude), 401, "the old key outlived its grace");
+    assert_eq!(lab.chat(&next), 200);
+    assert_eq!(lab.alias(&next).as_deref(), Some("claude"));
 
     // Only declared virtual keys: refused before anything is read or sent.
     let out = lab.rotate("NOT_DECLARED").output();
@@ -359,7 +400,7 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
         )),
         "{said}"
     );
-    lab.never_shows_a_key(&out, &[&lab.first, &new]);
+    never_shows_a_key(&out, &[&lab.first, &new]);
     assert_eq!(
         lab.chat(&lab.first),
         401,
@@ -402,9 +443,37 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
     assert_eq!(lab.chat(&new), 200);
     assert_eq!(lab.alias(&new).as_deref(), Some("droid"));
     assert_eq!(lab.gw.pid(), Some(pid), "the gateway was restarted");
-    lab.cmd()
-        .arg("recover")
-        .success()
-        .stdout_str()
-        .contains("nothing to recover");
+    let out = lab.cmd().arg("recover").success();
+    assert!(
+        out.stdout_str().contains("nothing to recover"),
+        "{}",
+        out.stdout_str()
+    );
+
+    // A master-key rotation (a restart) leaves the virtual key alone.
+    let out = lab.cmd().arg("--yes").output();
+    assert_eq!(
+        out.exit(),
+        Some(Exit::Ok),
+        "{}\n{}",
+        out.stderr,
+        lab.gw.log_tail(40)
+    );
+    assert_ne!(
+        lab.gw.pid(),
+        Some(pid),
+        "the master key changed without a restart"
+    );
+    assert_eq!(
+        lab.droid_key(),
+        new,
+        "the Droid sink changed with the master key"
+    );
+    assert_eq!(lab.source_value(DROID_KEY).as_deref(), Some(new.as_str()));
+    assert_eq!(
+        lab.chat(&new),
+        200,
+        "the virtual key did not survive the master key's rotation"
+    );
+    assert_eq!(lab.chat(MASTER), 401);
 }

@@ -225,12 +225,12 @@ impl Error {
             | Error::Pending(_)
             | Error::Io { .. }
             | Error::Gateway(_)
-            | Error::Git(_) => Exit::Error,
-            Error::Pull(e) => e.exit(),
-            Error::RolledBack { .. } => Exit::RolledBack,
-            Error::VirtualKeyPending {
+            | Error::Git(_)
+            | Error::VirtualKeyPending {
                 committed: true, ..
             } => Exit::Error,
+            Error::Pull(e) => e.exit(),
+            Error::RolledBack { .. } => Exit::RolledBack,
             Error::VirtualKeyPending { .. } | Error::RollbackIncomplete(_) => {
                 Exit::RollbackIncomplete
             }

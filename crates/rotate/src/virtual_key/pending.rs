@@ -94,15 +94,18 @@ impl Pending {
 }
 
 /// The committed side: waits until `until_ms` (never longer than the
-/// grace), deletes the old key, gives the new key its alias. Says what it
-/// did.
+/// grace; not at all for a value that had no old key), deletes the old
+/// key, gives the new key its alias. Says what it did.
 pub(crate) fn finish(
     pending: &Pending,
     master: &Secret,
     until_ms: u64,
     timeout: Duration,
 ) -> Result<String, VirtualKeyError> {
-    let wait = Duration::from_millis(until_ms.saturating_sub(now_ms())).min(pending.grace());
+    let wait = match pending.old {
+        Some(_) => Duration::from_millis(until_ms.saturating_sub(now_ms())).min(pending.grace()),
+        None => Duration::ZERO,
+    };
     std::thread::sleep(wait);
     let admin = Admin::new(&pending.url, master, timeout)?;
     let mut said = Vec::new();
