@@ -1,10 +1,10 @@
 //! A second HOME in the compose layout (the seeds' `/srv/docker/litellm`:
 //! a `.env` at mode 0640 holding the keys, config.yaml naming them with
-//! `os.environ/`, compose.yaml with a litellm service), with OpenHands and
-//! opencode configs and a shell history holding the key: the `.env` is a
-//! dotenv sink, the compose service is the manager, config.yaml is NOT a
-//! sink (its references are left alone), the clients are toml/json sinks,
-//! the history line is reported.
+//! `os.environ/`, compose.yaml with a litellm service), with OpenHands,
+//! opencode and continue.dev configs and a shell history holding the key:
+//! the `.env` is a dotenv sink, the compose service is the manager,
+//! config.yaml is NOT a sink (its references are left alone), the clients
+//! are toml/json/yaml sinks, the history line is reported.
 
 use litekeys_tests::rotate_lab::holds_key;
 use litekeys_tests::{Snapshot, Sops};
@@ -42,6 +42,10 @@ fn a_compose_deployment_is_adopted_with_its_env_file_and_service() {
         format!(
             "{{\"customModels\": [\n  {{\"model\": \"qwen3-coder\", \"baseUrl\": \"http://127.0.0.1:4400/v1\", \"apiKey\": \"{master}\", \"provider\": \"generic-chat-completion-api\"}},\n  {{\"model\": \"kimi-linear\", \"baseUrl\": \"http://framework:4400/v1\", \"apiKey\": \"{master}\", \"provider\": \"generic-chat-completion-api\"}}\n]}}\n"
         ),
+    );
+    sb.write(
+        "home/.continue/config.yaml",
+        format!("name: Local Assistant\nversion: 1.0.0\nschema: v1\nmodels:\n  - name: qwen3-coder\n    provider: openai\n    model: qwen3-coder\n    apiBase: http://framework:4400/v1\n    apiKey: {master}\n    roles: [chat, edit]\n"),
     );
     let history = format!(
         "ls\ncurl -fsS http://framework:4400/v1/models -H \"Authorization: Bearer {master}\"\n"
@@ -88,6 +92,10 @@ fn a_compose_deployment_is_adopted_with_its_env_file_and_service() {
         "manage: toml sink (pointer /llm/api_key)",
     );
     has_row(
+        "~/.continue/config.yaml:9 ",
+        "manage: yaml sink (pointer /models/0/apiKey)",
+    );
+    has_row(
         "~/.config/opencode/opencode.json:",
         "manage: json sink (pointer /provider/litellm/options/apiKey)",
     );
@@ -111,6 +119,7 @@ fn a_compose_deployment_is_adopted_with_its_env_file_and_service() {
         "kind = \"droid\"\npath = \"~/.factory\"".to_string(),
         format!("manager = \"compose\"\ndir = \"{shown}\"\nservice = \"litellm\""),
         format!("kind = \"dotenv\"\npath = \"{shown}/.env\"\nkeys = [\"LITELLM_MASTER_KEY\", \"LITELLM_SALT_KEY\"]"),
+        "kind = \"yaml\"\npath = \"~/.continue/config.yaml\"\npointer = \"/models/0/apiKey\"".to_string(),
         "kind = \"toml\"\npath = \"~/.openhands/config.toml\"\npointer = \"/llm/api_key\"".to_string(),
         "kind = \"json\"\npath = \"~/.config/opencode/opencode.json\"\npointer = \"/provider/litellm/options/apiKey\"".to_string(),
     ] {

@@ -1,4 +1,4 @@
-//! What in a file holds the key: the JSON or TOML pointers of strings
+//! What in a file holds the key: the JSON, TOML or YAML pointers of strings
 //! equal to a value found, the Droid routes holding the master key, the
 //! names a dotenv or systemd file assigns it to.
 
@@ -56,6 +56,35 @@ pub(super) fn toml_pointers(
         toml::Value::Array(a) => {
             for (i, v) in a.iter().enumerate() {
                 toml_pointers(v, &format!("{at}/{i}"), values, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The same for YAML (string keys only: a pointer names no other).
+pub(super) fn yaml_pointers(
+    v: &serde_yaml_ng::Value,
+    at: &str,
+    values: &[Found],
+    out: &mut Vec<(String, &'static str)>,
+) {
+    match v {
+        serde_yaml_ng::Value::String(s) => {
+            if let Some(f) = values.iter().find(|f| f.value.expose() == s.as_bytes()) {
+                out.push((at.to_string(), f.name));
+            }
+        }
+        serde_yaml_ng::Value::Mapping(m) => {
+            for (k, v) in m {
+                if let Some(k) = k.as_str() {
+                    yaml_pointers(v, &format!("{at}/{}", escape(k)), values, out);
+                }
+            }
+        }
+        serde_yaml_ng::Value::Sequence(a) => {
+            for (i, v) in a.iter().enumerate() {
+                yaml_pointers(v, &format!("{at}/{i}"), values, out);
             }
         }
         _ => {}

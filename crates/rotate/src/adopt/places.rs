@@ -1,13 +1,13 @@
 //! Every place on the machine that holds the gateway's key, by value (the
 //! scanner's walk and candidate search, with the values found as the
 //! current keys), each classified: a file a sink kind manages (Droid's
-//! settings, Claude Code, opencode and OpenHands configs, LiteLLM's
-//! config.yaml, the dotenv and systemd files the gateway reads), or a
+//! settings, Claude Code, opencode, OpenHands and continue.dev configs,
+//! LiteLLM's config.yaml, the dotenv and systemd files the gateway reads), or a
 //! place only reported (shell rc files and histories, unit files, any
 //! other file) with the fix to make by hand. Shell rc files are never
 //! edited.
 
-use super::fields::{assigned, droid_routes, json_pointers, toml_pointers};
+use super::fields::{assigned, droid_routes, json_pointers, toml_pointers, yaml_pointers};
 use super::gateway::{Found, Gateway};
 use super::{At, Roots};
 use crate::config::{Layout, MASTER_KEY};
@@ -37,6 +37,8 @@ const OPENCODE: &str = "opencode/opencode.json";
 /// OpenHands (`[llm] api_key`): toml sinks.
 const OPENHANDS: [&str; 1] = [".openhands/config.toml"];
 const OPENHANDS_XDG: &str = "openhands/config.toml";
+/// continue.dev (`models[].apiKey`): yaml sinks.
+const CONTINUE: &str = ".continue/config.yaml";
 
 /// A sink adopt writes into litekeys.toml.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +161,7 @@ enum Kind {
     Droid,
     Json,
     Toml,
+    Yaml,
     LitellmConfig,
     Dotenv,
     SystemdEnv(Layout),
@@ -191,6 +194,8 @@ fn kind_of(roots: &Roots, gateway: &Gateway, path: &Path) -> Kind {
     } else if OPENHANDS.iter().any(|r| is(r)) || same(path, &roots.config_home.join(OPENHANDS_XDG))
     {
         Kind::Toml
+    } else if is(CONTINUE) {
+        Kind::Yaml
     } else if gateway.config.as_deref().is_some_and(|c| same(c, path)) {
         Kind::LitellmConfig
     } else if let Ok(layout) = Layout::of(path) {
@@ -261,6 +266,14 @@ fn classify(roots: &Roots, gateway: &Gateway, path: &Path, hits: &[&Finding], ou
             }
             pointer_place(&pointers, &first, out)
                 .map(|(p, name)| manage("toml", Some(p.clone()), vec![name], p))
+        }
+        Kind::Yaml => {
+            let mut pointers = Vec::new();
+            if let Ok(doc) = serde_yaml_ng::from_slice::<serde_yaml_ng::Value>(&bytes) {
+                yaml_pointers(&doc, "", values, &mut pointers);
+            }
+            pointer_place(&pointers, &first, out)
+                .map(|(p, name)| manage("yaml", Some(p.clone()), vec![name], p))
         }
         Kind::LitellmConfig => {
             let keys: Vec<&'static str> = gateway
@@ -367,7 +380,7 @@ fn report_all(
 fn paths(roots: &Roots, gateway: &Gateway) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let repo = scan::default_paths(None, &roots.cwd);
     let home = &roots.home;
-    let mut rest: Vec<PathBuf> = [".factory", ".claude", ".openhands"]
+    let mut rest: Vec<PathBuf> = [".factory", ".claude", ".openhands", ".continue"]
         .iter()
         .chain(SHELL_RC.iter())
         .chain(HISTORIES.iter())
