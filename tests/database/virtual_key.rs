@@ -443,6 +443,38 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
     assert_eq!(lab.chat(&new), 200);
     assert_eq!(lab.alias(&new).as_deref(), Some("droid"));
     assert_eq!(lab.gw.pid(), Some(pid), "the gateway was restarted");
+    // Killed right after /key/generate, before any file changed: the new
+    // key exists only at the gateway (under its provisional alias) until
+    // recover deletes it.
+    let provisional = || {
+        lab.gw.postgres().psql(
+            "SELECT count(*) FROM \"LiteLLM_VerificationToken\" WHERE key_alias LIKE 'droid.litekeys-%'",
+        )
+    };
+    let out = lab
+        .rotate(DROID_KEY)
+        .env("LITEKEYS_FAULT", "key-generated")
+        .output();
+    assert_eq!(out.exit(), None, "not killed: {}", out.stderr);
+    assert_eq!(provisional().trim(), "1", "the new key was not made first");
+    assert_eq!(
+        lab.droid_key(),
+        new,
+        "a sink changed before the crash point"
+    );
+    let out = lab.cmd().arg("recover").success();
+    assert!(
+        out.stdout_str().contains("rolled back"),
+        "{}",
+        out.stdout_str()
+    );
+    assert_eq!(
+        provisional().trim(),
+        "0",
+        "recover left the never-named key"
+    );
+    assert_eq!(lab.chat(&new), 200);
+
     let out = lab.cmd().arg("recover").success();
     assert!(
         out.stdout_str().contains("nothing to recover"),
