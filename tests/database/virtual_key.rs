@@ -390,6 +390,18 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
         "the old key went before the deletion"
     );
     assert_eq!(lab.chat(&new), 200);
+    // The journal names the keys by LiteLLM's token, which the gateway
+    // refuses as a bearer; it holds no key.
+    let journal = std::fs::read_dir(lab.sb.path("home/.local/state/litekeys/tx"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    let token = rotate::virtual_key::token(&vault::Secret::from(new.clone()));
+    assert!(journal.contains(&token), "{journal}");
+    for key in [&lab.first, &new, MASTER] {
+        assert!(!journal.contains(key), "a key in plaintext in the journal");
+    }
+    assert_eq!(lab.chat(&token), 401, "the token works as a key");
     let out = lab.cmd().arg("recover").success();
     let said = out.stdout_str();
     assert!(said.contains("it had committed"), "{said}");
