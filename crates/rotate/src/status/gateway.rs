@@ -20,10 +20,15 @@ impl Status {
             &held,
             timeout,
         ));
+        let reachable = self
+            .gateway
+            .as_ref()
+            .is_some_and(|g| g.lines.first().is_some_and(|l| l.state == "yes"));
         crate::virtual_key::probe_status(
             &mut self.virtual_keys,
             &config.gateway.url,
             self.master.as_ref(),
+            reachable,
             timeout,
         );
     }

@@ -52,18 +52,23 @@ pub(crate) fn collect(config: &Config, value: impl Fn(&str) -> Option<Secret>) -
         .collect()
 }
 
-/// Probes each key at the gateway at `url`, every request bounded by
-/// `timeout`.
+/// Probes each key at the gateway at `url` (unless it is not
+/// `reachable`), every request bounded by `timeout`.
 pub(crate) fn probe(
     lines: &mut [KeyStatus],
     url: &str,
     master: Option<&Secret>,
+    reachable: bool,
     timeout: Duration,
 ) {
     for line in lines.iter_mut() {
         let Some(value) = line.value.clone() else {
             continue;
         };
+        if !reachable {
+            line.detail = format!("not checked: {url} is not reachable");
+            continue;
+        }
         let (state, seen) = match api::probe(url, &value, timeout) {
             Ok(status) if (200..300).contains(&status) => ("accepted", format!("HTTP {status}")),
             Ok(status) => ("refused", format!("HTTP {status}")),
@@ -143,10 +148,25 @@ mod tests {
             .unwrap()
             .port();
         let master = Secret::from("sk-master-of-the-test".to_string());
+        let url = format!("http://127.0.0.1:{port}");
         probe(
             &mut lines,
-            &format!("http://127.0.0.1:{port}"),
+            &url,
             Some(&master),
+            false,
+            Duration::from_millis(300),
+        );
+        assert_eq!(lines[0].state, "unknown");
+        assert!(
+            lines[0].detail.contains("not reachable"),
+            "{}",
+            lines[0].detail
+        );
+        probe(
+            &mut lines,
+            &url,
+            Some(&master),
+            true,
             Duration::from_millis(300),
         );
         assert_eq!(lines[0].state, "unknown");
