@@ -362,6 +362,52 @@ fn a_client_loop_sees_no_failed_request_while_its_virtual_key_rotates() {
     assert_eq!(lab.chat(&next), 200);
     assert_eq!(lab.alias(&next).as_deref(), Some("claude"));
 
+    // Killed during the grace (committed, the old key not yet deleted):
+    // recover waits out the rest of it, then deletes the old key.
+    let mut child = lab
+        .sb
+        .process("litekeys-rotate")
+        .current_dir(lab.sb.path("repo"))
+        .arg("--config")
+        .arg(&lab.config)
+        .args(["--key", "CLAUDE_KEY", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("litekeys-rotate");
+    let start = Instant::now();
+    let committed = |key: &str| {
+        lab.audit()
+            .contains(&format!("CLAUDE_KEY={}->", fingerprint(key)))
+    };
+    while !committed(&next) && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(committed(&next), "the rotation never committed");
+    child.kill().expect("SIGKILL by PID");
+    let _ = child.wait();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "killed after the grace"
+    );
+    let last = sink_key();
+    assert_ne!(last, next);
+    assert_eq!(
+        lab.chat(&next),
+        200,
+        "the old key went before its grace was over"
+    );
+    let out = lab.cmd().arg("recover").success();
+    let said = out.stdout_str();
+    assert!(said.contains("it had committed"), "{said}");
+    assert!(
+        said.contains(&format!("old virtual key {} deleted", fingerprint(&next))),
+        "{said}"
+    );
+    assert_eq!(lab.chat(&next), 401, "recover left the old key");
+    assert_eq!(lab.chat(&last), 200);
+    assert_eq!(lab.alias(&last).as_deref(), Some("claude"));
+
     // Only declared virtual keys: refused before anything is read or sent.
     let out = lab.rotate("NOT_DECLARED").output();
     assert_eq!(out.exit(), Some(Exit::Usage), "{}", out.stderr);
