@@ -386,10 +386,6 @@ fn a_client_loop_sees_no_failed_request_while_its_virtual_key_rotates() {
     assert!(committed(&next), "the rotation never committed");
     child.kill().expect("SIGKILL by PID");
     let _ = child.wait();
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "killed after the grace"
-    );
     let last = sink_key();
     assert_ne!(last, next);
     assert_eq!(
