@@ -19,6 +19,8 @@ pub(crate) mod api;
 mod error;
 pub(crate) mod pending;
 mod status;
+#[cfg(test)]
+mod transaction_tests;
 
 pub use activation::RotateVirtualKey;
 pub use api::token;
