@@ -27,8 +27,8 @@ mod transaction;
 pub mod virtual_key;
 
 pub use activation::{
-    Activate, ActivateError, Activation, ChangedFile, PreflightError, Restart, Skip, Verification,
-    service, service_spec,
+    Activate, ActivateError, Activation, ChangedFile, PreflightError, Restart, RotateVirtualKey,
+    Skip, Verification, service, service_spec,
 };
 pub use init::{Created, init};
 pub use keys::{

@@ -335,7 +335,7 @@ fn run(args: &Args) -> Result<Exit, Error> {
     };
     let mut activate = if matches!(action, Action::RotateVirtual { .. }) {
         // No restart: the gateway makes and deletes the key itself.
-        Box::new(rotate::virtual_key::RotateVirtualKey::new(&config))
+        Box::new(rotate::RotateVirtualKey::new(&config))
     } else {
         activator(args, &config)
     };

@@ -218,7 +218,8 @@ impl Config {
         }
 
         let virtual_keys =
-            super::virtual_key::specs(&raw.virtual_key, path, &|span| at(Some(span)))?;
+            super::virtual_key::specs(&raw.virtual_key, path, &|span| at(Some(span)))
+                .map_err(|(span, rule)| fail(at(Some(span)), rule.into()))?;
 
         Ok(Config {
             file: Some(path.to_path_buf()),

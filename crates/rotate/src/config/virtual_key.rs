@@ -3,7 +3,6 @@
 //! that `litekeys-rotate --key NAME` rotates it at the gateway with no
 //! restart. Sinks name it like any other value.
 
-use super::error::{ConfigError, ConfigReason};
 use crate::gateway::{MASTER_KEY, SALT_KEY};
 use serde::Deserialize;
 use std::ops::Range;
@@ -65,17 +64,14 @@ pub enum VirtualKeyRule {
 }
 
 /// The `[[virtual_key]]` entries of `path`, checked; `line` maps a span to
-/// its line.
+/// its line. A broken rule comes back with the span it is about (the
+/// parser turns it into a `file:line` error).
 pub(super) fn specs(
     raw: &[Spanned<RawVirtualKey>],
     path: &Path,
     line: &dyn Fn(Range<usize>) -> usize,
-) -> Result<Vec<VirtualKeySpec>, ConfigError> {
-    let fail = |span: Range<usize>, rule: VirtualKeyRule| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        line: line(span),
-        reason: ConfigReason::VirtualKey(rule),
-    };
+) -> Result<Vec<VirtualKeySpec>, (Range<usize>, VirtualKeyRule)> {
+    let fail = |span: Range<usize>, rule: VirtualKeyRule| (span, rule);
     let mut out: Vec<VirtualKeySpec> = Vec::new();
     for entry in raw {
         let r = entry.get_ref();

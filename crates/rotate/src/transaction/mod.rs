@@ -197,3 +197,5 @@ fn fresh_values(req: &Request<'_>) -> Vec<(String, Secret)> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod virtual_key_tests;

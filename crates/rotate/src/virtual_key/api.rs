@@ -7,6 +7,7 @@
 //! (the key's SHA-256, [`token`]), which is what its database holds.
 //! Replies are quoted with every key redacted.
 
+use super::endpoint::{DELETE, GENERATE, INFO, UPDATE};
 use super::error::VirtualKeyError;
 use crate::gateway::MODELS;
 use crate::gateway::http::{agent, bearer, get, is_success, quote, root, shown, transport_reason};
@@ -15,11 +16,6 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use vault::Secret;
 use zeroize::Zeroizing;
-
-pub(crate) const GENERATE: &str = "/key/generate";
-pub(crate) const DELETE: &str = "/key/delete";
-pub(crate) const UPDATE: &str = "/key/update";
-pub(crate) const INFO: &str = "/key/info";
 
 /// The settings of a key that a rotation carries over to the new one
 /// (what it may reach and spend, who owns it), as `/key/info` shows them.

@@ -52,7 +52,7 @@ fn colon(detail: &str) -> String {
 /// What to do about a refusal, when it is clear.
 fn hint(status: u16, what: &str) -> &'static str {
     match status {
-        401 | 403 if what == super::api::GENERATE => {
+        401 | 403 if what == super::endpoint::GENERATE => {
             "; virtual keys are made with the master key, on a LiteLLM with a database (and custom key values allowed)"
         }
         401 | 403 => "; virtual keys are managed with the master key",

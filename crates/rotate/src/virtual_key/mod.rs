@@ -2,27 +2,24 @@
 //! a source value that the gateway knows as a virtual key, rotated with no
 //! restart and no failed request. The transaction writes the new value
 //! into the source and the sinks as for any key; around that, the
-//! [`RotateVirtualKey`] activation generates the new key at the gateway
+//! [`crate::RotateVirtualKey`] activation (in `activation/`, with the
+//! other activations) generates the new key at the gateway
 //! before the first file is written, checks the gateway accepts it, and
 //! deletes the old key after its grace once the transaction committed. The
 //! journal records the work at the gateway ([`pending`]), so that
 //! `recover` finishes a deletion a crash left (or, for a rotation that did
 //! not commit, deletes the new key).
 //!
-//! Rooms: [`api`] (LiteLLM's key management), [`activation`] (the
-//! [`crate::activation::Activate`] of a virtual key), [`pending`] (the
-//! journal's record and how it is settled), [`status`] (`status`'s lines),
-//! [`error`].
+//! Rooms: [`api`] (LiteLLM's key management, over the routes of
+//! `endpoint`), [`pending`] (the journal's record and how it is settled),
+//! [`status`] (`status`'s lines), [`error`].
 
-mod activation;
 pub(crate) mod api;
+mod endpoint;
 mod error;
 pub(crate) mod pending;
 mod status;
-#[cfg(test)]
-mod transaction_tests;
 
-pub use activation::RotateVirtualKey;
 pub use api::token;
 pub use error::VirtualKeyError;
 pub use status::KeyStatus;

@@ -5,12 +5,13 @@
 //! commit, the old key is deleted when its grace is over. A rollback
 //! deletes the new key and leaves the old one as it was.
 
-use super::Rotation;
-use super::api::{self, Admin};
-use super::error::VirtualKeyError;
-use super::pending::{self, Pending};
-use crate::activation::{Activate, ActivateError, Activation, PreflightError, Verification};
+use super::error::ActivateError;
+use super::preflight::PreflightError;
+use super::step::{Activate, Activation, Verification};
 use crate::gateway::REQUEST_TIMEOUT;
+use crate::virtual_key::api::{self, Admin};
+use crate::virtual_key::pending::{self, Pending};
+use crate::virtual_key::{Rotation, VirtualKeyError};
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
 use vault::Secret;
