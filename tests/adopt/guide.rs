@@ -208,6 +208,17 @@ fn the_guides_home_is_adopted_then_rotated_against_the_real_litellm() {
         assert!(toml.contains(want), "{want:?} not in\n{toml}");
     }
     assert!(!toml.contains(".zshrc"), "{toml}");
+    // The better layout, shown but not imposed: the two clients on the
+    // master key could each have a virtual key (commented out: no
+    // [[virtual_key]] is in force).
+    assert!(table.contains("2 client(s) hold the master key"), "{table}");
+    assert!(
+        toml.contains("#   [[virtual_key]]")
+            && toml.contains("#   a client on the master key: ~/.factory")
+            && toml.contains("#   a client on the master key: ~/.claude/settings.json")
+            && !toml.lines().any(|l| l.starts_with("[[virtual_key]]")),
+        "{toml}"
+    );
 
     // status, as written (trusted by adopt): every sink in sync.
     sb.cmd("litekeys-rotate")

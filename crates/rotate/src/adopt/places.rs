@@ -119,6 +119,23 @@ pub(super) struct Places {
 }
 
 impl Places {
+    /// The files of clients (Droid, Claude Code, OpenHands, …: not the
+    /// gateway's own) that litekeys will manage and that hold the master
+    /// key, once each.
+    pub(super) fn clients_on_master(&self) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        for place in &self.rows {
+            if let Action::Manage(sink) = &place.action {
+                let client = matches!(sink.kind, "droid" | "json" | "toml" | "yaml");
+                if client && sink.keys.contains(&MASTER_KEY) && !out.contains(&sink.path.as_path())
+                {
+                    out.push(&sink.path);
+                }
+            }
+        }
+        out
+    }
+
     /// Droid routes go through the gateway by URL only (the droid sink
     /// rotates those): a route holding the key that points elsewhere is
     /// reported, never aliased on a guess, and a file with no gateway route

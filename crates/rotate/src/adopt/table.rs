@@ -125,5 +125,12 @@ pub(super) fn render(s: &Survey) -> String {
     for r in std::iter::once(&header).chain(rows.iter()) {
         let _ = writeln!(out, "{:<w0$}  {:<w1$}  {}", r[0], r[1], r[2]);
     }
+    let clients = s.places.clients_on_master().len();
+    if clients > 0 {
+        let _ = writeln!(
+            out,
+            "\n{clients} client(s) hold the master key: with a database, give each a virtual key of its own ([[virtual_key]], `litekeys-rotate --key NAME`; litekeys.toml shows how)"
+        );
+    }
     out
 }

@@ -80,6 +80,24 @@ fn sinks(s: &Survey) -> Vec<Sink> {
     out
 }
 
+/// The better layout, as comments: each client on a virtual key of its
+/// own, the master key for litekeys and admins only.
+fn virtual_key_advice(t: &mut String, clients: &[&Path], home: &Path) {
+    t.push_str(
+        "\n# The clients above hold the master key. With a database, give each one a\n\
+         # LiteLLM virtual key of its own: it rotates with no restart and no failed\n\
+         # request, and the master key stays with litekeys and the admins. For each:\n\
+         #   [[virtual_key]]\n\
+         #   name = \"LITELLM_DROID_KEY\"\n\
+         #   alias = \"droid\"\n\
+         # set that client's sink to keys = [\"LITELLM_DROID_KEY\"], trust this file,\n\
+         # and run `litekeys-rotate --key LITELLM_DROID_KEY` once to create it.\n",
+    );
+    for c in clients {
+        let _ = writeln!(t, "#   a client on the master key: {}", shown(c, home));
+    }
+}
+
 pub(super) fn config_text(s: &Survey) -> String {
     let home = &s.home;
     let mut t = String::from(
@@ -125,6 +143,10 @@ pub(super) fn config_text(s: &Survey) -> String {
             let _ = writeln!(t, "pointer = {}", quoted(p));
         }
         let _ = writeln!(t, "keys = {}", list(&sink.keys));
+    }
+    let clients = s.places.clients_on_master();
+    if !clients.is_empty() {
+        virtual_key_advice(&mut t, &clients, home);
     }
     t
 }
