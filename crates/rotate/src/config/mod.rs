@@ -11,6 +11,7 @@
 //! is), [`parse`] (the file's text to a [`Config`]), [`load`] (where the
 //! file is found, and the defaults).
 
+mod duration;
 mod error;
 mod keys;
 mod load;

@@ -278,16 +278,7 @@ fn check_recipient(r: &str) -> Result<(), ConfigReason> {
 /// `pull_every`: a number and a unit (`"30s"`, `"5m"`, `"1h"`), more than
 /// zero and at most a day.
 fn interval(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    let secs = number.parse::<f64>().ok()? * scale;
+    let secs = super::duration::seconds(text, &[("s", 1.0), ("m", 60.0), ("h", 3600.0)])?;
     (secs > 0.0 && secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
 }
 

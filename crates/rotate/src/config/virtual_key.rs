@@ -128,15 +128,7 @@ fn alias_ok(alias: &str) -> bool {
 
 /// `"0s"`, `"30s"`, `"1.5m"`: zero or more, at most [`MAX_GRACE`].
 fn grace(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
-        "s" => 1.0,
-        "m" => 60.0,
-        _ => return None,
-    };
-    let secs = number.parse::<f64>().ok()? * scale;
+    let secs = super::duration::seconds(text, &[("s", 1.0), ("m", 60.0)])?;
     (secs.is_finite() && secs >= 0.0 && secs <= MAX_GRACE.as_secs_f64())
         .then(|| Duration::from_secs_f64(secs))
 }
