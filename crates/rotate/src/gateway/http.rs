@@ -100,6 +100,55 @@ pub(crate) fn get(
     }
 }
 
+/// How a request that carried a key ended.
+pub(crate) enum Reply {
+    /// 2xx: the response, unread (it may echo a key).
+    Success(Box<ureq::Response>),
+    /// Any other status, with the reply quoted when it was an error (4xx,
+    /// 5xx); `None` for another (a redirect, which is not followed).
+    Failure { status: u16, detail: Option<String> },
+    /// No answer: why.
+    Unreachable(String),
+}
+
+/// What a request's `result` says, an error reply quoted with `hide`
+/// redacted.
+pub(crate) fn read(result: Result<ureq::Response, ureq::Error>, hide: &[&Secret]) -> Reply {
+    match result {
+        Ok(response) if is_success(response.status()) => Reply::Success(Box::new(response)),
+        Ok(response) => Reply::Failure {
+            status: response.status(),
+            detail: None,
+        },
+        Err(ureq::Error::Status(status, response)) => {
+            let text = Zeroizing::new(response.into_string().unwrap_or_default());
+            Reply::Failure {
+                status,
+                detail: Some(quote(&text, hide)),
+            }
+        }
+        Err(ureq::Error::Transport(t)) => Reply::Unreachable(transport_reason(&t)),
+    }
+}
+
+/// One POST of the JSON `body` to `root` + `path` with `key` as bearer.
+pub(crate) fn post_json(
+    root: &str,
+    path: &str,
+    key: &Secret,
+    body: &str,
+    timeout: Duration,
+    hide: &[&Secret],
+) -> Result<Reply, GatewayError> {
+    let auth = bearer(key)?;
+    let result = agent(timeout)
+        .post(&format!("{root}{path}"))
+        .set("Authorization", &auth)
+        .set("Content-Type", "application/json")
+        .send_string(body);
+    Ok(read(result, hide))
+}
+
 /// Why no answer came, e.g. "Connection Failed: Connection refused (os
 /// error 111)" (without the URL, which the message names already).
 pub(crate) fn transport_reason(t: &ureq::Transport) -> String {

@@ -16,6 +16,8 @@ mod regenerate;
 mod sentinel;
 mod status_probe;
 mod stored_models;
+#[cfg(test)]
+pub(crate) mod test_server;
 mod variables;
 mod verify;
 

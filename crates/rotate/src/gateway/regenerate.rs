@@ -10,7 +10,7 @@
 //! ever logged or quoted (a refusal's reply is quoted with both redacted).
 
 use super::error::GatewayError;
-use super::http::{agent, bearer, is_success, quote, root, shown, transport_reason};
+use super::http::{Reply, bearer, post_json, root, shown};
 use std::time::Duration;
 use vault::Secret;
 use zeroize::Zeroizing;
@@ -56,8 +56,8 @@ pub fn regenerate(
 ) -> Result<(), RegenerateError> {
     let root = root(base_url)?;
     let url = shown(&root).into_owned();
-    let auth = bearer(current)?;
-    // `bearer` checked `current`; `new` must be as printable.
+    // Both go in the body and `current` as bearer: both must be printable.
+    bearer(current)?;
     bearer(new)?;
     let body = Zeroizing::new(
         serde_json::json!({
@@ -66,89 +66,40 @@ pub fn regenerate(
         })
         .to_string(),
     );
-    let hide = [current, new];
-    let reply = agent(timeout)
-        .post(&format!("{root}{REGENERATE}"))
-        .set("Authorization", &auth)
-        .set("Content-Type", "application/json")
-        .send_string(&body);
-    match reply {
+    match post_json(&root, REGENERATE, current, &body, timeout, &[current, new])? {
         // The reply holds the new key: dropped unread.
-        Ok(response) if is_success(response.status()) => Ok(()),
-        Ok(response) => Err(RegenerateError::Unknown {
+        Reply::Success(_) => Ok(()),
+        Reply::Failure {
+            status,
+            detail: Some(detail),
+        } if (400..500).contains(&status) => Err(RegenerateError::Refused {
             url,
-            why: format!("HTTP {}", response.status()),
+            status,
+            detail,
         }),
-        Err(ureq::Error::Status(status, response)) => {
-            let detail = quote(&response.into_string().unwrap_or_default(), &hide);
-            if (400..500).contains(&status) {
-                Err(RegenerateError::Refused {
-                    url,
-                    status,
-                    detail,
-                })
-            } else {
-                Err(RegenerateError::Unknown {
-                    url,
-                    why: format!("HTTP {status}: {detail}"),
-                })
-            }
-        }
-        Err(ureq::Error::Transport(t)) => Err(RegenerateError::Unknown {
+        Reply::Failure { status, detail } => Err(RegenerateError::Unknown {
             url,
-            why: transport_reason(&t),
+            why: match detail {
+                Some(detail) => format!("HTTP {status}: {detail}"),
+                None => format!("HTTP {status}"),
+            },
         }),
+        Reply::Unreachable(why) => Err(RegenerateError::Unknown { url, why }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
-
-    /// A one-request server answering `status` with `reply`; returns its
-    /// URL and what it received (head lines and body).
-    fn answer_once(
-        status: &'static str,
-        reply: &'static str,
-    ) -> (String, std::thread::JoinHandle<(Vec<String>, String)>) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let handle = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream);
-            let mut head = Vec::new();
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                head.push(std::mem::take(&mut line));
-            }
-            let len: usize = head
-                .iter()
-                .find_map(|h| {
-                    h.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let _ = write!(
-                reader.get_mut(),
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-            (head, String::from_utf8(body).unwrap())
-        });
-        (url, handle)
-    }
+    use crate::gateway::test_server::serve;
 
     #[test]
     fn sends_both_keys_in_the_body_and_the_current_one_as_bearer() {
         let current = Secret::from("sk-current-master-0001".to_string());
         let new = Secret::from("sk-new-master-0002".to_string());
-        let (url, seen) = answer_once("200 OK", "{\"key\":\"sk-new-master-0002\"}");
+        let (url, seen) = serve(vec![("200 OK", "{\"key\":\"sk-new-master-0002\"}")]);
         regenerate(&url, &current, &new, Duration::from_secs(5)).unwrap();
-        let (head, body) = seen.join().unwrap();
+        let (head, body) = seen.join().unwrap().remove(0);
         assert!(head[0].starts_with("POST /key/regenerate "), "{head:?}");
         assert!(
             head.iter()
@@ -164,13 +115,16 @@ mod tests {
     fn a_refusal_changed_nothing_a_server_error_may_have() {
         let current = Secret::from("sk-current-master-0001".to_string());
         let new = Secret::from("sk-new-master-0002".to_string());
-        let (url, _) = answer_once("401 Unauthorized", "bad key sk-current-master-0001");
+        let (url, _) = serve(vec![("401 Unauthorized", "bad key sk-current-master-0001")]);
         let err = regenerate(&url, &current, &new, Duration::from_secs(5)).unwrap_err();
         assert!(!err.may_have_applied(), "{err}");
         let text = err.to_string();
         assert!(text.contains("HTTP 401"), "{text}");
         assert!(!text.contains("sk-current-master-0001"), "{text}");
-        let (url, _) = answer_once("500 Internal Server Error", "sk-new-master-0002 failed");
+        let (url, _) = serve(vec![(
+            "500 Internal Server Error",
+            "sk-new-master-0002 failed",
+        )]);
         let err = regenerate(&url, &current, &new, Duration::from_secs(5)).unwrap_err();
         assert!(err.may_have_applied(), "{err}");
         assert!(!err.to_string().contains("sk-new-master-0002"), "{err}");

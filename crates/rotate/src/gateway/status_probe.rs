@@ -165,11 +165,7 @@ mod tests {
 
     #[test]
     fn a_gateway_that_is_down_is_not_reachable_and_nothing_else_is_probed() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::gateway::test_server::free_port();
         let current = Secret::from("sk-current".to_string());
         let old = Secret::from("sk-old".to_string());
         let url = format!("http://127.0.0.1:{port}");

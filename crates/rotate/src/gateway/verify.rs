@@ -300,11 +300,7 @@ mod tests {
     #[test]
     fn unreachable_gateway_is_not_live_within_the_bound() {
         // A port just released: nothing listens there.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::gateway::test_server::free_port();
         let err = wait_live(
             &format!("http://127.0.0.1:{port}/v1"),
             Duration::from_millis(300),

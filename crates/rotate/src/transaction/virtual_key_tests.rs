@@ -34,11 +34,7 @@ fn fixture() -> Fixture {
     std::fs::write(&source, doc.to_bytes()).unwrap();
     std::fs::create_dir_all(root.join("home/.factory")).unwrap();
     // Nothing listens there: recover cannot reach the gateway.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::gateway::test_server::free_port();
     std::fs::write(
         root.join("home/.factory/settings.json"),
         format!(

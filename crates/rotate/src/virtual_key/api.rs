@@ -10,7 +10,7 @@
 use super::endpoint::{DELETE, GENERATE, INFO, UPDATE};
 use super::error::VirtualKeyError;
 use crate::gateway::MODELS;
-use crate::gateway::http::{agent, bearer, get, is_success, quote, root, shown, transport_reason};
+use crate::gateway::http::{Reply, agent, bearer, get, post_json, read, root, shown};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -105,44 +105,33 @@ impl<'a> Admin<'a> {
 
     /// One POST with a JSON body: the reply's JSON on 2xx.
     fn post(&self, what: &'static str, body: &Zeroizing<String>) -> Result<Value, VirtualKeyError> {
-        let auth = bearer(self.master)?;
-        let reply = agent(self.timeout)
-            .post(&format!("{}{what}", self.root))
-            .set("Authorization", &auth)
-            .set("Content-Type", "application/json")
-            .send_string(body);
-        self.reply(what, reply)
+        let reply = post_json(
+            &self.root,
+            what,
+            self.master,
+            body,
+            self.timeout,
+            &self.hide,
+        )?;
+        self.json(what, reply)
     }
 
-    fn reply(
-        &self,
-        what: &'static str,
-        reply: Result<ureq::Response, ureq::Error>,
-    ) -> Result<Value, VirtualKeyError> {
+    fn json(&self, what: &'static str, reply: Reply) -> Result<Value, VirtualKeyError> {
         match reply {
-            Ok(response) if is_success(response.status()) => {
+            Reply::Success(response) => {
                 let text = Zeroizing::new(response.into_string().unwrap_or_default());
                 Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
             }
-            Ok(response) => Err(VirtualKeyError::Refused {
+            Reply::Failure { status, detail } => Err(VirtualKeyError::Refused {
                 url: self.url(),
                 what,
-                status: response.status(),
-                detail: String::new(),
+                status,
+                detail: detail.unwrap_or_default(),
             }),
-            Err(ureq::Error::Status(status, response)) => {
-                let text = Zeroizing::new(response.into_string().unwrap_or_default());
-                Err(VirtualKeyError::Refused {
-                    url: self.url(),
-                    what,
-                    status,
-                    detail: quote(&text, &self.hide),
-                })
-            }
-            Err(ureq::Error::Transport(t)) => Err(VirtualKeyError::Unreachable {
+            Reply::Unreachable(reason) => Err(VirtualKeyError::Unreachable {
                 url: self.url(),
                 what,
-                reason: transport_reason(&t),
+                reason,
             }),
         }
     }
@@ -196,7 +185,7 @@ impl<'a> Admin<'a> {
             .query("key", token)
             .set("Authorization", &auth)
             .call();
-        let value = match self.reply(INFO, reply) {
+        let value = match self.json(INFO, read(reply, &self.hide)) {
             Ok(v) => v,
             Err(VirtualKeyError::Refused { status: 404, .. }) => return Ok(None),
             // LiteLLM answers an unknown token with a 400 naming it.
@@ -238,47 +227,7 @@ pub(crate) fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
-
-    /// What the server received: each request's head lines and body.
-    type Seen = std::thread::JoinHandle<Vec<(Vec<String>, String)>>;
-
-    /// A server answering each request with the next of `replies`; returns
-    /// its URL and what it received.
-    fn serve(replies: Vec<(&'static str, &'static str)>) -> (String, Seen) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let handle = std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            for (status, reply) in replies {
-                let (stream, _) = listener.accept().unwrap();
-                let mut reader = BufReader::new(stream);
-                let mut head = Vec::new();
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    head.push(std::mem::take(&mut line));
-                }
-                let len: usize = head
-                    .iter()
-                    .find_map(|h| {
-                        h.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap())
-                    })
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).unwrap();
-                let _ = write!(
-                    reader.get_mut(),
-                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                    reply.len()
-                );
-                seen.push((head, String::from_utf8(body).unwrap()));
-            }
-            seen
-        });
-        (url, handle)
-    }
+    use crate::gateway::test_server::serve;
 
     #[test]
     fn the_token_is_litellms_hash() {

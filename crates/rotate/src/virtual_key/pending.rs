@@ -188,11 +188,7 @@ mod tests {
 
     #[test]
     fn an_unreachable_gateway_is_an_error_and_nothing_waits_past_the_grace() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::gateway::test_server::free_port();
         let old = Secret::from("sk-old-virtual-key-value".to_string());
         let new = Secret::from("sk-new-virtual-key-value".to_string());
         let mut s = spec();

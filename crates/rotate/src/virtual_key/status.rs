@@ -142,11 +142,7 @@ mod tests {
         let mut lines = collect(&config, |n| (n == "LITELLM_DROID_KEY").then(|| key.clone()));
         assert_eq!(lines[1].state, "absent");
         assert!(lines[1].detail.contains("--key OTHER_KEY"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::gateway::test_server::free_port();
         let master = Secret::from("sk-master-of-the-test".to_string());
         let url = format!("http://127.0.0.1:{port}");
         probe(
