@@ -81,20 +81,6 @@ pub struct Route {
     pub base_url: String,
 }
 
-fn json_error(e: &serde_json::Error) -> SinkError {
-    let msg = e.to_string();
-    let what = msg.split(" at line ").next().unwrap_or(&msg);
-    SinkError::Json {
-        line: e.line(),
-        column: e.column(),
-        what: what.to_string(),
-    }
-}
-
-fn parse(bytes: &[u8]) -> Result<Value, SinkError> {
-    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
-}
-
 fn label(el: &Value) -> String {
     ["id", "displayName", "model_display_name", "model"]
         .iter()
@@ -105,7 +91,7 @@ fn label(el: &Value) -> String {
 
 /// The routes of a settings text whose base URL reaches the gateway.
 pub(crate) fn gateway_routes(bytes: &[u8], gateway: &Endpoints) -> Result<Vec<Route>, SinkError> {
-    let doc = parse(bytes)?;
+    let doc = json_text::parse(bytes)?;
     let mut out = Vec::new();
     for shape in &SHAPES {
         let Some(arr) = doc.get(shape.array).and_then(Value::as_array) else {
@@ -137,7 +123,7 @@ pub(crate) fn gateway_keys(
     bytes: &[u8],
     gateway: &Endpoints,
 ) -> Result<Vec<vault::Secret>, SinkError> {
-    let doc = parse(bytes)?;
+    let doc = json_text::parse(bytes)?;
     let mut out = Vec::new();
     for shape in &SHAPES {
         let Some(arr) = doc.get(shape.array).and_then(Value::as_array) else {
@@ -161,7 +147,7 @@ pub(crate) fn gateway_keys(
 /// (it hands the key to a third party; left alone), and a gateway route
 /// whose key is missing or not a string (Droid sends no key: not in sync).
 pub(crate) fn review(bytes: &[u8], t: &Target<'_>) -> Vec<Note> {
-    let Ok(doc) = parse(bytes) else {
+    let Ok(doc) = json_text::parse(bytes) else {
         return Vec::new();
     };
     let name = t.keys.first().map(String::as_str).unwrap_or_default();
@@ -216,7 +202,7 @@ pub(crate) fn review(bytes: &[u8], t: &Target<'_>) -> Vec<Note> {
 /// The settings text with the key of every matching route set to the new
 /// value. Fails (nothing changed) when the text is not valid JSON.
 pub(crate) fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, SinkError> {
-    let doc = parse(before)?;
+    let doc = json_text::parse(before)?;
     let name = t.keys.first().map(String::as_str).unwrap_or_default();
     let Some(new) = t.values.get(name) else {
         return Ok(Edit::unchanged(before));
@@ -274,7 +260,7 @@ pub(crate) fn edit(before: &[u8], t: &Target<'_>) -> Result<Edit, SinkError> {
         out.splice(span, literal.bytes());
     }
     // The in-place edit must mean exactly the intended change.
-    if parse(&out).ok().as_ref() != Some(&expected) {
+    if json_text::parse(&out).ok().as_ref() != Some(&expected) {
         return Err(SinkError::RoundTrip);
     }
     Ok(Edit { bytes: out, fields })

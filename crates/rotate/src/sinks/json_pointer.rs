@@ -9,18 +9,6 @@ use crate::config::Pointer;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-fn parse(text: &str) -> Result<Value, SinkError> {
-    serde_json::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        let what = msg.split(" at line ").next().unwrap_or(&msg);
-        SinkError::Json {
-            line: e.line(),
-            column: e.column(),
-            what: what.to_string(),
-        }
-    })
-}
-
 /// What a JSON value is, for a message that must not show it.
 fn what(v: &Value) -> &'static str {
     match v {
@@ -34,7 +22,7 @@ fn what(v: &Value) -> &'static str {
 }
 
 pub(crate) fn value(text: &str, pointer: &Pointer) -> Result<Zeroizing<String>, SinkError> {
-    let doc = parse(text)?;
+    let doc = json_text::parse(text.as_bytes())?;
     match doc.pointer(pointer.as_str()) {
         None => Err(SinkError::PointerNotFound {
             at: pointer.to_string(),
@@ -52,7 +40,7 @@ pub(crate) fn replace(
     pointer: &Pointer,
     new: &str,
 ) -> Result<Zeroizing<Vec<u8>>, SinkError> {
-    let doc = parse(text)?;
+    let doc = json_text::parse(text.as_bytes())?;
     let span = json_text::pointer_span(text.as_bytes(), pointer.tokens())
         .filter(|s| text.as_bytes().get(s.start) == Some(&b'"'))
         .ok_or_else(|| SinkError::FieldNotFound {
@@ -67,7 +55,7 @@ pub(crate) fn replace(
         None => return Err(SinkError::RoundTrip),
     }
     // The in-place edit must mean exactly the intended change.
-    let after: Option<Value> = serde_json::from_slice(&out).ok();
+    let after = json_text::parse(&out).ok();
     if after.as_ref() != Some(&expected) {
         return Err(SinkError::RoundTrip);
     }
@@ -77,6 +65,7 @@ pub(crate) fn replace(
 #[cfg(test)]
 mod tests {
     use super::super::edit::tests::target;
+    use super::super::edit::{Edit, Target};
     use super::super::pointed::{Format, edit, read_values};
     use super::*;
 
@@ -88,16 +77,14 @@ mod tests {
         Pointer::parse("/env/ANTHROPIC_AUTH_TOKEN").unwrap()
     }
 
+    fn edit_claude(t: &Target<'_>) -> Edit {
+        edit(Format::Json, Some(CLAUDE.as_bytes()), &pointer(), t).unwrap()
+    }
+
     #[test]
     fn changes_exactly_the_values_bytes_and_is_idempotent() {
         let t = target(&[("LITELLM_MASTER_KEY", "sk-new")], &["LITELLM_MASTER_KEY"]);
-        let e = edit(
-            Format::Json,
-            Some(CLAUDE.as_bytes()),
-            &pointer(),
-            &t.target(),
-        )
-        .unwrap();
+        let e = edit_claude(&t.target());
         let expected = CLAUDE.replace("\"sk-old\"", "\"sk-new\"");
         assert_eq!(std::str::from_utf8(&e.bytes).unwrap(), expected);
         assert_eq!(e.fields.len(), 1);
@@ -117,13 +104,7 @@ mod tests {
     #[test]
     fn a_value_that_needs_escapes_is_written_as_json() {
         let t = target(&[("K", "a\"b\\c")], &["K"]);
-        let e = edit(
-            Format::Json,
-            Some(CLAUDE.as_bytes()),
-            &pointer(),
-            &t.target(),
-        )
-        .unwrap();
+        let e = edit_claude(&t.target());
         let text = std::str::from_utf8(&e.bytes).unwrap();
         assert_eq!(text, CLAUDE.replace("\"sk-old\"", r#""a\"b\\c""#));
         assert_eq!(&*value(text, &pointer()).unwrap(), "a\"b\\c");

@@ -1,9 +1,25 @@
 //! Where a string sits in a JSON text, so that a key can be replaced in
 //! place: every other byte (indentation, field order, unknown fields, number
 //! spelling, escapes) stays as Droid or the user wrote it. The text has
-//! already been parsed by serde_json; this walker only finds byte ranges.
+//! already been parsed by serde_json ([`parse`], whose error names the
+//! line and column); this walker only finds byte ranges.
 
+use super::error::SinkError;
+use serde_json::Value;
 use std::ops::Range;
+
+/// The JSON document of a sink's text.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, SinkError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let msg = e.to_string();
+        let what = msg.split(" at line ").next().unwrap_or(&msg);
+        SinkError::Json {
+            line: e.line(),
+            column: e.column(),
+            what: what.to_string(),
+        }
+    })
+}
 
 struct Walker<'a> {
     b: &'a [u8],

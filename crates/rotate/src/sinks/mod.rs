@@ -11,6 +11,7 @@ pub(crate) mod systemd_env;
 mod json_pointer;
 mod litellm_config;
 mod pointed;
+mod quoted;
 mod toml_key;
 mod yaml_key;
 mod yaml_text;

@@ -6,6 +6,7 @@
 
 use super::error::SinkError;
 use super::json_text::index;
+use super::quoted;
 use crate::config::Pointer;
 use toml_edit::{ImDocument, Item, Table, Value};
 use zeroize::Zeroizing;
@@ -95,21 +96,7 @@ fn render(new: &str, literal: bool) -> Zeroizing<String> {
     if literal && !new.contains('\'') && !new.chars().any(char::is_control) {
         return Zeroizing::new(format!("'{new}'"));
     }
-    let mut out = Zeroizing::new(String::with_capacity(new.len() + 2));
-    out.push('"');
-    for c in new.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quoted::double(new)
 }
 
 /// The same walk in the plain parsed value, to state the intended result.

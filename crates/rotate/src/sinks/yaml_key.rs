@@ -7,6 +7,7 @@
 //! strings changed; anything else is refused and nothing is written.
 
 use super::error::SinkError;
+use super::quoted;
 use super::yaml_text::{self, Style, Unlocated};
 use serde_yaml_ng::Value;
 use zeroize::Zeroizing;
@@ -95,20 +96,7 @@ fn render(new: &str, style: Style) -> Zeroizing<String> {
     if style != Style::Double && !new.chars().any(char::is_control) {
         return Zeroizing::new(format!("'{}'", new.replace('\'', "''")));
     }
-    let mut out = Zeroizing::new(String::with_capacity(new.len() + 2));
-    out.push('"');
-    for c in new.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quoted::double(new)
 }
 
 /// One string to replace: where, with what, and how messages name it.
@@ -187,35 +175,23 @@ mod tests {
 
     #[test]
     fn each_quoting_style_stays_and_nothing_else_moves() {
-        assert_eq!(
-            run(CLIENT, "/client/api_key", "sk-new").unwrap(),
-            CLIENT.replace("'sk-old'", "'sk-new'")
-        );
-        assert_eq!(
-            run(CLIENT, "/other/api_key", "sk-new").unwrap(),
-            CLIENT.replace("\"sk-old\"", "\"sk-new\"")
-        );
-        assert_eq!(
-            run(CLIENT, "/other/plain", "sk-new").unwrap(),
-            CLIENT.replace("plain: sk-old", "plain: sk-new")
-        );
-        // Plain cannot hold these: quoted then.
-        assert_eq!(
-            run(CLIENT, "/other/plain", "true").unwrap(),
-            CLIENT.replace("plain: sk-old", "plain: 'true'")
-        );
-        assert_eq!(
-            run(CLIENT, "/other/plain", "a: #b").unwrap(),
-            CLIENT.replace("plain: sk-old", "plain: 'a: #b'")
-        );
-        assert_eq!(
-            run(CLIENT, "/client/api_key", "it's").unwrap(),
-            CLIENT.replace("'sk-old'", "'it''s'")
-        );
-        assert_eq!(
-            run(CLIENT, "/other/api_key", "q\"\\").unwrap(),
-            CLIENT.replace("\"sk-old\"", r#""q\"\\""#)
-        );
+        // (pointer, new value, the old text, what it becomes)
+        for (ptr, new, old, then) in [
+            ("/client/api_key", "sk-new", "'sk-old'", "'sk-new'"),
+            ("/other/api_key", "sk-new", "\"sk-old\"", "\"sk-new\""),
+            ("/other/plain", "sk-new", "plain: sk-old", "plain: sk-new"),
+            // Plain cannot hold these: quoted then.
+            ("/other/plain", "true", "plain: sk-old", "plain: 'true'"),
+            ("/other/plain", "a: #b", "plain: sk-old", "plain: 'a: #b'"),
+            ("/client/api_key", "it's", "'sk-old'", "'it''s'"),
+            ("/other/api_key", "q\"\\", "\"sk-old\"", r#""q\"\\""#),
+        ] {
+            assert_eq!(
+                run(CLIENT, ptr, new).unwrap(),
+                CLIENT.replace(old, then),
+                "{ptr} {new}"
+            );
+        }
     }
 
     #[test]
