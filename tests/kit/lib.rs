@@ -15,6 +15,7 @@ pub mod fixtures;
 pub mod litellm;
 pub mod litellm_db;
 pub mod postgres;
+pub mod proxy;
 pub mod rotate_lab;
 pub mod watch_lab;
 pub mod write_lab;

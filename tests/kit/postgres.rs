@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::litellm::free_port;
+use crate::proxy::free_port;
 
 /// The database LiteLLM gets.
 pub const DATABASE: &str = "litellm";

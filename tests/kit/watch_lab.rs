@@ -3,6 +3,7 @@
 //! litekeys.toml with the `command` manager), and the real `litekeys-watch`
 //! running in it, its stderr collected line by line and killed on drop.
 
+pub use crate::proxy::make_executable;
 use crate::{Sandbox, Sops};
 use std::io::{BufRead, BufReader};
 
@@ -157,11 +158,6 @@ impl Watcher {
 
 pub fn env_text(master: &str) -> String {
     format!("LITELLM_MASTER_KEY={master}\nLITELLM_SALT_KEY={SALT}\n")
-}
-
-pub fn make_executable(path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 /// A running watcher; killed (and reaped) on drop.
