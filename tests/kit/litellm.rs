@@ -11,7 +11,7 @@
 //! group. Every wait is bounded; the log is printed when a test fails.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::Sandbox;
 use crate::proxy::{Launch, Proxy};
@@ -78,20 +78,16 @@ impl LiteLlm {
         };
         prepare(&fixture);
         let config = config.map_or_else(|| fixture.config_path(), Path::to_path_buf);
-        fixture.proxy.install(
-            sandbox,
-            &Launch {
-                litellm: &litellm,
-                config: &config,
-                path_before: None,
-                env: Vec::new(),
-                about: "",
-            },
-        );
-        let start = Instant::now();
-        fixture.proxy.ctl_run("start");
-        fixture.wait_live(START_TIMEOUT);
-        fixture.started_in = start.elapsed();
+        let launch = Launch {
+            litellm: &litellm,
+            config: &config,
+            path_before: None,
+            env: Vec::new(),
+            about: "",
+        };
+        fixture.started_in = fixture
+            .proxy
+            .start(sandbox, &launch, || fixture.wait_live(START_TIMEOUT));
         Some(fixture)
     }
 

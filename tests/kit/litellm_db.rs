@@ -88,12 +88,10 @@ impl LiteLlmDb {
         };
         std::fs::write(gw.config_path(), CONFIG).expect("config.yaml");
         gw.write_env(master_key, salt_key);
-        gw.proxy
-            .install(sandbox, &launch(&litellm, &gw.config_path()));
-        let start = Instant::now();
-        gw.proxy.ctl_run("start");
-        gw.wait_ready(START_TIMEOUT);
-        gw.started_in = start.elapsed();
+        let config = gw.config_path();
+        gw.started_in = gw.proxy.start(sandbox, &launch(&litellm, &config), || {
+            gw.wait_ready(START_TIMEOUT);
+        });
         Some(gw)
     }
 

@@ -113,10 +113,15 @@ impl Proxy {
         vec![self.ctl().display().to_string(), "restart".to_string()]
     }
 
-    /// Writes the control script that starts `launch`.
-    pub fn install(&self, sandbox: &Sandbox, launch: &Launch<'_>) {
+    /// Writes the control script that starts `launch`, starts it, and
+    /// waits (`wait`, bounded, panicking with the log): how long that took.
+    pub fn start(&self, sandbox: &Sandbox, launch: &Launch<'_>, wait: impl FnOnce()) -> Duration {
         std::fs::write(self.ctl(), self.script(sandbox, launch)).expect("ctl.sh");
         make_executable(&self.ctl());
+        let start = Instant::now();
+        self.ctl_run("start");
+        wait();
+        start.elapsed()
     }
 
     /// `ctl.sh ACTION` (start, stop, restart, kill); panics with the log
