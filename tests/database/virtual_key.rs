@@ -139,6 +139,16 @@ impl Lab {
         v["info"]["key_alias"].as_str().map(str::to_string)
     }
 
+    /// `recover`, which succeeds and says each of `says`.
+    fn recover(&self, says: &[&str]) -> Outcome {
+        let out = self.cmd().arg("recover").success();
+        let said = out.stdout_str();
+        for part in says {
+            assert!(said.contains(part), "{said}");
+        }
+        out
+    }
+
     fn audit(&self) -> String {
         std::fs::read_to_string(self.sb.path("home/.local/state/litekeys/audit.log"))
             .unwrap_or_default()
@@ -393,13 +403,10 @@ fn a_client_loop_sees_no_failed_request_while_its_virtual_key_rotates() {
         200,
         "the old key went before its grace was over"
     );
-    let out = lab.cmd().arg("recover").success();
-    let said = out.stdout_str();
-    assert!(said.contains("it had committed"), "{said}");
-    assert!(
-        said.contains(&format!("old virtual key {} deleted", fingerprint(&next))),
-        "{said}"
-    );
+    lab.recover(&[
+        "it had committed",
+        &format!("old virtual key {} deleted", fingerprint(&next)),
+    ]);
     assert_eq!(lab.chat(&next), 401, "recover left the old key");
     assert_eq!(lab.chat(&last), 200);
     assert_eq!(lab.alias(&last).as_deref(), Some("claude"));
@@ -444,16 +451,10 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
         assert!(!journal.contains(key), "a key in plaintext in the journal");
     }
     assert_eq!(lab.chat(&token), 401, "the token works as a key");
-    let out = lab.cmd().arg("recover").success();
-    let said = out.stdout_str();
-    assert!(said.contains("it had committed"), "{said}");
-    assert!(
-        said.contains(&format!(
-            "old virtual key {} deleted",
-            fingerprint(&lab.first)
-        )),
-        "{said}"
-    );
+    let out = lab.recover(&[
+        "it had committed",
+        &format!("old virtual key {} deleted", fingerprint(&lab.first)),
+    ]);
     never_shows_a_key(&out, &[&lab.first, &new]);
     assert_eq!(
         lab.chat(&lab.first),
@@ -477,16 +478,10 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
         200,
         "the sinks name a key the gateway does not know"
     );
-    let out = lab.cmd().arg("recover").success();
-    let said = out.stdout_str();
-    assert!(said.contains("rolled back"), "{said}");
-    assert!(
-        said.contains(&format!(
-            "new virtual key {} was deleted",
-            fingerprint(&never)
-        )),
-        "{said}"
-    );
+    lab.recover(&[
+        "rolled back",
+        &format!("new virtual key {} was deleted", fingerprint(&never)),
+    ]);
     assert_eq!(lab.droid_key(), new);
     assert_eq!(lab.source_value(DROID_KEY).as_deref(), Some(new.as_str()));
     assert_eq!(
@@ -516,12 +511,7 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
         new,
         "a sink changed before the crash point"
     );
-    let out = lab.cmd().arg("recover").success();
-    assert!(
-        out.stdout_str().contains("rolled back"),
-        "{}",
-        out.stdout_str()
-    );
+    lab.recover(&["rolled back"]);
     assert_eq!(
         provisional().trim(),
         "0",
@@ -529,12 +519,7 @@ fn a_crash_after_the_commit_is_finished_by_recover_and_one_before_it_rolls_back(
     );
     assert_eq!(lab.chat(&new), 200);
 
-    let out = lab.cmd().arg("recover").success();
-    assert!(
-        out.stdout_str().contains("nothing to recover"),
-        "{}",
-        out.stdout_str()
-    );
+    lab.recover(&["nothing to recover"]);
 
     // A master-key rotation (a restart) leaves the virtual key alone.
     let out = lab.cmd().arg("--yes").output();
