@@ -153,3 +153,45 @@ fn a_sync_that_would_change_the_salt_key_is_refused_unless_forced() {
             .contains(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"))
     );
 }
+
+/// LiteLLM encrypts what it stores with the master key when it has no salt
+/// key: a sync that would give it one (the source has one, no file the
+/// gateway reads does) makes every stored credential unreadable, so with a
+/// database it is refused unless forced; without one it goes through.
+#[test]
+fn a_sync_that_would_give_litellm_a_salt_key_it_never_had_is_refused_unless_forced() {
+    let Some(s) = Seeds::new() else { return };
+    let env = s.sb.home().join("dotfiles/litellm.env");
+    let docker = s.sb.path("srv/docker/litellm/.env");
+    for file in [&env, &docker] {
+        let text = s
+            .read(file)
+            .replace(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"), "");
+        std::fs::write(file, text).unwrap();
+    }
+    let database = [("DATABASE_URL", "postgresql://litellm@db/litellm")];
+    for args in [&["sync"][..], &["sync", "--dry-run"]] {
+        let mut t = s.test().args(args);
+        for (k, v) in database {
+            t = t.env(k, v);
+        }
+        t.status(Exit::Usage)
+            .one_line_error("LITELLM_SALT_KEY would be set where LiteLLM has none, refused")
+            .one_line_error("DATABASE_URL is set in the environment")
+            .one_line_error("--force-salt")
+            .never_shows(OLD_SALT)
+            .files_unchanged([""])
+            .run();
+    }
+    // Without a database the same sync goes through (nothing is stored).
+    s.cmd().args(["sync", "--dry-run"]).success();
+    // Forced, it writes the source's salt key.
+    s.cmd()
+        .args(["sync", "--force-salt"])
+        .env(database[0].0, database[0].1)
+        .success();
+    assert!(
+        s.read(&env)
+            .contains(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"))
+    );
+}

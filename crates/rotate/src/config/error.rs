@@ -108,10 +108,21 @@ pub enum Refusal {
         path: PathBuf,
         reason: crate::gateway::DatabaseInUse,
     },
+    /// A sync (or rotation) would give LiteLLM a salt key where it has none
+    /// while it keeps a database: what it stored is encrypted with the
+    /// master key.
+    #[error(
+        "{}: LITELLM_SALT_KEY would be set where LiteLLM has none, refused: {reason}; LiteLLM encrypted what it stored with the master key and would decrypt it with the salt key, so every stored credential would become unreadable; pass --force-salt to set it anyway (then add the stored credentials again)",
+        path.display()
+    )]
+    SaltIntroduced {
+        path: PathBuf,
+        reason: crate::gateway::DatabaseInUse,
+    },
     /// A master-key change with no restart while LiteLLM keeps a
     /// database without a salt key.
     #[error(
-        "master key change refused: {0} and no LITELLM_SALT_KEY is set, so LiteLLM's stored credentials are encrypted with the master key; they are re-encrypted (/key/regenerate) only together with the restart, and a change without one (--no-restart, manager \"none\", litekeys-watch's sync) would leave them unreadable at the next restart; run `litekeys-rotate` (or `litekeys-rotate sync`) with a [service] manager, or set a salt key first"
+        "master key change refused: {0} and no LITELLM_SALT_KEY is set, so LiteLLM's stored credentials are encrypted with the master key; they are re-encrypted (/key/regenerate) only together with the restart, and a change without one (--no-restart, manager \"none\", litekeys-watch's sync) would leave them unreadable at the next restart; run `litekeys-rotate` (or `litekeys-rotate sync`) with a [service] manager"
     )]
     DatabaseNeedsRestart(String),
     #[error("declined: nothing was changed")]

@@ -10,7 +10,7 @@ use super::request::Action;
 use crate::config::{Config, ManagerKind, Refusal, SALT_KEY, SinkKind};
 use crate::error::Result;
 use crate::gateway::{self, DATABASE_VARIABLES, DatabaseInUse, SetNames};
-use crate::sinks::{self, FileChange, Values};
+use crate::sinks::{self, FileChange, Role, Values};
 use std::path::Path;
 
 /// Before anything is planned: `--salt` without `--force-salt`.
@@ -37,7 +37,16 @@ pub(super) fn check_changes(
     if action.force_salt() {
         return Ok(());
     }
-    // A salt key written where none was changes nothing LiteLLM had.
+    if let Some(change) = introduced(config, changes) {
+        return match database(config, current) {
+            Some(reason) => Err(Refusal::SaltIntroduced {
+                path: change.shown.clone(),
+                reason,
+            }
+            .into()),
+            None => Ok(()),
+        };
+    }
     let changed = changes.iter().find(|c| {
         c.fields
             .iter()
@@ -84,15 +93,39 @@ pub(super) fn database(config: &Config, current: &Values) -> Option<DatabaseInUs
     gateway::database_in_use(&config.litellm_configs(), &files)
 }
 
+/// A file the gateway reads that gets a salt key while the gateway has
+/// none anywhere: LiteLLM encrypted what it stored with the master key
+/// and would decrypt it with the salt key from its next start.
+fn introduced<'a>(config: &Config, changes: &'a [FileChange]) -> Option<&'a FileChange> {
+    let empty = vault::fingerprint(b"");
+    let adds = |c: &&FileChange| {
+        matches!(c.role, Role::Sink(kind) if kind.feeds_service())
+            && c.fields.iter().any(|f| {
+                f.name == SALT_KEY
+                    && f.new != empty
+                    && f.old.as_ref().is_none_or(|old| *old == empty)
+            })
+    };
+    let change = changes.iter().find(adds)?;
+    gateway_salt_key(config).is_none().then_some(change)
+}
+
 /// Where a salt key is set (non-empty) for LiteLLM: the environment, the
 /// source, a dotenv or systemd-env sink, the compose project's `.env`.
 /// With one, LiteLLM encrypts what it stores with it, not the master key.
 pub(super) fn salt_key(config: &Config, current: &Values) -> Option<String> {
-    if std::env::var_os(SALT_KEY).is_some_and(|v| !v.is_empty()) {
-        return Some(format!("{SALT_KEY} is set in the environment"));
-    }
     if current.get(SALT_KEY).is_some_and(|v| !v.is_empty()) {
         return Some(format!("{} sets {SALT_KEY}", config.source.display()));
+    }
+    gateway_salt_key(config)
+}
+
+/// Where the gateway itself gets a salt key: the environment, a dotenv or
+/// systemd-env sink, the compose project's `.env` (not the source, which
+/// LiteLLM never reads).
+fn gateway_salt_key(config: &Config) -> Option<String> {
+    if std::env::var_os(SALT_KEY).is_some_and(|v| !v.is_empty()) {
+        return Some(format!("{SALT_KEY} is set in the environment"));
     }
     let mut files: Vec<std::path::PathBuf> = config
         .sinks
