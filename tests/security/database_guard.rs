@@ -118,6 +118,40 @@ fn a_database_url_in_a_litellm_config_sink_refuses_salt() {
     salt_refused(&s, &[], "config.yaml:3 sets database_url");
 }
 
+/// A sync (and each of `args`) refused while a database is in use, naming
+/// `refusal`, never showing `hidden`, every file unchanged; without a
+/// database the sync goes through, and forced it writes the source's salt
+/// key into litellm.env.
+fn salt_sync_refused_unless_forced(s: &Seeds, args: &[&[&str]], refusal: &str, hidden: &[&str]) {
+    let database = ("DATABASE_URL", "postgresql://litellm@db/litellm");
+    for args in args {
+        let mut t = s
+            .test()
+            .args(*args)
+            .env(database.0, database.1)
+            .status(Exit::Usage)
+            .one_line_error(refusal)
+            .one_line_error("DATABASE_URL is set in the environment")
+            .one_line_error("--force-salt");
+        for h in hidden {
+            t = t.never_shows(*h);
+        }
+        t.files_unchanged([""]).run();
+    }
+    // Without a database the same sync goes through.
+    s.cmd().args(["sync", "--dry-run"]).success();
+    // Forced, it writes the source's salt key.
+    s.cmd()
+        .args(["sync", "--force-salt"])
+        .env(database.0, database.1)
+        .success();
+    let env = s.sb.home().join("dotfiles/litellm.env");
+    assert!(
+        s.read(&env)
+            .contains(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"))
+    );
+}
+
 #[test]
 fn a_sync_that_would_change_the_salt_key_is_refused_unless_forced() {
     let Some(s) = Seeds::new() else { return };
@@ -126,31 +160,11 @@ fn a_sync_that_would_change_the_salt_key_is_refused_unless_forced() {
     let other = "sk-OTHERsaltKEY0000aaaaBBBBccccDDDDeeeeFFFFgggg0000";
     let text = s.read(&env).replace(OLD_SALT, other);
     std::fs::write(&env, text).unwrap();
-    let database = [("DATABASE_URL", "postgresql://litellm@db/litellm")];
-    for args in [&["sync"][..], &["sync", "--dry-run"], &["--yes"]] {
-        let mut t = s.test().args(args);
-        for (k, v) in database {
-            t = t.env(k, v);
-        }
-        t.status(Exit::Usage)
-            .one_line_error("litellm.env: LITELLM_SALT_KEY would change, refused")
-            .one_line_error("DATABASE_URL is set in the environment")
-            .one_line_error("--force-salt")
-            .never_shows(OLD_SALT)
-            .never_shows(other)
-            .files_unchanged([""])
-            .run();
-    }
-    // Without a database the same sync goes through.
-    s.cmd().args(["sync", "--dry-run"]).success();
-    // Forced, it writes the source's salt key.
-    s.cmd()
-        .args(["sync", "--force-salt"])
-        .env(database[0].0, database[0].1)
-        .success();
-    assert!(
-        s.read(&env)
-            .contains(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"))
+    salt_sync_refused_unless_forced(
+        &s,
+        &[&["sync"], &["sync", "--dry-run"], &["--yes"]],
+        "litellm.env: LITELLM_SALT_KEY would change, refused",
+        &[OLD_SALT, other],
     );
 }
 
@@ -169,29 +183,10 @@ fn a_sync_that_would_give_litellm_a_salt_key_it_never_had_is_refused_unless_forc
             .replace(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"), "");
         std::fs::write(file, text).unwrap();
     }
-    let database = [("DATABASE_URL", "postgresql://litellm@db/litellm")];
-    for args in [&["sync"][..], &["sync", "--dry-run"]] {
-        let mut t = s.test().args(args);
-        for (k, v) in database {
-            t = t.env(k, v);
-        }
-        t.status(Exit::Usage)
-            .one_line_error("LITELLM_SALT_KEY would be set where LiteLLM has none, refused")
-            .one_line_error("DATABASE_URL is set in the environment")
-            .one_line_error("--force-salt")
-            .never_shows(OLD_SALT)
-            .files_unchanged([""])
-            .run();
-    }
-    // Without a database the same sync goes through (nothing is stored).
-    s.cmd().args(["sync", "--dry-run"]).success();
-    // Forced, it writes the source's salt key.
-    s.cmd()
-        .args(["sync", "--force-salt"])
-        .env(database[0].0, database[0].1)
-        .success();
-    assert!(
-        s.read(&env)
-            .contains(&format!("LITELLM_SALT_KEY={OLD_SALT}\n"))
+    salt_sync_refused_unless_forced(
+        &s,
+        &[&["sync"], &["sync", "--dry-run"]],
+        "LITELLM_SALT_KEY would be set where LiteLLM has none, refused",
+        &[OLD_SALT],
     );
 }
